@@ -1,0 +1,114 @@
+//! The error every operation of [`crate::app`] returns: a stable `code`, a message for people, and the field
+//! at fault for validation errors.
+//!
+//! `code` is a closed enum. The CLI prints it as `{"error":{"code","message","field"}}` and the desktop shell
+//! sends the same shape over IPC, so scripts and the UI can match on it. Adding a code is fine; renaming one
+//! breaks users' scripts.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    TitleRequired,
+    TitleTooLong,
+    InvalidStart,
+    InvalidEnd,
+    EndBeforeStart,
+    StartInPast,
+    InvalidColor,
+    UnknownTimeZone,
+    InvalidRrule,
+    InvalidLimit,
+    InvalidCursor,
+    InvalidWindow,
+    InvalidInput,
+    NotFound,
+    ReadOnly,
+    NotIcalendar,
+    Duplicate,
+    Storage,
+    Io,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorCode::TitleRequired => "title_required",
+            ErrorCode::TitleTooLong => "title_too_long",
+            ErrorCode::InvalidStart => "invalid_start",
+            ErrorCode::InvalidEnd => "invalid_end",
+            ErrorCode::EndBeforeStart => "end_before_start",
+            ErrorCode::StartInPast => "start_in_past",
+            ErrorCode::InvalidColor => "invalid_color",
+            ErrorCode::UnknownTimeZone => "unknown_time_zone",
+            ErrorCode::InvalidRrule => "invalid_rrule",
+            ErrorCode::InvalidLimit => "invalid_limit",
+            ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::InvalidWindow => "invalid_window",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ReadOnly => "read_only",
+            ErrorCode::NotIcalendar => "not_icalendar",
+            ErrorCode::Duplicate => "duplicate",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Io => "io",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// True for errors caused by what the user typed (the CLI exits with 2 for these).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::Storage | ErrorCode::Io | ErrorCode::Internal
+        )
+    }
+}
+
+/// An operation's failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), field: None }
+    }
+
+    /// A validation error about one input field.
+    pub fn field(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), field: Some(field.to_string()) }
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Error::new(ErrorCode::NotFound, format!("no {what} with id {id:?}"))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::new(ErrorCode::Storage, format!("database error: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorCode::Io, e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! iCalendar parse and write (being written).

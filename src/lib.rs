@@ -1,0 +1,13 @@
+//! Punctual's core: every calendar in one place, and never a missed meeting.
+//!
+//! This crate knows nothing of Tauri or a window. The `punctual` CLI and the desktop shell (src-tauri) are two
+//! thin skins over [`app`]; the tests drive it directly. See ARCHITECTURE.md for the plan of the house.
+
+pub mod app;
+pub mod detect;
+pub mod error;
+pub mod ical;
+pub mod model;
+pub mod recurrence;
+pub mod store;
+pub mod time;
