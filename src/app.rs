@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Which instances of a recurring event an edit or delete touches.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
@@ -19,6 +20,7 @@ pub enum Scope {
 }
 
 /// A list request; every field optional, with MeetStream's defaults.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ListQuery {
     pub from: Option<String>,
@@ -33,6 +35,7 @@ pub struct ListQuery {
 }
 
 /// One event or occurrence as the CLI's JSON and the UI see it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub id: String,
@@ -59,11 +62,25 @@ pub struct EventView {
     pub created_at: String,
     pub updated_at: String,
     pub is_deleted: bool,
-    pub joins: Vec<serde_json::Value>,
+    pub joins: Vec<JoinView>,
     pub raw: Option<String>,
 }
 
+/// A planned join of one occurrence, with MeetStream's bot fields. Empty until join plans exist.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinView {
+    pub id: String,
+    pub status: String,
+    pub scheduled_join_time: String,
+    pub platform: Option<String>,
+    pub meeting_url: Option<String>,
+    pub action: String,
+    pub is_scheduled: bool,
+}
+
 /// A page of events.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventPage {
     pub events: Vec<EventView>,
@@ -73,6 +90,7 @@ pub struct EventPage {
 }
 
 /// What a user typed to create an event. Strings are validated by the core, not by the skins.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct EventInput {
     pub title: Option<String>,
@@ -95,6 +113,7 @@ pub struct EventInput {
 }
 
 /// A calendar with its event count.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalendarView {
     pub id: String,
@@ -108,6 +127,7 @@ pub struct CalendarView {
 }
 
 /// What an import did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub calendar_id: String,
@@ -125,7 +145,9 @@ pub struct App {
 impl App {
     /// Opens (creating if needed) the database in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<App> {
-        Ok(App { data_dir: data_dir.to_path_buf() })
+        Ok(App {
+            data_dir: data_dir.to_path_buf(),
+        })
     }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -151,4 +173,15 @@ impl App {
     pub fn export_ics(&self, _calendar_id: Option<&str>) -> Result<String> {
         Err(Error::new(ErrorCode::Internal, "not yet"))
     }
+}
+
+/// The data directory: `PUNCTUAL_DATA_DIR` if set, else the OS data dir (XDG on Linux, Application Support on
+/// macOS, AppData on Windows).
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("PUNCTUAL_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("app", "Punctual", "Punctual")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| Error::new(ErrorCode::Io, "cannot find a home directory for Punctual's data; pass --data-dir or set PUNCTUAL_DATA_DIR"))
 }

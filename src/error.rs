@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// Stable error codes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -70,6 +71,7 @@ impl ErrorCode {
 }
 
 /// An operation's failure.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 pub struct Error {
     pub code: ErrorCode,
@@ -86,12 +88,20 @@ impl fmt::Display for Error {
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), field: None }
+        Error {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// A validation error about one input field.
     pub fn field(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), field: Some(field.to_string()) }
+        Error {
+            code,
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {

@@ -184,7 +184,9 @@ impl When {
             When::Date { .. } => When::Date { date: local.date() },
             When::Floating { .. } => When::Floating { local },
             When::Zoned { zone, .. } => When::Zoned { local, zone },
-            When::Utc { .. } => When::Utc { at: local.and_utc() },
+            When::Utc { .. } => When::Utc {
+                at: local.and_utc(),
+            },
         }
     }
 }
@@ -260,18 +262,27 @@ pub fn parse_when(input: &str, zone: Zone) -> Result<When, ParseWhenError> {
     let zone = bracket_zone.unwrap_or(zone);
     if let Ok(t) = DateTime::parse_from_rfc3339(body) {
         let at = t.with_timezone(&Utc);
-        return Ok(When::Zoned { local: zone.local(at), zone });
+        return Ok(When::Zoned {
+            local: zone.local(at),
+            zone,
+        });
     }
     for fmt in ["%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%:z"] {
         if let Ok(t) = DateTime::parse_from_str(body, fmt) {
             let at = t.with_timezone(&Utc);
-            return Ok(When::Zoned { local: zone.local(at), zone });
+            return Ok(When::Zoned {
+                local: zone.local(at),
+                zone,
+            });
         }
     }
     if let Some(stripped) = body.strip_suffix('Z') {
         if let Some(local) = parse_naive(stripped) {
             let at = local.and_utc();
-            return Ok(When::Zoned { local: zone.local(at), zone });
+            return Ok(When::Zoned {
+                local: zone.local(at),
+                zone,
+            });
         }
     }
     if let Some(local) = parse_naive(body) {
@@ -281,9 +292,15 @@ pub fn parse_when(input: &str, zone: Zone) -> Result<When, ParseWhenError> {
 }
 
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
 /// Today's date in a zone.
@@ -293,7 +310,9 @@ pub fn today_in(zone: Zone, now: DateTime<Utc>) -> NaiveDate {
 
 /// Formats an instant in a zone for people: "Sat 21 Nov 09:30".
 pub fn human(t: DateTime<Utc>, zone: Zone) -> String {
-    t.with_timezone(&zone.0).format("%a %d %b %Y %H:%M").to_string()
+    t.with_timezone(&zone.0)
+        .format("%a %d %b %Y %H:%M")
+        .to_string()
 }
 
 /// Formats an instant as RFC 3339 with the zone's offset, for JSON output.

@@ -25,6 +25,7 @@ pub const LOCAL_CONNECTION_ID: &str = "local";
 pub const DEFAULT_COLOR: &str = "#6CD9FF";
 
 /// Whether an event blocks time (RFC 5545 TRANSP).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
