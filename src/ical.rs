@@ -1,1 +1,0 @@
-//! iCalendar parse and write (being written).

@@ -1,0 +1,140 @@
+//! Events: single events, series masters and overrides, stored whole as JSON beside their key columns.
+
+use super::calendars::parse_ts;
+use super::{Reader, Writer};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::Event;
+use crate::time::Zone;
+use rusqlite::{params, OptionalExtension};
+
+/// What an upsert did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upserted {
+    /// The stored id: the existing row's id when the event was already there.
+    pub id: String,
+    pub created: bool,
+}
+
+/// The kind column of an event.
+fn kind(e: &Event) -> &'static str {
+    if e.recurrence_id.is_some() {
+        "override"
+    } else if e.is_series() {
+        "series"
+    } else {
+        "single"
+    }
+}
+
+/// The key that tells an override from its master within a uid group: the RECURRENCE-ID's instant, since
+/// producers write it in UTC or in the series' zone interchangeably.
+pub(crate) fn recurrence_key(e: &Event, zone: Zone) -> String {
+    e.recurrence_id.map(|r| r.to_utc(zone).timestamp().to_string()).unwrap_or_default()
+}
+
+pub(super) fn decode(body: &str) -> Result<Event> {
+    serde_json::from_str(body)
+        .map_err(|e| Error::new(ErrorCode::Storage, format!("a stored event could not be read: {e}")))
+}
+
+fn encode(e: &Event) -> Result<String> {
+    serde_json::to_string(e).map_err(|e| Error::new(ErrorCode::Internal, format!("cannot encode event: {e}")))
+}
+
+impl Reader<'_> {
+    /// An event by id, with its deleted flag.
+    pub fn event(&self, id: &str) -> Result<Option<(Event, bool)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT body, deleted FROM events WHERE id = ?1")?;
+        let row: Option<(String, bool)> =
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        row.map(|(b, d)| Ok((decode(&b)?, d))).transpose()
+    }
+
+    /// The live events of a uid group: a master and its overrides, or a lone event.
+    pub fn group(&self, calendar_id: &str, uid: &str) -> Result<Vec<Event>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM events WHERE calendar_id = ?1 AND uid = ?2 AND deleted = 0
+              ORDER BY recurrence_key",
+        )?;
+        let bodies = stmt.query_map([calendar_id, uid], |r| r.get::<_, String>(0))?;
+        bodies.map(|b| decode(&b?)).collect()
+    }
+
+    /// Every live event of a calendar, masters before their overrides.
+    pub fn calendar_events(&self, calendar_id: &str) -> Result<Vec<Event>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM events WHERE calendar_id = ?1 AND deleted = 0 ORDER BY uid, recurrence_key",
+        )?;
+        let bodies = stmt.query_map([calendar_id], |r| r.get::<_, String>(0))?;
+        bodies.map(|b| decode(&b?)).collect()
+    }
+
+    /// The number of live events (singles and series, not overrides) in a calendar.
+    pub fn event_count(&self, calendar_id: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE calendar_id = ?1 AND deleted = 0 AND kind != 'override'",
+            [calendar_id],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Writer<'_> {
+    /// Inserts an event, or updates the one with the same (calendar, uid, recurrence-id), keeping its id and
+    /// creation time. Does not materialize: call [`Writer::materialize_group`] after a batch.
+    pub fn upsert_event(&self, e: &Event) -> Result<Upserted> {
+        let key = recurrence_key(e, self.zone);
+        let existing: Option<(String, String)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, created_at FROM events WHERE calendar_id = ?1 AND uid = ?2 AND recurrence_key = ?3",
+            )?
+            .query_row(params![e.calendar_id, e.uid, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let mut stored = e.clone();
+        let created = existing.is_none();
+        if let Some((id, created_at)) = existing {
+            stored.id = id;
+            stored.created_at = parse_ts(&created_at);
+        }
+        self.put_event(&stored, &key)?;
+        Ok(Upserted { id: stored.id, created })
+    }
+
+    /// Writes an event under its own id (insert or replace), undeleting it.
+    pub fn save_event(&self, e: &Event) -> Result<()> {
+        self.put_event(e, &recurrence_key(e, self.zone))
+    }
+
+    fn put_event(&self, e: &Event, key: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO events (id, calendar_id, uid, recurrence_key, kind, has_meeting, deleted, body,
+                                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET
+                     calendar_id = excluded.calendar_id, uid = excluded.uid,
+                     recurrence_key = excluded.recurrence_key, kind = excluded.kind,
+                     has_meeting = excluded.has_meeting, deleted = 0, body = excluded.body,
+                     updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                e.id,
+                e.calendar_id,
+                e.uid,
+                key,
+                kind(e),
+                e.meeting.is_some(),
+                encode(e)?,
+                e.created_at.to_rfc3339(),
+                e.updated_at.to_rfc3339()
+            ])?;
+        Ok(())
+    }
+
+    /// Removes an event and its occurrences for good.
+    pub fn remove_event(&self, id: &str) -> Result<()> {
+        self.conn().prepare_cached("DELETE FROM events WHERE id = ?1")?.execute([id])?;
+        Ok(())
+    }
+}

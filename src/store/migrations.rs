@@ -1,0 +1,161 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each entry runs once, in order, inside one transaction with the version bump, so a crash mid-migration
+//! leaves the previous version intact. Never edit a shipped migration: append a new one.
+//!
+//! Version 1 lays out the whole house, including tables that later features fill (connections, sync state,
+//! outbox, join plans), so they arrive by their own migrations only when their shape changes.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the house.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE connections (
+    id                TEXT PRIMARY KEY,
+    provider          TEXT NOT NULL,
+    account_email     TEXT,
+    user_name         TEXT,
+    state             TEXT NOT NULL DEFAULT 'connected',
+    failure_json      TEXT,
+    last_sync_at      TEXT,
+    metadata_json     TEXT NOT NULL DEFAULT '{}',
+    deduplication_key TEXT UNIQUE,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+
+CREATE TABLE calendars (
+    id            TEXT PRIMARY KEY,
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    remote_id     TEXT,
+    name          TEXT NOT NULL,
+    description   TEXT,
+    color         TEXT NOT NULL,
+    time_zone     TEXT,
+    access_role   TEXT,
+    is_primary    INTEGER NOT NULL DEFAULT 0,
+    selected      INTEGER NOT NULL DEFAULT 1,
+    read_only     INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX calendars_connection ON calendars(connection_id);
+
+-- One row per single event, series master or override. `body` is the model::Event as JSON; the columns
+-- beside it are the ones queries filter on.
+CREATE TABLE events (
+    id             TEXT PRIMARY KEY,
+    calendar_id    TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+    uid            TEXT NOT NULL,
+    -- '' for singles and masters; the RECURRENCE-ID as UTC seconds for overrides.
+    recurrence_key TEXT NOT NULL DEFAULT '',
+    kind           TEXT NOT NULL CHECK (kind IN ('single', 'series', 'override')),
+    has_meeting    INTEGER NOT NULL DEFAULT 0,
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    body           TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    UNIQUE (calendar_id, uid, recurrence_key)
+);
+CREATE INDEX events_kind ON events(kind) WHERE kind = 'series';
+
+-- Occurrences materialized for the horizon months (see `horizon`); singles always have theirs.
+CREATE TABLE occurrences (
+    id             TEXT PRIMARY KEY,
+    event_id       TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    series_id      TEXT REFERENCES events(id) ON DELETE CASCADE,
+    calendar_id    TEXT NOT NULL,
+    start_utc      INTEGER NOT NULL,
+    end_utc        INTEGER NOT NULL,
+    original_start TEXT,
+    has_meeting    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX occurrences_start ON occurrences(start_utc, id);
+CREATE INDEX occurrences_event ON occurrences(event_id);
+CREATE INDEX occurrences_series ON occurrences(series_id);
+
+-- The UTC months (year * 12 + month0) whose series instances are materialized.
+CREATE TABLE horizon (
+    month INTEGER PRIMARY KEY
+);
+
+CREATE TABLE sync_state (
+    calendar_id      TEXT PRIMARY KEY REFERENCES calendars(id) ON DELETE CASCADE,
+    sync_token       TEXT,
+    last_full_sync   TEXT,
+    last_sync_at     TEXT,
+    backoff_until    TEXT,
+    failures         INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    calendar_id     TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    operation       TEXT NOT NULL CHECK (operation IN ('create', 'update', 'delete')),
+    payload         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE join_plans (
+    id                  TEXT PRIMARY KEY,
+    occurrence_id       TEXT NOT NULL,
+    event_id            TEXT NOT NULL,
+    dedup_key           TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    action              TEXT NOT NULL,
+    scheduled_join_time INTEGER NOT NULL,
+    platform            TEXT,
+    meeting_url         TEXT,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX join_plans_due ON join_plans(status, scheduled_join_time);
+CREATE UNIQUE INDEX join_plans_dedup ON join_plans(dedup_key);
+
+CREATE TABLE join_plan_history (
+    plan_id TEXT NOT NULL REFERENCES join_plans(id) ON DELETE CASCADE,
+    status  TEXT NOT NULL,
+    at      TEXT NOT NULL
+);
+"#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`LATEST`]. Refuses a database from a newer Punctual rather than guessing.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > LATEST {
+        return Err(MigrationError::TooNew { found: current, supported: LATEST });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the write lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("this database was written by a newer Punctual (schema {found}; this build knows up to {supported})")]
+    TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}

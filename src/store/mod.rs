@@ -1,0 +1,167 @@
+//! The SQLite store: every SQL string in Punctual lives under this module.
+//!
+//! Concepts and invariants:
+//! - One database file per data directory, in WAL mode, so the desktop app and the CLI can read while the
+//!   other writes. Every write runs in a `BEGIN IMMEDIATE` transaction with a busy timeout: taking the write
+//!   lock up front means two writers queue instead of failing with "database is locked" on a lock upgrade.
+//! - Events are stored whole (as JSON in `events.body`) beside the columns queries filter on.
+//! - Occurrences are materialized: singles always have theirs; series instances exist for the UTC months
+//!   listed in `horizon`. A window query first makes sure every month it touches is materialized
+//!   ([`Store::ensure_months`]), then is a range scan on `occurrences(start_utc, id)`.
+//! - The unit of materialization is the *uid group*: a calendar's events sharing an iCalendar UID (a master
+//!   and its overrides, or a lone event). Any write to a group re-materializes that group.
+//! - Floating times and all-day dates are read in the zone recorded in `meta.zone`; when the user's zone
+//!   changes, every occurrence is rebuilt.
+
+mod calendars;
+mod events;
+pub mod migrations;
+mod occurrences;
+
+pub use occurrences::{OccurrenceRow, PageDirection, PageKey, WindowQuery};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::time::Zone;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The database of one data directory.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+    zone: Zone,
+}
+
+/// A write transaction. Dropping it without [`Store::write`] returning `Ok` rolls everything back.
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+    zone: Zone,
+}
+
+/// Read access inside one consistent snapshot.
+pub struct Reader<'a> {
+    conn: &'a Connection,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) `punctual.sqlite3` in `dir`. Floating and all-day times
+    /// are read in `zone`.
+    pub fn open(dir: &Path, zone: Zone) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::new(ErrorCode::Io, format!("cannot create the data directory {}: {e}", dir.display()))
+        })?;
+        let path = dir.join("punctual.sqlite3");
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::new(ErrorCode::Storage, format!("cannot open {}: {e}", path.display())))?;
+        Store::setup(conn, Some(path), zone)
+    }
+
+    /// An in-memory store, for tests and benchmarks.
+    pub fn open_in_memory(zone: Zone) -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?, None, zone)
+    }
+
+    fn setup(mut conn: Connection, path: Option<PathBuf>, zone: Zone) -> Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers and one writer work at once across processes (https://sqlite.org/wal.html).
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::new(ErrorCode::Storage, format!("the database refused WAL mode ({mode})")));
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        migrations::migrate(&mut conn).map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
+        let store = Store { conn: Mutex::new(conn), path, zone };
+        store.write(|w| w.check_zone())?;
+        Ok(store)
+    }
+
+    /// The database file, for the shell to watch. `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The zone floating and all-day times are read in.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back on drop),
+        // so the connection is still usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one write transaction and commits if it returns `Ok`.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut w = Writer { tx, zone: self.zone };
+        let out = f(&mut w)?;
+        w.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&Reader { conn: &tx })?;
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// A number that changes whenever any connection, in any process, commits. Cheap: for change checks.
+    pub fn data_version(&self) -> Result<i64> {
+        let conn = self.lock();
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}
+
+impl Writer<'_> {
+    fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { conn: &self.tx }
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Rebuilds every occurrence when the zone that floating and all-day times are read in has changed.
+    fn check_zone(&mut self) -> Result<()> {
+        let name = self.zone.name();
+        match self.meta("zone")? {
+            Some(z) if z == name => Ok(()),
+            None => self.set_meta("zone", name),
+            Some(_) => {
+                self.set_meta("zone", name)?;
+                self.rebuild_all_occurrences()
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Materialized occurrences and the window query.
+//!
+//! A series' instances are expanded (by [`crate::recurrence`]) only for the UTC months in `horizon`; a query
+//! for a window outside them first materializes the missing months, so browsing 1997 or 2040 works and costs
+//! the expansion once. Overlap is tested with an index range scan: `start_utc` is bounded below by the window
+//! start minus the longest occurrence ever stored (`meta.max_span`), which keeps the scan to the window.
+
+use super::events::decode;
+use super::{Reader, Writer};
+use crate::error::Result;
+use crate::model::{Event, EventStatus};
+use crate::recurrence::{self, Override, Series, Window};
+use crate::time::{When, Zone};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use rusqlite::{params, params_from_iter, types::Value};
+use std::collections::HashMap;
+
+/// The most instances one series gets per materialized range; a rule past it (FREQ=MINUTELY with no end) is
+/// cut with a warning.
+pub const MAX_INSTANCES_PER_RANGE: usize = 5_000;
+
+/// One occurrence ready to be stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NewOccurrence {
+    id: String,
+    event_id: String,
+    series_id: Option<String>,
+    calendar_id: String,
+    start: i64,
+    end: i64,
+    original_start: Option<String>,
+    has_meeting: bool,
+}
+
+/// Where a page starts: after (or before) this (start, id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageKey {
+    pub start: i64,
+    pub id: String,
+    pub direction: PageDirection,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageDirection {
+    Next,
+    Previous,
+}
+
+/// A window query over materialized occurrences.
+#[derive(Clone, Debug)]
+pub struct WindowQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Empty: every selected calendar.
+    pub calendars: Vec<String>,
+    pub meeting_only: bool,
+    /// Rows wanted; the query returns at most this many.
+    pub limit: usize,
+    pub page: Option<PageKey>,
+}
+
+/// One occurrence with the event that gives its data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OccurrenceRow {
+    pub id: String,
+    pub event: Event,
+    pub series_id: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub original_start: Option<String>,
+    pub connection_id: String,
+}
+
+/// The month index (year * 12 + month0) of an instant, in UTC.
+fn month_of(t: DateTime<Utc>) -> i64 {
+    t.year() as i64 * 12 + t.month0() as i64
+}
+
+fn month_start(m: i64) -> DateTime<Utc> {
+    let (y, m0) = (m.div_euclid(12), m.rem_euclid(12));
+    NaiveDate::from_ymd_opt(y as i32, m0 as u32 + 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d))
+        .unwrap_or_default()
+}
+
+/// Contiguous runs of months as windows.
+fn month_ranges(months: &[i64]) -> Vec<Window> {
+    let mut out: Vec<Window> = Vec::new();
+    let mut run: Option<(i64, i64)> = None;
+    for &m in months {
+        run = match run {
+            Some((a, b)) if m == b + 1 => Some((a, m)),
+            Some((a, b)) => {
+                out.push(Window { start: month_start(a), end: month_start(b + 1) });
+                Some((m, m))
+            }
+            None => Some((m, m)),
+        };
+    }
+    if let Some((a, b)) = run {
+        out.push(Window { start: month_start(a), end: month_start(b + 1) });
+    }
+    out
+}
+
+/// The occurrence id of a series instance: the master's id and the instance's original start, as Google
+/// names instances.
+pub fn instance_id(series_id: &str, rid: &When, zone: Zone) -> String {
+    match rid {
+        When::Date { date } => format!("{series_id}_{}", date.format("%Y%m%d")),
+        _ => format!("{series_id}_{}", rid.to_utc(zone).format("%Y%m%dT%H%M%SZ")),
+    }
+}
+
+fn original_start_text(rid: &When, zone: Zone) -> String {
+    match rid {
+        When::Date { date } => date.to_string(),
+        _ => rid.to_utc(zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+fn single_occurrence(e: &Event, zone: Zone) -> NewOccurrence {
+    let start = e.start.to_utc(zone).timestamp();
+    let end = e.end.to_utc(zone).timestamp().max(start);
+    NewOccurrence {
+        id: e.id.clone(),
+        event_id: e.id.clone(),
+        series_id: None,
+        calendar_id: e.calendar_id.clone(),
+        start,
+        end,
+        original_start: None,
+        has_meeting: e.meeting.is_some(),
+    }
+}
+
+/// The occurrences of one uid group inside `ranges`. Singles and overrides without a master are one
+/// occurrence each wherever they fall; a master is expanded with its overrides.
+fn group_occurrences(
+    group: &[Event],
+    ranges: &[Window],
+    zone: Zone,
+    warnings: &mut Vec<String>,
+) -> Vec<NewOccurrence> {
+    let live = |e: &&Event| e.status != EventStatus::Cancelled;
+    let Some(master) = group.iter().find(|e| e.is_series() && e.recurrence_id.is_none()) else {
+        return group.iter().filter(live).map(|e| single_occurrence(e, zone)).collect();
+    };
+    let Some(rec) = master.recurrence.as_ref() else {
+        return Vec::new();
+    };
+    let overrides: Vec<&Event> = group.iter().filter(|e| e.recurrence_id.is_some()).collect();
+    let specs: Vec<Override> = overrides
+        .iter()
+        .filter_map(|o| {
+            Some(Override {
+                recurrence_id: o.recurrence_id?,
+                this_and_future: o.this_and_future,
+                start: o.start,
+                end: o.end,
+                cancelled: o.status == EventStatus::Cancelled,
+            })
+        })
+        .collect();
+    let series = Series { start: master.start, end: master.end, recurrence: rec };
+    let mut out = Vec::new();
+    for w in ranges {
+        match recurrence::expand(&series, &specs, *w, zone, MAX_INSTANCES_PER_RANGE) {
+            Ok(x) => {
+                if x.capped {
+                    warnings.push(format!(
+                        "{:?} ({}) repeats more than {MAX_INSTANCES_PER_RANGE} times between {} and {}; \
+                         only the first {MAX_INSTANCES_PER_RANGE} are shown",
+                        master.title, master.uid, w.start.date_naive(), w.end.date_naive()
+                    ));
+                }
+                warnings.extend(x.warnings.into_iter().map(|m| format!("{:?} ({}): {m}", master.title, master.uid)));
+                for inst in x.instances {
+                    let data = inst.override_index.and_then(|i| overrides.get(i).copied()).unwrap_or(master);
+                    if data.status == EventStatus::Cancelled {
+                        continue;
+                    }
+                    out.push(NewOccurrence {
+                        id: instance_id(&master.id, &inst.recurrence_id, zone),
+                        event_id: data.id.clone(),
+                        series_id: Some(master.id.clone()),
+                        calendar_id: master.calendar_id.clone(),
+                        start: inst.start.timestamp(),
+                        end: inst.end.timestamp().max(inst.start.timestamp()),
+                        original_start: Some(original_start_text(&inst.recurrence_id, zone)),
+                        has_meeting: data.meeting.is_some(),
+                    });
+                }
+            }
+            // One bad series never stops the others: it gets no instances and a warning.
+            Err(e) => warnings.push(format!("{:?} ({}) cannot repeat: {e}", master.title, master.uid)),
+        }
+    }
+    out
+}
+
+impl Writer<'_> {
+    fn horizon_months(&self) -> Result<Vec<i64>> {
+        let mut stmt = self.conn().prepare_cached("SELECT month FROM horizon ORDER BY month")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_occurrences(&self, occs: &[NewOccurrence]) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO occurrences
+                 (id, event_id, series_id, calendar_id, start_utc, end_utc, original_start, has_meeting)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut span = 0;
+        for o in occs {
+            stmt.execute(params![
+                o.id,
+                o.event_id,
+                o.series_id,
+                o.calendar_id,
+                o.start,
+                o.end,
+                o.original_start,
+                o.has_meeting
+            ])?;
+            span = span.max(o.end - o.start);
+        }
+        if span > 0 {
+            self.conn().prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('max_span', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            )?
+            .execute([span])?;
+        }
+        Ok(())
+    }
+
+    /// Re-materializes a uid group after any of its events changed. Returns expansion warnings.
+    pub fn materialize_group(&self, calendar_id: &str, uid: &str) -> Result<Vec<String>> {
+        self.conn()
+            .prepare_cached(
+                "DELETE FROM occurrences WHERE event_id IN
+                     (SELECT id FROM events WHERE calendar_id = ?1 AND uid = ?2)",
+            )?
+            .execute([calendar_id, uid])?;
+        let group = self.reader().group(calendar_id, uid)?;
+        let ranges = month_ranges(&self.horizon_months()?);
+        let mut warnings = Vec::new();
+        let occs = group_occurrences(&group, &ranges, self.zone, &mut warnings);
+        self.insert_occurrences(&occs)?;
+        Ok(warnings)
+    }
+
+    /// Fast path for a single event that was just inserted and has no group: its one occurrence.
+    pub fn materialize_new_single(&self, e: &Event) -> Result<()> {
+        if e.status == EventStatus::Cancelled {
+            return Ok(());
+        }
+        self.insert_occurrences(&[single_occurrence(e, self.zone)])
+    }
+
+    /// Makes sure every month that `[from, to)` touches is materialized. Returns expansion warnings.
+    pub fn ensure_months(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<String>> {
+        let (first, last) = (month_of(from), month_of(to.max(from) - chrono::Duration::seconds(1)).max(month_of(from)));
+        let have = self.horizon_months()?;
+        let missing: Vec<i64> = (first..=last).filter(|m| have.binary_search(m).is_err()).collect();
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ranges = month_ranges(&missing);
+        let mut warnings = Vec::new();
+        for group in self.series_groups()? {
+            let occs = group_occurrences(&group, &ranges, self.zone, &mut warnings);
+            self.insert_occurrences(&occs)?;
+        }
+        let mut stmt = self.conn().prepare_cached("INSERT OR IGNORE INTO horizon (month) VALUES (?1)")?;
+        for m in missing {
+            stmt.execute([m])?;
+        }
+        Ok(warnings)
+    }
+
+    /// Every live series master with its overrides.
+    fn series_groups(&self) -> Result<Vec<Vec<Event>>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT e.body FROM events e
+              WHERE e.deleted = 0 AND (e.kind = 'series' OR (e.kind = 'override' AND EXISTS
+                    (SELECT 1 FROM events m WHERE m.calendar_id = e.calendar_id AND m.uid = e.uid
+                        AND m.kind = 'series' AND m.deleted = 0)))
+              ORDER BY e.calendar_id, e.uid, e.recurrence_key",
+        )?;
+        let mut groups: HashMap<(String, String), Vec<Event>> = HashMap::new();
+        for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let e = decode(&body?)?;
+            groups.entry((e.calendar_id.clone(), e.uid.clone())).or_default().push(e);
+        }
+        Ok(groups.into_values().collect())
+    }
+
+    /// Drops and rebuilds every occurrence (after a zone change).
+    pub(super) fn rebuild_all_occurrences(&self) -> Result<()> {
+        self.conn().execute_batch("DELETE FROM occurrences; DELETE FROM horizon; DELETE FROM meta WHERE key = 'max_span';")?;
+        let mut stmt = self.conn().prepare("SELECT DISTINCT calendar_id, uid FROM events WHERE deleted = 0")?;
+        let keys: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        for (cal, uid) in keys {
+            self.materialize_group(&cal, &uid)?;
+        }
+        Ok(())
+    }
+
+    /// Marks an event deleted (a tombstone for sync) and drops its occurrences.
+    pub fn mark_deleted(&self, id: &str) -> Result<()> {
+        self.conn().prepare_cached("UPDATE events SET deleted = 1 WHERE id = ?1")?.execute([id])?;
+        self.conn().prepare_cached("DELETE FROM occurrences WHERE event_id = ?1 OR series_id = ?1")?.execute([id])?;
+        Ok(())
+    }
+}
+
+impl Reader<'_> {
+    /// The occurrences overlapping `[from, to)`, ordered by (start, id), one page.
+    pub fn query_window(&self, q: &WindowQuery) -> Result<Vec<OccurrenceRow>> {
+        let span: i64 = self
+            .conn
+            .query_row("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'", [], |r| r.get(0))
+            .unwrap_or(0);
+        let (from, to) = (q.from.timestamp(), q.to.timestamp());
+        let mut sql = String::from(
+            "SELECT o.id, o.series_id, o.start_utc, o.end_utc, o.original_start, e.body, c.connection_id
+               FROM occurrences o
+               JOIN events e ON e.id = o.event_id
+               JOIN calendars c ON c.id = o.calendar_id
+              WHERE o.start_utc >= ?1 AND o.start_utc < ?2 AND (o.end_utc > ?3 OR o.start_utc >= ?3)",
+        );
+        let mut args: Vec<Value> = vec![(from - span).into(), to.into(), from.into()];
+        if q.meeting_only {
+            sql.push_str(" AND o.has_meeting = 1");
+        }
+        if q.calendars.is_empty() {
+            sql.push_str(" AND c.selected = 1");
+        } else {
+            sql.push_str(" AND o.calendar_id IN (");
+            for (i, c) in q.calendars.iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                args.push(c.clone().into());
+            }
+            sql.push(')');
+        }
+        let descending = matches!(&q.page, Some(p) if p.direction == PageDirection::Previous);
+        if let Some(p) = &q.page {
+            sql.push_str(if descending { " AND (o.start_utc, o.id) < (?, ?)" } else { " AND (o.start_utc, o.id) > (?, ?)" });
+            args.push(p.start.into());
+            args.push(p.id.clone().into());
+        }
+        sql.push_str(if descending {
+            " ORDER BY o.start_utc DESC, o.id DESC LIMIT ?"
+        } else {
+            " ORDER BY o.start_utc, o.id LIMIT ?"
+        });
+        args.push((q.limit as i64).into());
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, series_id, start, end, original_start, body, connection_id) = row?;
+            out.push(OccurrenceRow {
+                id,
+                event: decode(&body)?,
+                series_id,
+                start: Utc.timestamp_opt(start, 0).single().unwrap_or_default(),
+                end: Utc.timestamp_opt(end, 0).single().unwrap_or_default(),
+                original_start,
+                connection_id,
+            });
+        }
+        if descending {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// One occurrence by id.
+    pub fn occurrence(&self, id: &str) -> Result<Option<OccurrenceRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.id, o.series_id, o.start_utc, o.end_utc, o.original_start, e.body, c.connection_id
+               FROM occurrences o JOIN events e ON e.id = o.event_id JOIN calendars c ON c.id = o.calendar_id
+              WHERE o.id = ?1",
+        )?;
+        let mut rows = stmt.query([id])?;
+        let Some(r) = rows.next()? else { return Ok(None) };
+        Ok(Some(OccurrenceRow {
+            id: r.get(0)?,
+            series_id: r.get(1)?,
+            start: Utc.timestamp_opt(r.get(2)?, 0).single().unwrap_or_default(),
+            end: Utc.timestamp_opt(r.get(3)?, 0).single().unwrap_or_default(),
+            original_start: r.get(4)?,
+            event: decode(&r.get::<_, String>(5)?)?,
+            connection_id: r.get(6)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_ranges_merge_contiguous_months() {
+        let r = month_ranges(&[24300, 24301, 24303]);
+        assert_eq!(r.len(), 2, "a gap between months must split the ranges");
+        assert_eq!(r[0].end, month_start(24302), "a run ends where the month after its last begins");
+        assert_eq!(month_of(month_start(24303)), 24303, "month_start and month_of must be inverses");
+    }
+}
