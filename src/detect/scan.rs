@@ -1,0 +1,441 @@
+//! Finding link candidates in one field of text or HTML, in a single pass.
+//!
+//! Concepts:
+//! - One Aho-Corasick automaton (ASCII case-insensitive) finds `://`, `www.` and `href` anywhere in the field;
+//!   only there is any further work done. Text without those needles costs one SIMD-prefiltered scan.
+//! - In text, a candidate runs from its scheme to the first character that cannot be in a link as written in
+//!   prose (whitespace, `<`, `>`, `"`, backtick, control characters, typographic quotes), then loses the trailing
+//!   punctuation and unbalanced closing brackets that belong to the sentence ("…/j/123)." → "…/j/123").
+//! - In HTML, each `href` value is taken whole (entities decoded, HTML Standard §13.1.4 named and numeric
+//!   character references), and the anchor's text is skipped: it is what the user reads, not what a click opens.
+//!   URLs written outside anchors are still found, as in text, after entity decoding.
+//! - [`Found::raw`] is never re-encoded: it is the field's own characters (entity-decoded in HTML).
+//!
+//! Invariant: positions are byte offsets into the field, always on char boundaries (the scanner only stops on
+//! ASCII bytes or at char boundaries).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// A candidate as written in a field.
+#[derive(Debug)]
+pub struct Found<'t> {
+    /// The link as written (entity-decoded in HTML), with `https://` prepended to a bare `www.` link.
+    pub raw: Cow<'t, str>,
+    /// Byte offset in the field.
+    pub offset: usize,
+    pub from_href: bool,
+}
+
+const PAT_SCHEME: usize = 0;
+const PAT_WWW: usize = 1;
+const PAT_HREF: usize = 2;
+
+fn needles() -> Option<&'static AhoCorasick> {
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(["://", "www.", "href"])
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Does this text look like HTML (a real tag such as `<a `, `<br>`, `</p>`), rather than prose with `<https://…>`?
+pub fn looks_like_html(text: &str) -> bool {
+    let b = text.as_bytes();
+    for i in memchr::memchr_iter(b'<', b) {
+        let mut j = i + 1;
+        if b.get(j) == Some(&b'/') {
+            j += 1;
+        }
+        let start = j;
+        while b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+            j += 1;
+        }
+        if j > start
+            && b[start].is_ascii_alphabetic()
+            && matches!(b.get(j), Some(b'>' | b' ' | b'/' | b'\t' | b'\n' | b'\r'))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_terminator(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '<' | '>'
+                | '"'
+                | '`'
+                | '{'
+                | '}'
+                | '|'
+                | '\\'
+                | '^'
+                | '\u{201c}'
+                | '\u{201d}'
+                | '\u{2018}'
+                | '\u{2019}'
+                | '\u{ff1e}'
+                | '\u{3009}'
+        )
+}
+
+/// Byte index where a link starting at `from` ends.
+fn link_end(text: &str, from: usize) -> usize {
+    text[from..]
+        .char_indices()
+        .find(|(_, c)| is_terminator(*c))
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
+/// Strip sentence punctuation and unbalanced closing brackets from the end of a link found in prose.
+pub fn trim_trailing(s: &str) -> &str {
+    let mut s = s;
+    loop {
+        let Some(last) = s.chars().next_back() else {
+            return s;
+        };
+        let strip = match last {
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '"' => true,
+            ')' => s.matches('(').count() < s.matches(')').count(),
+            ']' => s.matches('[').count() < s.matches(']').count(),
+            '}' => s.matches('{').count() < s.matches('}').count(),
+            _ => false,
+        };
+        if !strip {
+            return s;
+        }
+        s = &s[..s.len() - last.len_utf8()];
+    }
+}
+
+/// Decode HTML character references (`&amp;`, `&#58;`, `&#x3A;`, and the few named ones invites use).
+/// Unknown references are kept as written.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .map(|e| e + 1);
+        let (name, consumed) = match end {
+            Some(e) if rest.as_bytes().get(e) == Some(&b';') => (&rest[1..e], e + 1),
+            // HTML allows a few references without the semicolon; `&amp` is the one that appears in links.
+            Some(e) => (&rest[1..e], e),
+            None => (&rest[1..], rest.len()),
+        };
+        let decoded = match name {
+            "amp" | "AMP" => Some('&'),
+            "lt" | "LT" => Some('<'),
+            "gt" | "GT" => Some('>'),
+            "quot" | "QUOT" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some('\u{a0}'),
+            "sol" => Some('/'),
+            "colon" => Some(':'),
+            "quest" => Some('?'),
+            "equals" => Some('='),
+            "num" => Some('#'),
+            "percnt" => Some('%'),
+            _ => name.strip_prefix('#').and_then(|n| {
+                let code = match n.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => n.parse().ok(),
+                };
+                code.and_then(char::from_u32)
+            }),
+        };
+        let needs_semicolon = !matches!(name, "amp" | "AMP" | "lt" | "gt" | "quot" | "nbsp");
+        match decoded {
+            Some(c) if consumed > name.len() + 1 || !needs_semicolon => {
+                out.push(c);
+                rest = &rest[consumed..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Scan one field and call `emit` for each candidate, in order of position.
+///
+/// `bad_schemes`: also emit links whose scheme is not http(s) (for `explain`); `detect` skips them, since they
+/// can never be accepted.
+pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnMut(Found<'t>)) {
+    let Some(ac) = needles() else { return };
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    while pos < text.len() {
+        let Some(m) = ac.find(Input::new(text).range(pos..)) else {
+            return;
+        };
+        pos = m.end();
+        match m.pattern().as_usize() {
+            PAT_SCHEME => {
+                let mut s = m.start();
+                while s > 0
+                    && matches!(bytes[s - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.')
+                {
+                    s -= 1;
+                }
+                while s < m.start() && !bytes[s].is_ascii_alphabetic() {
+                    s += 1;
+                }
+                if s == m.start() {
+                    continue;
+                }
+                let end = link_end(text, m.end());
+                pos = pos.max(end);
+                let scheme = &text[s..m.start()];
+                let web =
+                    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http");
+                if !web && !bad_schemes {
+                    continue;
+                }
+                if let Some(raw) = prose_link(&text[s..end], html, None) {
+                    emit(Found {
+                        raw,
+                        offset: s,
+                        from_href: false,
+                    });
+                }
+            }
+            PAT_WWW => {
+                let s = m.start();
+                if s > 0
+                    && matches!(bytes[s - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'/' | b'@' | b'-' | b'_' | b'%' | b'=')
+                {
+                    continue;
+                }
+                let end = link_end(text, m.end());
+                pos = pos.max(end);
+                if let Some(raw) = prose_link(&text[s..end], html, Some("https://")) {
+                    emit(Found {
+                        raw,
+                        offset: s,
+                        from_href: false,
+                    });
+                }
+            }
+            _ if html => {
+                debug_assert_eq!(m.pattern().as_usize(), PAT_HREF);
+                let Some((vs, ve)) = attribute_value(bytes, m.end()) else {
+                    continue;
+                };
+                pos = pos.max(ve);
+                let value = decode_entities(text[vs..ve].trim());
+                let value = match value {
+                    Cow::Borrowed(_) => Cow::Borrowed(text[vs..ve].trim()),
+                    Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+                };
+                let web = value
+                    .get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+                    || value
+                        .get(..7)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+                let scheme_like = value.find(':').is_some_and(|c| {
+                    value[..c]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+                });
+                let uninteresting = value.starts_with('#')
+                    || value
+                        .get(..7)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+                    || value
+                        .get(..4)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("tel:"));
+                if web || (bad_schemes && scheme_like && !uninteresting) {
+                    emit(Found {
+                        raw: value,
+                        offset: vs,
+                        from_href: true,
+                    });
+                }
+                // Skip the anchor's text: a link written there is not what the click opens.
+                if opens_anchor(bytes, m.start()) {
+                    if let Some(close) = find_close_anchor(bytes, ve) {
+                        pos = pos.max(close);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Turn a prose slice into a candidate: entity-decode in HTML, cut at a decoded terminator, trim punctuation.
+fn prose_link<'t>(slice: &'t str, html: bool, prefix: Option<&str>) -> Option<Cow<'t, str>> {
+    let mut raw: Cow<'t, str> = if html {
+        decode_entities(slice)
+    } else {
+        Cow::Borrowed(slice)
+    };
+    if let Cow::Owned(o) = &raw {
+        let cut = link_end(o, 0);
+        let trimmed = trim_trailing(&o[..cut]).to_string();
+        raw = Cow::Owned(trimmed);
+    } else {
+        raw = Cow::Borrowed(trim_trailing(slice));
+    }
+    // A scheme or `www.` with nothing after it is not a link.
+    let body_len = raw.len() - raw.find("://").map_or(4, |i| i + 3).min(raw.len());
+    if body_len == 0 || (prefix.is_some() && raw.len() <= 4) {
+        return None;
+    }
+    Some(match prefix {
+        Some(p) => Cow::Owned(format!("{p}{raw}")),
+        None => raw,
+    })
+}
+
+/// The value span of an attribute whose name just ended at `i` (`href = "…"`, `'…'` or unquoted).
+fn attribute_value(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let start = i + 1;
+            let len = memchr::memchr(q, b.get(start..)?)?;
+            Some((start, start + len))
+        }
+        Some(_) => {
+            let start = i;
+            let len = b[start..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace() || *c == b'>')
+                .unwrap_or(b.len() - start);
+            Some((start, start + len))
+        }
+        None => None,
+    }
+}
+
+/// Is the attribute at `at` inside an `<a …>` start tag?
+fn opens_anchor(b: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(2048);
+    let Some(lt) = memchr::memrchr(b'<', &b[from..at]) else {
+        return false;
+    };
+    let tag = &b[from + lt + 1..at];
+    tag.first().is_some_and(|c| c.eq_ignore_ascii_case(&b'a'))
+        && tag.get(1).is_some_and(u8::is_ascii_whitespace)
+        && !tag.contains(&b'>')
+}
+
+/// The position of the `</a` that closes the anchor opened before `from`.
+fn find_close_anchor(b: &[u8], from: usize) -> Option<usize> {
+    let hay = b.get(from..)?;
+    memchr::memchr_iter(b'<', hay)
+        .find(|&i| {
+            hay.get(i + 1) == Some(&b'/')
+                && hay
+                    .get(i + 2)
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&b'a'))
+                && !hay.get(i + 3).is_some_and(u8::is_ascii_alphanumeric)
+        })
+        .map(|i| from + i)
+}
+
+/// Plain text of an HTML fragment for reading labels ("Meeting ID: …"): tags become line breaks, entities are
+/// decoded. Not a renderer: style and script contents are kept, which labels never match.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..lt]));
+        out.push('\n');
+        match rest[lt..].find('>') {
+            Some(gt) => rest = &rest[lt + gt + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(&decode_entities(rest));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(text: &str, html: bool) -> Vec<String> {
+        let mut v = Vec::new();
+        scan(text, html, true, &mut |f| v.push(f.raw.into_owned()));
+        v
+    }
+
+    #[test]
+    fn prose_links_lose_sentence_punctuation() {
+        assert_eq!(
+            all("Join (https://zoom.us/j/1?pwd=a).", false),
+            vec!["https://zoom.us/j/1?pwd=a"],
+            "the sentence's ) and . are not the link's"
+        );
+        assert_eq!(
+            all("see https://en.wikipedia.org/wiki/Foo_(bar) now", false),
+            vec!["https://en.wikipedia.org/wiki/Foo_(bar)"],
+            "balanced brackets belong to the link"
+        );
+        assert_eq!(
+            all(
+                "Click here<https://teams.microsoft.com/l/meetup-join/x>",
+                false
+            ),
+            vec!["https://teams.microsoft.com/l/meetup-join/x"],
+            "Outlook's <…> ends the link"
+        );
+    }
+
+    #[test]
+    fn html_takes_the_href_not_the_text() {
+        let got = all(
+            r#"<a href="https://evil.example/x?a=1&amp;b=2">https://zoom.us/j/1</a> and https://meet.google.com/abc-defg-hij&nbsp;ok"#,
+            true,
+        );
+        assert_eq!(
+            got,
+            vec![
+                "https://evil.example/x?a=1&b=2",
+                "https://meet.google.com/abc-defg-hij"
+            ],
+            "the anchor text is skipped and entities decoded"
+        );
+    }
+
+    #[test]
+    fn entities_decode() {
+        assert_eq!(
+            decode_entities("a&amp;b&#58;c&#x2F;d&bogus;e&amp"),
+            "a&b:c/d&bogus;e&",
+            "known references decode, unknown stay"
+        );
+    }
+}
