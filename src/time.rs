@@ -60,6 +60,15 @@ impl Zone {
             .unwrap_or(Zone::UTC)
     }
 
+    /// The user's zone: `PUNCTUAL_TIME_ZONE`, else `TZ` when it names a zone, else the system's.
+    pub fn user() -> Zone {
+        ["PUNCTUAL_TIME_ZONE", "TZ"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok())
+            .find_map(|v| Zone::parse(v.trim_start_matches(':')))
+            .unwrap_or_else(Zone::system)
+    }
+
     /// Reads a wall-clock time in this zone as an instant, following RFC 5545 §3.3.5 for gaps and overlaps.
     pub fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
         match self.0.from_local_datetime(&local) {

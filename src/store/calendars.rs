@@ -6,7 +6,8 @@ use crate::model::{Calendar, DEFAULT_COLOR, LOCAL_CALENDAR_ID, LOCAL_CONNECTION_
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
-const CALENDAR_COLUMNS: &str = "id, connection_id, name, description, color, time_zone, is_primary, selected, \
+const CALENDAR_COLUMNS: &str =
+    "id, connection_id, name, description, color, time_zone, is_primary, selected, \
                                 read_only, created_at, updated_at";
 
 fn calendar_from_row(r: &Row<'_>) -> rusqlite::Result<Calendar> {
@@ -28,7 +29,9 @@ fn calendar_from_row(r: &Row<'_>) -> rusqlite::Result<Calendar> {
 /// Timestamps are written by this module as RFC 3339; a corrupt one reads as the epoch rather than failing a
 /// whole listing.
 pub(super) fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 impl Reader<'_> {
@@ -45,8 +48,9 @@ impl Reader<'_> {
     }
 
     pub fn calendar(&self, id: &str) -> Result<Option<Calendar>> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {CALENDAR_COLUMNS} FROM calendars WHERE id = ?1"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CALENDAR_COLUMNS} FROM calendars WHERE id = ?1"
+        ))?;
         Ok(stmt.query_row([id], calendar_from_row).optional()?)
     }
 
@@ -56,7 +60,9 @@ impl Reader<'_> {
             "SELECT {CALENDAR_COLUMNS} FROM calendars
               WHERE connection_id = ?1 AND name = ?2 COLLATE NOCASE ORDER BY created_at LIMIT 1"
         ))?;
-        Ok(stmt.query_row([connection_id, name], calendar_from_row).optional()?)
+        Ok(stmt
+            .query_row([connection_id, name], calendar_from_row)
+            .optional()?)
     }
 }
 

@@ -29,24 +29,34 @@ fn kind(e: &Event) -> &'static str {
 /// The key that tells an override from its master within a uid group: the RECURRENCE-ID's instant, since
 /// producers write it in UTC or in the series' zone interchangeably.
 pub(crate) fn recurrence_key(e: &Event, zone: Zone) -> String {
-    e.recurrence_id.map(|r| r.to_utc(zone).timestamp().to_string()).unwrap_or_default()
+    e.recurrence_id
+        .map(|r| r.to_utc(zone).timestamp().to_string())
+        .unwrap_or_default()
 }
 
 pub(super) fn decode(body: &str) -> Result<Event> {
-    serde_json::from_str(body)
-        .map_err(|e| Error::new(ErrorCode::Storage, format!("a stored event could not be read: {e}")))
+    serde_json::from_str(body).map_err(|e| {
+        Error::new(
+            ErrorCode::Storage,
+            format!("a stored event could not be read: {e}"),
+        )
+    })
 }
 
 fn encode(e: &Event) -> Result<String> {
-    serde_json::to_string(e).map_err(|e| Error::new(ErrorCode::Internal, format!("cannot encode event: {e}")))
+    serde_json::to_string(e)
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot encode event: {e}")))
 }
 
 impl Reader<'_> {
     /// An event by id, with its deleted flag.
     pub fn event(&self, id: &str) -> Result<Option<(Event, bool)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT body, deleted FROM events WHERE id = ?1")?;
-        let row: Option<(String, bool)> =
-            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body, deleted FROM events WHERE id = ?1")?;
+        let row: Option<(String, bool)> = stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         row.map(|(b, d)| Ok((decode(&b)?, d))).transpose()
     }
 
@@ -98,7 +108,10 @@ impl Writer<'_> {
             stored.created_at = parse_ts(&created_at);
         }
         self.put_event(&stored, &key)?;
-        Ok(Upserted { id: stored.id, created })
+        Ok(Upserted {
+            id: stored.id,
+            created,
+        })
     }
 
     /// Writes an event under its own id (insert or replace), undeleting it.
@@ -134,7 +147,9 @@ impl Writer<'_> {
 
     /// Removes an event and its occurrences for good.
     pub fn remove_event(&self, id: &str) -> Result<()> {
-        self.conn().prepare_cached("DELETE FROM events WHERE id = ?1")?.execute([id])?;
+        self.conn()
+            .prepare_cached("DELETE FROM events WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 }

@@ -18,7 +18,9 @@ mod events;
 pub mod migrations;
 mod occurrences;
 
-pub use occurrences::{OccurrenceRow, PageDirection, PageKey, WindowQuery};
+pub use occurrences::{
+    instance_id, OccurrenceRow, PageDirection, PageKey, WindowQuery, MAX_INSTANCES_PER_RANGE,
+};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::Zone;
@@ -53,7 +55,10 @@ impl Store {
     /// are read in `zone`.
     pub fn open(dir: &Path, zone: Zone) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::new(ErrorCode::Io, format!("cannot create the data directory {}: {e}", dir.display()))
+            Error::new(
+                ErrorCode::Io,
+                format!("cannot create the data directory {}: {e}", dir.display()),
+            )
         })?;
         let path = dir.join("punctual.sqlite3");
         let conn = Connection::open_with_flags(
@@ -62,7 +67,12 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| Error::new(ErrorCode::Storage, format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Storage,
+                format!("cannot open {}: {e}", path.display()),
+            )
+        })?;
         Store::setup(conn, Some(path), zone)
     }
 
@@ -76,11 +86,19 @@ impl Store {
         // WAL lets readers and one writer work at once across processes (https://sqlite.org/wal.html).
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::new(ErrorCode::Storage, format!("the database refused WAL mode ({mode})")));
+            return Err(Error::new(
+                ErrorCode::Storage,
+                format!("the database refused WAL mode ({mode})"),
+            ));
         }
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
-        migrations::migrate(&mut conn).map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
-        let store = Store { conn: Mutex::new(conn), path, zone };
+        migrations::migrate(&mut conn)
+            .map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
+        let store = Store {
+            conn: Mutex::new(conn),
+            path,
+            zone,
+        };
         store.write(|w| w.check_zone())?;
         Ok(store)
     }
@@ -105,7 +123,10 @@ impl Store {
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut w = Writer { tx, zone: self.zone };
+        let mut w = Writer {
+            tx,
+            zone: self.zone,
+        };
         let out = f(&mut w)?;
         w.tx.commit()?;
         Ok(out)
@@ -118,6 +139,11 @@ impl Store {
         let out = f(&Reader { conn: &tx })?;
         tx.finish()?;
         Ok(out)
+    }
+
+    /// Rows changed through this store since it was opened: a test that an operation wrote nothing.
+    pub fn total_changes(&self) -> u64 {
+        self.lock().total_changes()
     }
 
     /// A number that changes whenever any connection, in any process, commits. Cheap: for change checks.

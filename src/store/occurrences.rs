@@ -76,6 +76,15 @@ fn month_of(t: DateTime<Utc>) -> i64 {
     t.year() as i64 * 12 + t.month0() as i64
 }
 
+/// The first and last months `[from, to)` touches.
+fn month_span(from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i64) {
+    let first = month_of(from);
+    (
+        first,
+        month_of(to - chrono::Duration::seconds(1)).max(first),
+    )
+}
+
 fn month_start(m: i64) -> DateTime<Utc> {
     let (y, m0) = (m.div_euclid(12), m.rem_euclid(12));
     NaiveDate::from_ymd_opt(y as i32, m0 as u32 + 1, 1)
@@ -92,14 +101,20 @@ fn month_ranges(months: &[i64]) -> Vec<Window> {
         run = match run {
             Some((a, b)) if m == b + 1 => Some((a, m)),
             Some((a, b)) => {
-                out.push(Window { start: month_start(a), end: month_start(b + 1) });
+                out.push(Window {
+                    start: month_start(a),
+                    end: month_start(b + 1),
+                });
                 Some((m, m))
             }
             None => Some((m, m)),
         };
     }
     if let Some((a, b)) = run {
-        out.push(Window { start: month_start(a), end: month_start(b + 1) });
+        out.push(Window {
+            start: month_start(a),
+            end: month_start(b + 1),
+        });
     }
     out
 }
@@ -116,7 +131,9 @@ pub fn instance_id(series_id: &str, rid: &When, zone: Zone) -> String {
 fn original_start_text(rid: &When, zone: Zone) -> String {
     match rid {
         When::Date { date } => date.to_string(),
-        _ => rid.to_utc(zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        _ => rid
+            .to_utc(zone)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
 
@@ -144,8 +161,15 @@ fn group_occurrences(
     warnings: &mut Vec<String>,
 ) -> Vec<NewOccurrence> {
     let live = |e: &&Event| e.status != EventStatus::Cancelled;
-    let Some(master) = group.iter().find(|e| e.is_series() && e.recurrence_id.is_none()) else {
-        return group.iter().filter(live).map(|e| single_occurrence(e, zone)).collect();
+    let Some(master) = group
+        .iter()
+        .find(|e| e.is_series() && e.recurrence_id.is_none())
+    else {
+        return group
+            .iter()
+            .filter(live)
+            .map(|e| single_occurrence(e, zone))
+            .collect();
     };
     let Some(rec) = master.recurrence.as_ref() else {
         return Vec::new();
@@ -163,7 +187,11 @@ fn group_occurrences(
             })
         })
         .collect();
-    let series = Series { start: master.start, end: master.end, recurrence: rec };
+    let series = Series {
+        start: master.start,
+        end: master.end,
+        recurrence: rec,
+    };
     let mut out = Vec::new();
     for w in ranges {
         match recurrence::expand(&series, &specs, *w, zone, MAX_INSTANCES_PER_RANGE) {
@@ -175,9 +203,16 @@ fn group_occurrences(
                         master.title, master.uid, w.start.date_naive(), w.end.date_naive()
                     ));
                 }
-                warnings.extend(x.warnings.into_iter().map(|m| format!("{:?} ({}): {m}", master.title, master.uid)));
+                warnings.extend(
+                    x.warnings
+                        .into_iter()
+                        .map(|m| format!("{:?} ({}): {m}", master.title, master.uid)),
+                );
                 for inst in x.instances {
-                    let data = inst.override_index.and_then(|i| overrides.get(i).copied()).unwrap_or(master);
+                    let data = inst
+                        .override_index
+                        .and_then(|i| overrides.get(i).copied())
+                        .unwrap_or(master);
                     if data.status == EventStatus::Cancelled {
                         continue;
                     }
@@ -194,7 +229,10 @@ fn group_occurrences(
                 }
             }
             // One bad series never stops the others: it gets no instances and a warning.
-            Err(e) => warnings.push(format!("{:?} ({}) cannot repeat: {e}", master.title, master.uid)),
+            Err(e) => warnings.push(format!(
+                "{:?} ({}) cannot repeat: {e}",
+                master.title, master.uid
+            )),
         }
     }
     out
@@ -202,7 +240,9 @@ fn group_occurrences(
 
 impl Writer<'_> {
     fn horizon_months(&self) -> Result<Vec<i64>> {
-        let mut stmt = self.conn().prepare_cached("SELECT month FROM horizon ORDER BY month")?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT month FROM horizon ORDER BY month")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -263,9 +303,11 @@ impl Writer<'_> {
 
     /// Makes sure every month that `[from, to)` touches is materialized. Returns expansion warnings.
     pub fn ensure_months(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<String>> {
-        let (first, last) = (month_of(from), month_of(to.max(from) - chrono::Duration::seconds(1)).max(month_of(from)));
+        let (first, last) = month_span(from, to);
         let have = self.horizon_months()?;
-        let missing: Vec<i64> = (first..=last).filter(|m| have.binary_search(m).is_err()).collect();
+        let missing: Vec<i64> = (first..=last)
+            .filter(|m| have.binary_search(m).is_err())
+            .collect();
         if missing.is_empty() {
             return Ok(Vec::new());
         }
@@ -275,7 +317,9 @@ impl Writer<'_> {
             let occs = group_occurrences(&group, &ranges, self.zone, &mut warnings);
             self.insert_occurrences(&occs)?;
         }
-        let mut stmt = self.conn().prepare_cached("INSERT OR IGNORE INTO horizon (month) VALUES (?1)")?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("INSERT OR IGNORE INTO horizon (month) VALUES (?1)")?;
         for m in missing {
             stmt.execute([m])?;
         }
@@ -294,7 +338,10 @@ impl Writer<'_> {
         let mut groups: HashMap<(String, String), Vec<Event>> = HashMap::new();
         for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let e = decode(&body?)?;
-            groups.entry((e.calendar_id.clone(), e.uid.clone())).or_default().push(e);
+            groups
+                .entry((e.calendar_id.clone(), e.uid.clone()))
+                .or_default()
+                .push(e);
         }
         Ok(groups.into_values().collect())
     }
@@ -302,9 +349,12 @@ impl Writer<'_> {
     /// Drops and rebuilds every occurrence (after a zone change).
     pub(super) fn rebuild_all_occurrences(&self) -> Result<()> {
         self.conn().execute_batch("DELETE FROM occurrences; DELETE FROM horizon; DELETE FROM meta WHERE key = 'max_span';")?;
-        let mut stmt = self.conn().prepare("SELECT DISTINCT calendar_id, uid FROM events WHERE deleted = 0")?;
-        let keys: Vec<(String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT DISTINCT calendar_id, uid FROM events WHERE deleted = 0")?;
+        let keys: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         for (cal, uid) in keys {
             self.materialize_group(&cal, &uid)?;
         }
@@ -313,18 +363,37 @@ impl Writer<'_> {
 
     /// Marks an event deleted (a tombstone for sync) and drops its occurrences.
     pub fn mark_deleted(&self, id: &str) -> Result<()> {
-        self.conn().prepare_cached("UPDATE events SET deleted = 1 WHERE id = ?1")?.execute([id])?;
-        self.conn().prepare_cached("DELETE FROM occurrences WHERE event_id = ?1 OR series_id = ?1")?.execute([id])?;
+        self.conn()
+            .prepare_cached("UPDATE events SET deleted = 1 WHERE id = ?1")?
+            .execute([id])?;
+        self.conn()
+            .prepare_cached("DELETE FROM occurrences WHERE event_id = ?1 OR series_id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 }
 
 impl Reader<'_> {
+    /// True when every month `[from, to)` touches is materialized, so a window query needs no write.
+    pub fn horizon_covers(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<bool> {
+        let (first, last) = month_span(from, to);
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM horizon WHERE month BETWEEN ?1 AND ?2",
+            [first, last],
+            |r| r.get(0),
+        )?;
+        Ok(n == last - first + 1)
+    }
+
     /// The occurrences overlapping `[from, to)`, ordered by (start, id), one page.
     pub fn query_window(&self, q: &WindowQuery) -> Result<Vec<OccurrenceRow>> {
         let span: i64 = self
             .conn
-            .query_row("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'", [], |r| r.get(0))
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_span'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap_or(0);
         let (from, to) = (q.from.timestamp(), q.to.timestamp());
         let mut sql = String::from(
@@ -350,7 +419,11 @@ impl Reader<'_> {
         }
         let descending = matches!(&q.page, Some(p) if p.direction == PageDirection::Previous);
         if let Some(p) = &q.page {
-            sql.push_str(if descending { " AND (o.start_utc, o.id) < (?, ?)" } else { " AND (o.start_utc, o.id) > (?, ?)" });
+            sql.push_str(if descending {
+                " AND (o.start_utc, o.id) < (?, ?)"
+            } else {
+                " AND (o.start_utc, o.id) > (?, ?)"
+            });
             args.push(p.start.into());
             args.push(p.id.clone().into());
         }
@@ -399,7 +472,9 @@ impl Reader<'_> {
               WHERE o.id = ?1",
         )?;
         let mut rows = stmt.query([id])?;
-        let Some(r) = rows.next()? else { return Ok(None) };
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
         Ok(Some(OccurrenceRow {
             id: r.get(0)?,
             series_id: r.get(1)?,
@@ -420,7 +495,15 @@ mod tests {
     fn month_ranges_merge_contiguous_months() {
         let r = month_ranges(&[24300, 24301, 24303]);
         assert_eq!(r.len(), 2, "a gap between months must split the ranges");
-        assert_eq!(r[0].end, month_start(24302), "a run ends where the month after its last begins");
-        assert_eq!(month_of(month_start(24303)), 24303, "month_start and month_of must be inverses");
+        assert_eq!(
+            r[0].end,
+            month_start(24302),
+            "a run ends where the month after its last begins"
+        );
+        assert_eq!(
+            month_of(month_start(24303)),
+            24303,
+            "month_start and month_of must be inverses"
+        );
     }
 }

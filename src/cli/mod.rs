@@ -1,0 +1,349 @@
+//! Argument parsing and dispatch for the `punctual` command.
+
+mod render;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use punctual::app::{self, App, EventInput, ListQuery, Scope};
+use punctual::error::{Error, ErrorCode};
+use punctual::model::Availability;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "punctual",
+    version,
+    about = "Every calendar in one place; never miss or be late to a meeting."
+)]
+struct Cli {
+    /// Where the database lives (default: the OS data dir).
+    #[arg(long, global = true, env = "PUNCTUAL_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List events in a window (default: from a day ago to four weeks ahead; meetings only unless --all).
+    Events(EventsArgs),
+    /// Create an event.
+    Create(CreateArgs),
+    /// Edit an event or occurrence.
+    Edit(EditArgs),
+    /// Delete an event or occurrence.
+    Delete(DeleteArgs),
+    /// Import an .ics file (or - for stdin) into the local calendar, or into a named local calendar.
+    Import(ImportArgs),
+    /// Write a calendar as .ics to stdout.
+    Export(ExportArgs),
+    /// List calendars with their event counts.
+    Calendars,
+    /// Find the meeting link in an invite read from stdin.
+    Detect(DetectArgs),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Args, Debug)]
+struct EventsArgs {
+    /// Window start (ISO 8601 date or date-time).
+    #[arg(long)]
+    from: Option<String>,
+    /// Window end.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only these calendars (repeatable).
+    #[arg(long = "calendar", value_name = "ID")]
+    calendars: Vec<String>,
+    /// Every event, not only those with a meeting link.
+    #[arg(long)]
+    all: bool,
+    /// Page size, 1 to 100.
+    #[arg(long, allow_negative_numbers = true)]
+    limit: Option<i64>,
+    /// Continue from a next_cursor or previous_cursor.
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+#[derive(Args, Debug, Default)]
+struct Fields {
+    #[arg(long)]
+    title: Option<String>,
+    /// ISO 8601: 2026-11-21T09:30, 2026-11-21T09:30:00+01:00, or 2026-11-21 for all-day.
+    #[arg(long)]
+    start: Option<String>,
+    #[arg(long)]
+    end: Option<String>,
+    #[arg(long)]
+    all_day: bool,
+    /// IANA time zone (default: yours).
+    #[arg(long = "tz", value_name = "ZONE")]
+    time_zone: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    #[arg(long)]
+    url: Option<String>,
+    /// #RRGGBB
+    #[arg(long)]
+    color: Option<String>,
+    /// Show as free rather than busy.
+    #[arg(long)]
+    free: bool,
+    /// An RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE
+    #[arg(long)]
+    repeat: Option<String>,
+    /// Extra dates (RDATE), repeatable or comma-separated.
+    #[arg(long = "rdate")]
+    rdates: Vec<String>,
+    /// Excluded dates (EXDATE), repeatable or comma-separated.
+    #[arg(long = "exdate")]
+    exdates: Vec<String>,
+    #[arg(long, value_name = "ID")]
+    calendar: Option<String>,
+}
+
+impl Fields {
+    fn input(self) -> EventInput {
+        EventInput {
+            title: self.title,
+            start: self.start,
+            end: self.end,
+            all_day: self.all_day,
+            time_zone: self.time_zone,
+            description: self.description,
+            location: self.location,
+            url: self.url,
+            color: self.color,
+            availability: self.free.then_some(Availability::Free),
+            repeat: self.repeat,
+            rdates: self.rdates,
+            exdates: self.exdates,
+            calendar: self.calendar,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct CreateArgs {
+    #[command(flatten)]
+    fields: Fields,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ScopeArg {
+    This,
+    Following,
+    All,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(s: ScopeArg) -> Scope {
+        match s {
+            ScopeArg::This => Scope::This,
+            ScopeArg::Following => Scope::Following,
+            ScopeArg::All => Scope::All,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct EditArgs {
+    /// An event or occurrence id (from `punctual events --json`).
+    id: String,
+    #[command(flatten)]
+    fields: Fields,
+    /// For recurring events: this occurrence, this and following, or all.
+    #[arg(long, value_enum, default_value = "all")]
+    scope: ScopeArg,
+}
+
+#[derive(Args, Debug)]
+struct DeleteArgs {
+    id: String,
+    #[arg(long, value_enum, default_value = "all")]
+    scope: ScopeArg,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// An .ics file, or - for stdin.
+    file: String,
+    /// Import into the local calendar with this name (created when missing).
+    #[arg(long, value_name = "NAME")]
+    calendar: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// The calendar to export (default: the local calendar).
+    #[arg(long, value_name = "ID")]
+    calendar: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct DetectArgs {
+    /// Which field the invite text is: location, description, html or conference-json (default: guess).
+    #[arg(long)]
+    field: Option<String>,
+    /// List every candidate, including rejected ones and why.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = cli.json;
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            render::error(&e, json);
+            ExitCode::from(if e.code.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}
+
+fn open(dir: Option<PathBuf>) -> Result<App, Error> {
+    let dir = match dir.filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => app::default_data_dir()?,
+    };
+    App::open(&dir)
+}
+
+fn dispatch(cli: Cli) -> Result<(), Error> {
+    let json = cli.json;
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "punctual",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Detect(a) => detect(a, json),
+        Command::Events(a) => {
+            let app = open(cli.data_dir)?;
+            let q = ListQuery {
+                from: a.from,
+                to: a.to,
+                calendars: a.calendars,
+                all: a.all,
+                limit: a.limit,
+                cursor: a.cursor,
+            };
+            let page = app.list_events(&q)?;
+            if json {
+                render::json(&page)
+            } else {
+                render::agenda(&page, app.user_zone())
+            }
+        }
+        Command::Create(a) => {
+            let app = open(cli.data_dir)?;
+            let v = app.create_event(&a.fields.input())?;
+            if json {
+                render::json(&v)
+            } else {
+                render::created("Created", &v, app.user_zone())
+            }
+        }
+        Command::Edit(a) => {
+            let app = open(cli.data_dir)?;
+            let v = app.edit_event(&a.id, &a.fields.input(), a.scope.into())?;
+            if json {
+                render::json(&v)
+            } else {
+                render::created("Updated", &v, app.user_zone())
+            }
+        }
+        Command::Delete(a) => {
+            let app = open(cli.data_dir)?;
+            app.delete_event(&a.id, a.scope.into())?;
+            if json {
+                render::json(&serde_json::json!({ "deleted": a.id }))
+            } else {
+                render::line(&format!("Deleted {}", a.id))
+            }
+        }
+        Command::Import(a) => {
+            let text = read_input(&a.file)?;
+            let app = open(cli.data_dir)?;
+            let report = app.import_ics(&text, a.calendar.as_deref())?;
+            if json {
+                render::json(&report)
+            } else {
+                render::import(&report)
+            }
+        }
+        Command::Export(a) => {
+            let app = open(cli.data_dir)?;
+            render::raw(&app.export_ics(a.calendar.as_deref())?)
+        }
+        Command::Calendars => {
+            let app = open(cli.data_dir)?;
+            let cals = app.calendars()?;
+            if json {
+                render::json(&cals)
+            } else {
+                render::calendars(&cals)
+            }
+        }
+    }
+}
+
+fn read_input(file: &str) -> Result<String, Error> {
+    let bytes = if file == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b)?;
+        b
+    } else {
+        std::fs::read(file).map_err(|e| {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorCode::InvalidInput
+            } else {
+                ErrorCode::Io
+            };
+            Error::field(code, "file", format!("cannot read {file}: {e}"))
+        })?
+    };
+    // Invalid UTF-8 is left to the parser, which reports a file that is not iCalendar.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn detect(a: DetectArgs, json: bool) -> Result<(), Error> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    let bad = |e: punctual::detect::InputError| {
+        Error::field(ErrorCode::InvalidInput, "field", e.to_string())
+    };
+    let field = a
+        .field
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(bad)?;
+    let invite = punctual::detect::invite_from_input(field, &text).map_err(bad)?;
+    let explanation = punctual::detect::explain(&invite.as_invite());
+    if json {
+        render::json(&explanation)
+    } else {
+        render::raw(&explanation.render_text(a.all))
+    }
+}

@@ -1,0 +1,137 @@
+//! Output: JSON for scripts, a readable agenda for people (in the user's zone).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use punctual::app::{CalendarView, EventPage, EventView, ImportReport};
+use punctual::error::Error;
+use punctual::time::Zone;
+use serde::Serialize;
+use std::io::Write;
+
+fn out(s: &str) -> Result<(), Error> {
+    let mut o = std::io::stdout().lock();
+    // A closed pipe (punctual events | head) is not an error worth a message.
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(Error::from),
+    }
+}
+
+pub fn json<T: Serialize>(v: &T) -> Result<(), Error> {
+    let s = serde_json::to_string_pretty(v)
+        .map_err(|e| Error::new(punctual::error::ErrorCode::Internal, e.to_string()))?;
+    out(&format!("{s}\n"))
+}
+
+pub fn raw(s: &str) -> Result<(), Error> {
+    out(s)
+}
+
+pub fn line(s: &str) -> Result<(), Error> {
+    out(&format!("{s}\n"))
+}
+
+pub fn error(e: &Error, json: bool) {
+    let text = if json {
+        serde_json::json!({ "error": e }).to_string()
+    } else {
+        match &e.field {
+            Some(f) => format!("error [{}] ({f}): {}", e.code.as_str(), e.message),
+            None => format!("error [{}]: {}", e.code.as_str(), e.message),
+        }
+    };
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+fn instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The day an occurrence is listed under, and its time column.
+fn when(v: &EventView, zone: Zone) -> (NaiveDate, String) {
+    if v.all_day {
+        let d = v.start_time.parse().unwrap_or_default();
+        return (d, "all day    ".to_string());
+    }
+    match (instant(&v.start_time), instant(&v.end_time)) {
+        (Some(s), Some(e)) => {
+            let (ls, le) = (zone.local(s), zone.local(e));
+            (
+                ls.date(),
+                format!("{}–{}", ls.format("%H:%M"), le.format("%H:%M")),
+            )
+        }
+        _ => (NaiveDate::default(), v.start_time.clone()),
+    }
+}
+
+pub fn agenda(page: &EventPage, zone: Zone) -> Result<(), Error> {
+    let mut s = String::new();
+    if page.events.is_empty() {
+        s.push_str(
+            "No events in this window. Use --all to include events without a meeting link.\n",
+        );
+    }
+    let mut day = None;
+    for v in &page.events {
+        let (d, time) = when(v, zone);
+        if day != Some(d) {
+            s.push_str(&format!("\n{}\n", d.format("%a %d %b %Y")));
+            day = Some(d);
+        }
+        s.push_str(&format!("  {time}  {}", v.title));
+        if let Some(p) = &v.meeting_platform {
+            s.push_str(&format!("  [{p}]"));
+        }
+        if let Some(l) = v.location.as_deref().filter(|l| !l.is_empty()) {
+            s.push_str(&format!("  @ {l}"));
+        }
+        s.push_str(&format!("\n      id {}\n", v.id));
+    }
+    if let Some(c) = &page.next_cursor {
+        s.push_str(&format!("\nMore: --cursor {c}\n"));
+    }
+    out(&s)
+}
+
+pub fn created(verb: &str, v: &EventView, zone: Zone) -> Result<(), Error> {
+    let (d, time) = when(v, zone);
+    line(&format!(
+        "{verb} {:?} on {} {} ({})\nid {}",
+        v.title,
+        d.format("%a %d %b %Y"),
+        time.trim(),
+        zone,
+        v.id
+    ))
+}
+
+pub fn import(r: &ImportReport) -> Result<(), Error> {
+    for w in &r.warnings {
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
+    }
+    line(&format!(
+        "Imported {} events into calendar {} ({} new, {} updated, {} skipped)",
+        r.created + r.updated,
+        r.calendar_id,
+        r.created,
+        r.updated,
+        r.skipped
+    ))
+}
+
+pub fn calendars(cals: &[CalendarView]) -> Result<(), Error> {
+    let mut s = String::new();
+    for c in cals {
+        s.push_str(&format!(
+            "{}  {}  {} events{}{}\n",
+            c.id,
+            c.name,
+            c.event_count,
+            if c.is_primary { "  (primary)" } else { "" },
+            if c.read_only { "  (read-only)" } else { "" }
+        ));
+    }
+    out(&s)
+}
