@@ -1,0 +1,295 @@
+//! The `punctual` binary as scripts use it: exit codes, JSON output and errors, and two processes writing to
+//! one database at once.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn punctual(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_punctual"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("PUNCTUAL_TIME_ZONE", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the punctual binary runs")
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("output is JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+/// A start far enough ahead that the test never races the clock.
+fn future(days: i64, hour: u32) -> String {
+    let d = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+    format!("{d}T{hour:02}:00")
+}
+
+#[test]
+fn create_then_list_as_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = punctual(
+        dir.path(),
+        &[
+            "create",
+            "--title",
+            "Standup",
+            "--start",
+            &future(2, 9),
+            "--end",
+            &future(2, 10),
+            "--location",
+            "https://zoom.us/j/123456789",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "a valid create exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = json_of(&out.stdout);
+    let out = punctual(dir.path(), &["events", "--json"]);
+    assert!(out.status.success(), "listing exits 0");
+    let page = json_of(&out.stdout);
+    let events = page["events"].as_array().expect("events is a list");
+    assert_eq!(
+        events.len(),
+        1,
+        "the meeting is listed by default (it has a Zoom link)"
+    );
+    assert_eq!(
+        events[0]["id"], created["id"],
+        "the listed id is the created one"
+    );
+    assert_eq!(
+        events[0]["meeting_platform"], "zoom",
+        "the link detector found Zoom in the location"
+    );
+    assert_eq!(page["has_more"], false, "one event fits one page");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_json_error_on_stderr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: &[(&[&str], &str, Option<&str>)] = &[
+        (
+            &[
+                "create",
+                "--title",
+                "",
+                "--start",
+                "2030-01-01T10:00",
+                "--end",
+                "2030-01-01T11:00",
+            ],
+            "title_required",
+            Some("title"),
+        ),
+        (
+            &[
+                "create",
+                "--title",
+                "x",
+                "--start",
+                "2030-01-01T10:00",
+                "--end",
+                "2030-01-01T11:00",
+                "--calendar",
+                "missing",
+            ],
+            "not_found",
+            Some("calendar"),
+        ),
+        (
+            &[
+                "create",
+                "--title",
+                "x",
+                "--start",
+                "2030-01-01T10:00",
+                "--end",
+                "2030-01-01T11:00",
+                "--color",
+                "blue",
+            ],
+            "invalid_color",
+            Some("color"),
+        ),
+        (&["events", "--limit", "0"], "invalid_limit", Some("limit")),
+        (
+            &["events", "--limit", "101"],
+            "invalid_limit",
+            Some("limit"),
+        ),
+        (
+            &["import", "/definitely/not/here.ics"],
+            "invalid_input",
+            Some("file"),
+        ),
+        (&["delete", "no-such-event"], "not_found", None),
+    ];
+    for (args, code, field) in cases {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = punctual(dir.path(), &a);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: bad input exits 2");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: nothing is printed to stdout on error"
+        );
+        let err = json_of(&out.stderr);
+        assert_eq!(err["error"]["code"], *code, "{args:?}: the stable code");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{args:?}: a message for people"
+        );
+        if let Some(f) = field {
+            assert_eq!(err["error"]["field"], *f, "{args:?}: the field at fault");
+        }
+    }
+    let list = json_of(
+        &punctual(
+            dir.path(),
+            &[
+                "events",
+                "--all",
+                "--from",
+                "2020-01-01",
+                "--to",
+                "2040-01-01",
+                "--json",
+            ],
+        )
+        .stdout,
+    );
+    assert_eq!(
+        list["events"].as_array().map(Vec::len),
+        Some(0),
+        "no rejected command wrote an event"
+    );
+    let usage = punctual(dir.path(), &["events", "--no-such-flag"]);
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "a usage error is bad input too"
+    );
+}
+
+#[test]
+fn text_errors_name_the_code_and_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = punctual(
+        dir.path(),
+        &[
+            "create",
+            "--title",
+            "x",
+            "--start",
+            "tomorrowish",
+            "--end",
+            "2030-01-01T11:00",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unparseable start is bad input"
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("invalid_start") && text.contains("ISO 8601"),
+        "the text error names the code and the expected format: {text}"
+    );
+}
+
+#[test]
+fn two_processes_writing_at_once_never_see_database_is_locked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Create the database first so both writers race on writes, not on creating the file.
+    assert!(
+        punctual(dir.path(), &["calendars"]).status.success(),
+        "the database is created"
+    );
+    let script = |tag: &str| {
+        let bin = env!("CARGO_BIN_EXE_punctual");
+        let d = dir.path().display().to_string();
+        let (s, e) = (future(3, 9), future(3, 10));
+        format!("set -e; for i in $(seq 1 25); do {bin} --data-dir '{d}' create --title '{tag} '$i --start {s} --end {e} >/dev/null; done")
+    };
+    let a = Command::new("sh")
+        .args(["-c", &script("A")])
+        .env("PUNCTUAL_TIME_ZONE", "UTC")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("writer A starts");
+    let b = Command::new("sh")
+        .args(["-c", &script("B")])
+        .env("PUNCTUAL_TIME_ZONE", "UTC")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("writer B starts");
+    let (a, b) = (
+        a.wait_with_output().expect("writer A ends"),
+        b.wait_with_output().expect("writer B ends"),
+    );
+    for (name, o) in [("A", &a), ("B", &b)] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("locked"),
+            "writer {name} must never see 'database is locked': {err}"
+        );
+        assert!(
+            o.status.success(),
+            "writer {name} succeeded every time: {err}"
+        );
+    }
+    let list =
+        json_of(&punctual(dir.path(), &["events", "--all", "--limit", "100", "--json"]).stdout);
+    assert_eq!(
+        list["events"].as_array().map(Vec::len),
+        Some(50),
+        "all 50 writes from both processes landed"
+    );
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = punctual(dir.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell} completions exit 0");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("punctual"),
+            "{shell} completions mention the command"
+        );
+    }
+}
+
+#[test]
+fn human_agenda_groups_by_day() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = future(2, 9);
+    punctual(
+        dir.path(),
+        &[
+            "create",
+            "--title",
+            "Planning",
+            "--start",
+            &start,
+            "--end",
+            &future(2, 10),
+        ],
+    );
+    let out = punctual(dir.path(), &["events", "--all"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("09:00–10:00  Planning"),
+        "the agenda shows the time range and title: {text}"
+    );
+}
