@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn well_known_names_map_as_cldr_says() {
         assert_eq!(to_iana("Romance Standard Time"), Some("Europe/Paris"));
-        assert_eq!(to_iana("AUS Eastern Standard Time"), Some("Australia/Sydney"));
+        assert_eq!(
+            to_iana("AUS Eastern Standard Time"),
+            Some("Australia/Sydney")
+        );
         assert_eq!(to_iana("India Standard Time"), Some("Asia/Calcutta"));
         assert_eq!(
             to_iana("eastern standard time"),

@@ -1,0 +1,255 @@
+//! The component layer (RFC 5545 §3.4, §3.6): which content lines belong to the VCALENDAR, to each VEVENT
+//! and to each VTIMEZONE.
+//!
+//! Invariants:
+//! - One pass over the unfolded lines; no line is copied. A VEVENT keeps its property lines (not those of its
+//!   VALARMs or other sub-components) and the byte range of its text in the input, for `Event::raw`.
+//! - Damage is local (calcard style): a line that is not a content line, or a VEVENT that never ends, marks
+//!   that VEVENT broken (it is skipped later with a warning naming it); outside a VEVENT it is a warning.
+//!   Only input that is not iCalendar at all is an error.
+
+use super::lexer::{ContentLine, Unfolder};
+use super::vtimezone::{Observance, VTimezone};
+use super::IcalError;
+
+/// A VEVENT as found: its own property lines and where it sits in the input.
+pub(crate) struct RawEvent<'a> {
+    pub lines: Vec<ContentLine<'a>>,
+    /// Byte range of `BEGIN:VEVENT` through `END:VEVENT` in the input.
+    pub start: usize,
+    pub end: usize,
+    pub line_no: usize,
+    /// Why the VEVENT cannot be used, when it cannot.
+    pub broken: Option<String>,
+}
+
+pub(crate) struct Document<'a> {
+    /// The VCALENDAR's own properties that the import reads (X-WR-CALNAME, NAME, X-WR-TIMEZONE).
+    pub calendar: Vec<ContentLine<'a>>,
+    pub timezones: Vec<VTimezone>,
+    pub events: Vec<RawEvent<'a>>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frame {
+    Calendar,
+    Event,
+    Timezone,
+    Observance,
+    /// Any other component (VALARM, VTODO, VJOURNAL, X-components): its lines are skipped.
+    Other,
+}
+
+fn frame_name_matches(frame: Frame, other_name: &str, end: &str) -> bool {
+    match frame {
+        Frame::Calendar => end.eq_ignore_ascii_case("VCALENDAR"),
+        Frame::Event => end.eq_ignore_ascii_case("VEVENT"),
+        Frame::Timezone => end.eq_ignore_ascii_case("VTIMEZONE"),
+        Frame::Observance => {
+            end.eq_ignore_ascii_case("STANDARD") || end.eq_ignore_ascii_case("DAYLIGHT")
+        }
+        Frame::Other => end.eq_ignore_ascii_case(other_name),
+    }
+}
+
+/// Says what a text that is not iCalendar looks like, for the error message.
+fn describe_not_ical(bytes: &[u8]) -> IcalError {
+    let head = &bytes[..bytes.len().min(1024)];
+    let trimmed = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &head[i..])
+        .unwrap_or(&[]);
+    let msg = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        "the file is empty".to_string()
+    } else if head.contains(&0) {
+        "the file is binary, not iCalendar text".to_string()
+    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        "the file looks like JSON, not iCalendar (it must start with BEGIN:VCALENDAR)".to_string()
+    } else if trimmed.starts_with(b"<") {
+        "the file looks like HTML or XML, not iCalendar (it must start with BEGIN:VCALENDAR)"
+            .to_string()
+    } else if trimmed
+        .get(..12)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b"BEGIN:VCARD\r") || h.starts_with(b"BEGIN:VCARD"))
+    {
+        "the file is a vCard, not iCalendar".to_string()
+    } else {
+        let first = trimmed.split(|b| *b == b'\n').next().unwrap_or(&[]);
+        let first = String::from_utf8_lossy(&first[..first.len().min(60)]);
+        format!(
+            "the file does not start with BEGIN:VCALENDAR (it starts with {:?})",
+            first.trim_end()
+        )
+    };
+    IcalError::NotICalendar(msg)
+}
+
+fn label(line_no: usize, t: &str) -> String {
+    let cut = t.char_indices().nth(80).map(|(i, _)| &t[..i]).unwrap_or(t);
+    format!("line {line_no}: {cut:?}")
+}
+
+/// Splits the input into components. `bytes` has no BOM.
+pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
+    if bytes.iter().take(1024).any(|b| *b == 0) {
+        return Err(describe_not_ical(bytes));
+    }
+    let mut lines = Unfolder::new(bytes);
+    let first = match lines.next() {
+        Some(l) => l,
+        None => return Err(describe_not_ical(bytes)),
+    };
+    if !first.text.trim().eq_ignore_ascii_case("BEGIN:VCALENDAR") {
+        return Err(describe_not_ical(bytes));
+    }
+    let mut doc = Document {
+        calendar: Vec::new(),
+        timezones: Vec::new(),
+        events: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // (frame, name of an Other component). The stack is shallow (VCALENDAR > VEVENT > VALARM).
+    let mut stack: Vec<(Frame, String)> = vec![(Frame::Calendar, String::new())];
+    let mut event: Option<RawEvent<'_>> = None;
+
+    for raw in lines {
+        if raw.lossy {
+            let msg = format!(
+                "{}: not valid UTF-8; invalid bytes replaced",
+                label(raw.line_no, &raw.text)
+            );
+            doc.warnings.push(msg);
+        }
+        let (start, end, line_no) = (raw.start, raw.end, raw.line_no);
+        let line = match ContentLine::parse(raw.text, line_no) {
+            Ok(l) => l,
+            Err((e, text)) => {
+                let msg = format!("{}: {e}", label(line_no, &text));
+                match event.as_mut() {
+                    Some(ev) => {
+                        if ev.broken.is_none() {
+                            ev.broken = Some(msg);
+                        }
+                    }
+                    None => doc.warnings.push(format!("ignored {msg}")),
+                }
+                continue;
+            }
+        };
+        let top = stack.last().map(|(f, _)| *f);
+        if line.is("BEGIN") {
+            let comp = line.value().trim();
+            let frame = match top {
+                None if comp.eq_ignore_ascii_case("VCALENDAR") => Frame::Calendar,
+                Some(Frame::Calendar) if comp.eq_ignore_ascii_case("VEVENT") => {
+                    event = Some(RawEvent {
+                        lines: Vec::with_capacity(16),
+                        start,
+                        end,
+                        line_no,
+                        broken: None,
+                    });
+                    Frame::Event
+                }
+                Some(Frame::Calendar) if comp.eq_ignore_ascii_case("VTIMEZONE") => {
+                    doc.timezones.push(VTimezone::default());
+                    Frame::Timezone
+                }
+                Some(Frame::Timezone)
+                    if comp.eq_ignore_ascii_case("STANDARD")
+                        || comp.eq_ignore_ascii_case("DAYLIGHT") =>
+                {
+                    // STANDARD and DAYLIGHT differ only in name; the offsets say everything.
+                    if let Some(tz) = doc.timezones.last_mut() {
+                        tz.observances.push(Observance::default());
+                    }
+                    Frame::Observance
+                }
+                None => {
+                    doc.warnings.push(format!(
+                        "line {line_no}: BEGIN:{comp} outside any VCALENDAR, ignored"
+                    ));
+                    Frame::Other
+                }
+                _ => Frame::Other,
+            };
+            stack.push((frame, comp.to_string()));
+            continue;
+        }
+        if line.is("END") {
+            let comp = line.value().trim();
+            let Some(depth) = stack
+                .iter()
+                .rposition(|(f, n)| frame_name_matches(*f, n, comp))
+            else {
+                doc.warnings.push(format!(
+                    "line {line_no}: END:{comp} without a matching BEGIN, ignored"
+                ));
+                continue;
+            };
+            // Close everything above the matching frame too: a missing END inside it.
+            while stack.len() > depth {
+                let Some((frame, _)) = stack.pop() else { break };
+                if frame == Frame::Event {
+                    if let Some(mut ev) = event.take() {
+                        ev.end = end;
+                        if stack.len() > depth && ev.broken.is_none() {
+                            ev.broken = Some(format!(
+                                "line {line_no}: END:{comp} before END:VEVENT (the VEVENT never ends)"
+                            ));
+                        }
+                        doc.events.push(ev);
+                    }
+                }
+            }
+            continue;
+        }
+        match top {
+            Some(Frame::Event) => {
+                if let Some(ev) = event.as_mut() {
+                    ev.lines.push(line);
+                }
+            }
+            Some(Frame::Calendar) => {
+                if line.is("X-WR-CALNAME") || line.is("NAME") || line.is("X-WR-TIMEZONE") {
+                    doc.calendar.push(line);
+                }
+            }
+            Some(Frame::Timezone) => {
+                if line.is("TZID") {
+                    if let Some(tz) = doc.timezones.last_mut() {
+                        tz.tzid = line.value().trim().to_string();
+                    }
+                }
+            }
+            Some(Frame::Observance) => {
+                if let Some(obs) = doc
+                    .timezones
+                    .last_mut()
+                    .and_then(|tz| tz.observances.last_mut())
+                {
+                    obs.apply(&line);
+                }
+            }
+            Some(Frame::Other) => {}
+            None => doc.warnings.push(format!(
+                "line {line_no}: {} after END:VCALENDAR, ignored",
+                line.name()
+            )),
+        }
+    }
+    if let Some(mut ev) = event.take() {
+        ev.end = bytes.len();
+        if ev.broken.is_none() {
+            ev.broken = Some("the file ends before END:VEVENT".to_string());
+        }
+        doc.events.push(ev);
+    }
+    if stack.iter().any(|(f, _)| *f == Frame::Calendar) {
+        doc.warnings
+            .push("the file ends without END:VCALENDAR (truncated?)".to_string());
+    }
+    Ok(doc)
+}

@@ -1,0 +1,142 @@
+//! iCalendar (RFC 5545) parse and write, for `punctual import` and `punctual export`.
+//!
+//! Layers, each in its own file:
+//! - `lexer`: content lines (§3.1): unfolding on bytes (so a fold inside a multi-byte character is mended),
+//!   names, parameters with quoted values and RFC 6868 escapes, TEXT unescaping (§3.3.11).
+//! - `document`: components (§3.4, §3.6): the VCALENDAR's properties, each VEVENT's lines and byte range,
+//!   each VTIMEZONE.
+//! - `vtimezone`: VTIMEZONE observances (§3.6.5), matched to an IANA zone or used for their offsets.
+//! - `event`: VEVENT → [`Event`].
+//! - `writer`: [`Event`]s → a VCALENDAR text, with one generated VTIMEZONE per zone used.
+//!
+//! Invariants:
+//! - Parsing never stops at a damaged event. Input that is not iCalendar at all (empty, binary, JSON, HTML, a
+//!   text that does not start with BEGIN:VCALENDAR) is [`IcalError::NotICalendar`]; everything else is a
+//!   [`Parsed`] whose `warnings` name what was skipped or guessed.
+//! - Whatever [`write`] emits, [`parse`] reads back into equal events (same uid, title, times, recurrence,
+//!   ...); a round-trip test holds it to that.
+//! - Parsing is linear in the input and allocates per event, not per line (see benches/ical.rs).
+
+mod document;
+mod event;
+mod lexer;
+mod values;
+mod vtimezone;
+mod writer;
+
+use crate::model::Event;
+use crate::time::Zone;
+use chrono::{DateTime, Utc};
+
+pub use writer::write;
+
+/// What a parse needs to know beyond the text.
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// The calendar the events go into.
+    pub calendar_id: String,
+    /// The zone for floating times and dates when the file names none (no X-WR-TIMEZONE).
+    pub user_zone: Zone,
+    /// The import time: `created_at`/`updated_at` of events without CREATED/DTSTAMP, and the reference year
+    /// for matching a VTIMEZONE to an IANA zone.
+    pub now: DateTime<Utc>,
+}
+
+/// A parsed calendar file.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    /// X-WR-CALNAME (or RFC 7986 NAME).
+    pub name: Option<String>,
+    /// X-WR-TIMEZONE, when it names a zone we know.
+    pub time_zone: Option<Zone>,
+    /// Every usable VEVENT, in file order: singles, series masters and overrides.
+    pub events: Vec<Event>,
+    /// How many VEVENTs were skipped as broken (each has a warning).
+    pub skipped: usize,
+    /// What was skipped or guessed, one sentence each, naming the event and line.
+    pub warnings: Vec<String>,
+}
+
+/// Why a text could not be read as iCalendar at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IcalError {
+    /// The text is not iCalendar: empty, binary, JSON, HTML, or not starting with BEGIN:VCALENDAR.
+    #[error("not an iCalendar file: {0}")]
+    NotICalendar(String),
+}
+
+/// Parses an iCalendar text. See [`parse_bytes`] for files read from disk, which may hold a fold inside a
+/// multi-byte character or stray invalid UTF-8.
+pub fn parse(text: &str, opts: &ParseOptions) -> Result<Parsed, IcalError> {
+    parse_bytes(text.as_bytes(), opts)
+}
+
+/// Parses an iCalendar file's bytes. Prefer this over [`parse`] for files: unfolding happens before UTF-8
+/// decoding, so a multi-byte character split by a fold (which RFC 5545 §3.1 forbids but producers write)
+/// is mended instead of garbled, and invalid bytes cost a warning, not the file.
+pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalError> {
+    // A UTF-16 file (Windows tools sometimes write one) is re-encoded as UTF-8 first.
+    let utf16 = match bytes {
+        [0xFF, 0xFE, rest @ ..] => Some(decode_utf16(rest, u16::from_le_bytes)),
+        [0xFE, 0xFF, rest @ ..] => Some(decode_utf16(rest, u16::from_be_bytes)),
+        _ => None,
+    };
+    let bytes = match &utf16 {
+        Some(s) => s.as_bytes(),
+        None => bytes,
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+
+    let doc = document::read(bytes)?;
+    let mut warnings = doc.warnings;
+
+    let cal_value = |name: &str| {
+        doc.calendar
+            .iter()
+            .find(|l| l.is(name))
+            .map(|l| l.text_value().trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let name = cal_value("X-WR-CALNAME").or_else(|| cal_value("NAME"));
+    let time_zone = match cal_value("X-WR-TIMEZONE") {
+        Some(tz) => {
+            let z = Zone::parse(&tz);
+            if z.is_none() {
+                warnings.push(format!(
+                    "X-WR-TIMEZONE {tz:?} is not a zone we know; ignored"
+                ));
+            }
+            z
+        }
+        None => None,
+    };
+
+    let mut mapper = event::Mapper::new(opts, time_zone, doc.timezones);
+    let mut events = Vec::with_capacity(doc.events.len());
+    let mut skipped = 0;
+    for raw in &doc.events {
+        match mapper.event(raw, bytes) {
+            Ok(e) => events.push(e),
+            Err(why) => {
+                skipped += 1;
+                mapper.warnings.push(why);
+            }
+        }
+    }
+    warnings.append(&mut mapper.warnings);
+    Ok(Parsed {
+        name,
+        time_zone,
+        events,
+        skipped,
+        warnings,
+    })
+}
+
+fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> String {
+    let units = bytes.chunks_exact(2).map(|c| word([c[0], c[1]]));
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
