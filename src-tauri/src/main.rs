@@ -1,1 +1,11 @@
-fn main() {}
+//! The `punctual-desktop` binary: starts the Tauri app defined in the library.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    if let Err(e) = punctual_desktop::run() {
+        eprintln!("punctual-desktop: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs what Punctual needs on Debian/Ubuntu, and only what is missing:
+# system packages (WebKitGTK, Xvfb, WebDriver, ...), the UI's npm packages, tauri-driver, and the Python
+# packages of the end-to-end tests (in a virtualenv outside the clone). Safe to run again: a second run installs
+# nothing. Works non-interactively (CI=true, no stdin).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=(sudo)
+fi
+
+# System packages: build WebKitGTK apps (TOOLCHAIN.md), run them headless, drive them over WebDriver,
+# and Python for the end-to-end tests.
+PACKAGES=(
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+  libjavascriptcoregtk-4.1-dev build-essential pkg-config file xvfb webkit2gtk-driver dbus-x11
+  xdotool x11-utils imagemagick dunst libnotify-bin gnome-keyring libsecret-tools at-spi2-core trayer
+  curl ca-certificates python3 python3-venv
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg -s "$p" >/dev/null 2>&1; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing system packages: ${missing[*]}"
+  "${SUDO[@]}" apt-get update </dev/null
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# Rust: the machine's one toolchain (rustup if there is none).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  log "installing Rust with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy </dev/null
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+for c in rustfmt clippy; do
+  if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+      rustup component add "$c" </dev/null
+    fi
+  fi
+done
+
+# Node 20 or newer (vite 7 needs it). Debian 12's own nodejs is 18, so do not install it from apt.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "Node.js 20+ and npm are required: see https://nodejs.org/en/download (or NodeSource's Debian packages)"
+  exit 1
+fi
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+  log "Node.js $(node -v) is too old: Punctual's UI needs Node.js 20 or newer"
+  exit 1
+fi
+
+# The UI's npm packages: `npm ci` when node_modules is missing or older than package-lock.json.
+if [ -f "$ROOT/ui/package-lock.json" ]; then
+  stamp="$ROOT/ui/node_modules/.punctual-lock.sha256"
+  want="$(sha256sum "$ROOT/ui/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing the UI's npm packages (npm ci)"
+    (cd "$ROOT/ui" && npm ci --no-audit --no-fund </dev/null)
+    printf '%s\n' "$want" >"$stamp"
+  fi
+fi
+
+# tauri-driver: the WebDriver bridge to WebKitWebDriver for the end-to-end tests.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  log "installing tauri-driver"
+  cargo install tauri-driver --locked </dev/null
+fi
+
+# Python packages of the end-to-end tests, in a virtualenv outside the clone (Debian's Python is
+# externally managed, PEP 668).
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating the e2e virtualenv in $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import selenium, pytest' >/dev/null 2>&1; then
+  log "installing selenium and pytest into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/e2e/requirements.txt" </dev/null
+fi
+log "everything is installed"

@@ -1,0 +1,24 @@
+//! Build script: compiles tauri.conf.json (symlinked from the repository root) and the capabilities, and
+//! declares the app's commands so that each needs an explicit permission (capabilities/default.json).
+
+fn main() {
+    let manifest = tauri_build::AppManifest::new().commands(punctual_desktop_commands());
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
+        eprintln!("tauri build script failed: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Every command in `src/commands.rs`; the capability file grants `allow-<name>` for each one the UI uses.
+fn punctual_desktop_commands() -> &'static [&'static str] {
+    &[
+        "list_events",
+        "create_event",
+        "edit_event",
+        "delete_event",
+        "calendars",
+        "import_ics",
+        "export_ics",
+        "data_dir",
+    ]
+}

@@ -1,0 +1,142 @@
+//! The IPC commands: each reads its arguments, calls [`punctual::app::App`], and returns the core's result.
+//!
+//! Errors cross IPC as the core's [`punctual::error::Error`], which serializes to `{code, message, field}`;
+//! the UI matches on `code` and shows a validation error beside `field`. Commands run on Tauri's async pool
+//! (`async`), never on the main thread, so a slow query cannot freeze the window. The core sits behind a
+//! `Mutex` because one SQLite connection serves one caller at a time.
+
+use punctual::app::{
+    App, CalendarView, EventInput, EventPage, EventView, ImportReport, ListQuery, Scope,
+};
+use punctual::error::{Error, ErrorCode, Result};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use tauri::State;
+
+/// The core as the shell holds it. If the data directory cannot be opened, the window still opens and every
+/// command returns that error, so the user sees why instead of a crash.
+pub struct Core {
+    data_dir: Option<PathBuf>,
+    app: std::result::Result<Mutex<App>, Error>,
+}
+
+impl Core {
+    /// Opens the core on `PUNCTUAL_DATA_DIR` or the OS data directory.
+    pub fn open_default() -> Core {
+        match punctual::app::default_data_dir() {
+            Ok(dir) => Core::open(&dir),
+            Err(e) => Core {
+                data_dir: None,
+                app: Err(e),
+            },
+        }
+    }
+
+    /// Opens the core on `dir`.
+    pub fn open(dir: &Path) -> Core {
+        Core {
+            data_dir: Some(dir.to_path_buf()),
+            app: App::open(dir).map(Mutex::new),
+        }
+    }
+
+    /// Runs `f` with the core, or returns the error that kept it from opening.
+    pub fn with<T>(&self, f: impl FnOnce(&App) -> Result<T>) -> Result<T> {
+        let app = self.app.as_ref().map_err(Clone::clone)?;
+        // A panic in an earlier command leaves the connection usable: SQLite rolled the transaction back.
+        let app = app.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&app)
+    }
+}
+
+/// Events and occurrences in a window, one page at a time.
+#[tauri::command(async)]
+pub fn list_events(core: State<'_, Core>, query: ListQuery) -> Result<EventPage> {
+    core.with(|app| app.list_events(&query))
+}
+
+/// Creates an event; validation errors name their field.
+#[tauri::command(async)]
+pub fn create_event(core: State<'_, Core>, input: EventInput) -> Result<EventView> {
+    core.with(|app| app.create_event(&input))
+}
+
+/// Edits an event, or the chosen part of a series.
+#[tauri::command(async)]
+pub fn edit_event(
+    core: State<'_, Core>,
+    id: String,
+    input: EventInput,
+    scope: Scope,
+) -> Result<EventView> {
+    core.with(|app| app.edit_event(&id, &input, scope))
+}
+
+/// Deletes an event, or the chosen part of a series.
+#[tauri::command(async)]
+pub fn delete_event(core: State<'_, Core>, id: String, scope: Scope) -> Result<()> {
+    core.with(|app| app.delete_event(&id, scope))
+}
+
+/// Every calendar with its event count.
+#[tauri::command(async)]
+pub fn calendars(core: State<'_, Core>) -> Result<Vec<CalendarView>> {
+    core.with(|app| app.calendars())
+}
+
+/// Imports iCalendar text (read by the UI from a file the user picked) into a local calendar.
+#[tauri::command(async)]
+pub fn import_ics(
+    core: State<'_, Core>,
+    text: String,
+    calendar_name: Option<String>,
+) -> Result<ImportReport> {
+    core.with(|app| app.import_ics(&text, calendar_name.as_deref()))
+}
+
+/// Exports one calendar, or every calendar, as iCalendar text.
+#[tauri::command(async)]
+pub fn export_ics(core: State<'_, Core>, calendar_id: Option<String>) -> Result<String> {
+    core.with(|app| app.export_ics(calendar_id.as_deref()))
+}
+
+/// The data directory in use, shown in the UI's footer and settings.
+#[tauri::command(async)]
+pub fn data_dir(core: State<'_, Core>) -> Result<String> {
+    core.data_dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .ok_or_else(|| Error::new(ErrorCode::Io, "no data directory"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unopened_core_returns_its_open_error_to_every_command() {
+        let core = Core {
+            data_dir: None,
+            app: Err(Error::new(ErrorCode::Io, "disk on fire")),
+        };
+        let err = core.with(|app| app.calendars()).err();
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("disk on fire".to_string()),
+            "the UI must see why the core did not open, not a generic failure"
+        );
+    }
+
+    #[test]
+    fn errors_cross_ipc_as_code_message_field() {
+        let e = Error::field(ErrorCode::TitleRequired, "title", "title is required");
+        let json = serde_json::to_value(&e).ok();
+        assert_eq!(
+            json,
+            Some(
+                serde_json::json!({"code": "title_required", "message": "title is required", "field": "title"})
+            ),
+            "the UI matches on this exact shape (ui/src/ipc)"
+        );
+    }
+}

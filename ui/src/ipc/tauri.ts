@@ -1,0 +1,21 @@
+// The Backend over Tauri IPC. Command names and argument names match src-tauri/src/commands.rs.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type { Backend } from './backend';
+
+/** The event the shell emits after any write to the data directory. */
+export const CHANGED_EVENT = 'punctual://changed';
+
+export function tauriBackend(): Backend {
+  return {
+    listEvents: (query) => invoke('list_events', { query }),
+    createEvent: (input) => invoke('create_event', { input }),
+    editEvent: (id, input, scope) => invoke('edit_event', { id, input, scope }),
+    deleteEvent: (id, scope) => invoke('delete_event', { id, scope }),
+    calendars: () => invoke('calendars'),
+    importIcs: (text, calendarName) => invoke('import_ics', { text, calendarName }),
+    exportIcs: (calendarId) => invoke('export_ics', { calendarId }),
+    dataDir: () => invoke('data_dir'),
+    onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
+  };
+}

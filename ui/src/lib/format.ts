@@ -1,0 +1,100 @@
+// Dates and times as the user reads them: in the user's zone, grouped by day. Pure functions, unit tested.
+import type { EventView } from '../ipc/backend';
+
+export interface DayGroup {
+  /** yyyy-mm-dd in the display zone. */
+  key: string;
+  label: string;
+  events: EventView[];
+}
+
+function dayKey(d: Date, timeZone?: string): string {
+  // en-CA formats dates as yyyy-mm-dd.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+/** An all-day event's date ("2030-01-07" or the date part of a timestamp) without any zone shift. */
+function allDayKey(value: string): string {
+  return value.slice(0, 10);
+}
+
+/** Events grouped by the day they start in `timeZone` (default: the system zone), in start order. */
+export function groupByDay(events: EventView[], timeZone?: string, locale?: string): DayGroup[] {
+  const groups = new Map<string, DayGroup>();
+  const sorted = [...events].sort(
+    (a, b) => startMillis(a) - startMillis(b) || a.id.localeCompare(b.id),
+  );
+  for (const ev of sorted) {
+    const key = ev.all_day ? allDayKey(ev.start_time) : dayKey(new Date(ev.start_time), timeZone);
+    let group = groups.get(key);
+    if (!group) {
+      const [y, m, d] = key.split('-').map(Number);
+      const label = new Intl.DateTimeFormat(locale, {
+        weekday: 'long',
+        month: 'long',
+        day: 'numeric',
+        year: 'numeric',
+        timeZone: 'UTC',
+      }).format(new Date(Date.UTC(y, m - 1, d, 12)));
+      group = { key, label, events: [] };
+      groups.set(key, group);
+    }
+    group.events.push(ev);
+  }
+  return [...groups.values()];
+}
+
+function startMillis(ev: EventView): number {
+  const t = Date.parse(ev.start_time);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/** "09:00 – 09:30", or "All day". */
+export function timeRange(ev: EventView, timeZone?: string, locale?: string): string {
+  if (ev.all_day) return 'All day';
+  const fmt = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone });
+  const start = new Date(ev.start_time);
+  const end = new Date(ev.end_time);
+  if (Number.isNaN(start.getTime())) return ev.start_time;
+  if (Number.isNaN(end.getTime())) return fmt.format(start);
+  return `${fmt.format(start)} – ${fmt.format(end)}`;
+}
+
+/** A timestamp as the value of an <input type="datetime-local"> in `timeZone`: "2030-01-07T09:00". */
+export function toLocalInput(iso: string, timeZone?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso.slice(0, 16);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}`;
+}
+
+/** The next whole hour from `now`, and half an hour later, as datetime-local values in the system zone. */
+export function defaultSlot(now: Date = new Date()): { start: string; end: string } {
+  const start = new Date(now);
+  start.setMinutes(0, 0, 0);
+  start.setHours(start.getHours() + 1);
+  const end = new Date(start.getTime() + 30 * 60 * 1000);
+  const local = (d: Date) => {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  };
+  return { start: local(start), end: local(end) };
+}
+
+/** The system's IANA zone, as the form's default. */
+export function systemZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
