@@ -1,8 +1,46 @@
-//! Recurrence expansion (being written by the recurrence owner; the signatures below are the contract).
+//! Recurrence: a series master (DTSTART + RRULEs, RDATEs, EXDATEs) and its overrides, expanded into the
+//! instances that overlap a window, in absolute time (RFC 5545 §3.8.5).
+//!
+//! Concepts:
+//! - The *frame* of a series is the zone its wall-clock values are read in: the DTSTART zone for a zoned
+//!   series, UTC for a UTC series, and `floating_zone` (the user's zone) for floating and all-day series.
+//!   Rules are expanded on wall-clock values in that frame, not on instants: a 09:00 America/New_York
+//!   meeting stays 09:00 local across DST (RFC 5545 §3.3.10: the time of day is derived from DTSTART).
+//!   The `rrule` crate is fed those wall-clock values carried as UTC, so it does calendar arithmetic only
+//!   and never applies DST itself (which avoids its duplicate around spring-forward); each value is then
+//!   read with [`Zone::resolve`], which moves a nonexistent time forward and takes the earlier of two
+//!   ambiguous ones (RFC 5545 §3.3.5).
+//! - The *recurrence id* of an instance is its original start as the rule produced it, as a [`When`] of
+//!   the same kind as DTSTART. Overrides, EXDATEs and RDATEs are matched by instant
+//!   (`to_utc(floating_zone)`), because a RECURRENCE-ID or an EXDATE may be written in UTC while DTSTART is
+//!   zoned. Two wall-clock values that land on the same instant (an HOURLY rule's 02:00 and 03:00 on a
+//!   spring-forward day) are one instance: the one whose wall-clock time really exists is kept.
+//! - DTSTART is always the first instance, and counts towards COUNT (RFC 5545 §3.8.5.3), even when it does
+//!   not match the rule.
+//! - An override replaces one instance (its start, end and data); a cancelled one removes it. An override
+//!   with RANGE=THISANDFUTURE (RFC 5545 §3.8.4.4, §3.2.13) also applies to every later instance: each is
+//!   shifted by the override's start delta, in wall-clock terms, and takes the override's duration. The
+//!   latest such override at or before an instance wins; an override of that very instance wins over both.
+//!
+//! Invariants of [`Expansion::instances`]: sorted by (start, recurrence id); each recurrence id (instant)
+//! once; each overlaps the window (`end > window.start && start < window.end`, or a zero-length instance
+//! with its start in `[window.start, window.end)`); at most `max_instances`.
+//!
+//! Bounds: nothing here loops forever or allocates without bound. A rule without an end is cut at the
+//! window end; iteration is lazy and stops past it. A rule with no COUNT is restarted from a
+//! period-aligned point just before the window ([`rule::Rule::to_rrule`] keeps its instances identical),
+//! so a MINUTELY series that began in 1990 costs as much as one that began yesterday. A COUNT rule must be
+//! counted from DTSTART; its iteration is bounded by COUNT and by a step budget. The rrule crate's own
+//! iteration limit (a rule that stops matching) ends a rule with a warning, not a panic.
+
+mod rule;
 
 use crate::model::Recurrence;
 use crate::time::{When, Zone};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rule::{carrier, Rule, Until};
+
+use rrule::Frequency;
 
 /// A series master, as far as expansion cares.
 #[derive(Clone, Copy, Debug)]
@@ -60,19 +98,654 @@ pub struct RecurrenceError {
     pub message: String,
 }
 
+/// How many values the rrule iterators may produce in one call of [`expand`], in total. A COUNT rule has to
+/// be walked from DTSTART; this keeps a COUNT=4000000000 MINUTELY rule that began decades ago from
+/// stalling a sync (a few hundred milliseconds at most).
+const STEP_BUDGET: u64 = 4_000_000;
+
+/// Slack around the window, in wall-clock terms, for the difference between a frame's wall clock and UTC
+/// and for DST gaps. Two days covers every real UTC offset (at most ±14 h) with room to spare.
+fn offset_slack() -> Duration {
+    Duration::days(2)
+}
+
+/// How an instance's end follows from its start.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    /// All-day: a nominal number of days, so an all-day event on a DST day still ends at local midnight
+    /// (RFC 5545 §3.3.6: a day is nominal, not 24 hours).
+    Days(i64),
+    /// Timed: the exact duration of DTSTART..DTEND applies to every instance (RFC 5545 §3.8.5.3).
+    Exact(Duration),
+}
+
+impl Span {
+    fn of(start: &When, end: &When, fz: Zone) -> Span {
+        match (start, end) {
+            (When::Date { date: s }, When::Date { date: e }) => {
+                Span::Days((*e - *s).num_days().max(0))
+            }
+            _ => Span::Exact((end.to_utc(fz) - start.to_utc(fz)).max(Duration::zero())),
+        }
+    }
+    fn as_duration(self) -> Duration {
+        match self {
+            Span::Days(d) => Duration::days(d),
+            Span::Exact(d) => d,
+        }
+    }
+}
+
+/// Everything expansion needs, converted once into the series' frame.
+struct Plan {
+    start: When,
+    /// The zone the series' wall-clock values are read in.
+    frame: Zone,
+    date: bool,
+    /// DTSTART's wall-clock value in the frame.
+    anchor: NaiveDateTime,
+    rules: Vec<Rule>,
+    rdates: Vec<NaiveDateTime>,
+    ex_instants: Vec<DateTime<Utc>>,
+    /// EXDATEs given as dates against a timed series (or the reverse): every instance on that local day.
+    ex_days: Vec<NaiveDate>,
+}
+
+/// Values generated over a range of the frame's wall clock.
+struct Generated {
+    /// (instant, wall-clock value), sorted by instant, unique by instant.
+    items: Vec<(DateTime<Utc>, NaiveDateTime)>,
+    /// Set when a limit stopped generation: nothing after this wall-clock value is known.
+    cut_at: Option<NaiveDateTime>,
+}
+
+impl Plan {
+    fn new(
+        series: &Series<'_>,
+        fz: Zone,
+        warnings: &mut Vec<String>,
+    ) -> Result<Plan, RecurrenceError> {
+        let start = series.start;
+        let frame = match start {
+            When::Zoned { zone, .. } => zone,
+            When::Utc { .. } => Zone::UTC,
+            When::Date { .. } | When::Floating { .. } => fz,
+        };
+        let date = start.is_date();
+        let anchor = start.naive();
+        let rec = series.recurrence;
+        let mut rules = Vec::new();
+        let mut first_error = None;
+        for text in &rec.rrules {
+            match Rule::parse(text, false) {
+                Ok(r) => {
+                    for part in &r.ignored {
+                        warnings.push(format!("RRULE {text:?}: ignored unsupported part {part}"));
+                    }
+                    rules.push(r);
+                }
+                Err(e) => {
+                    warnings.push(format!("RRULE {text:?} skipped: {}", e.message));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        // One unreadable RRULE among several still leaves a series; a series whose only rules are all
+        // unreadable is an error the caller reports (and may show as a single event).
+        if rules.is_empty() && rec.rdates.is_empty() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        let to_frame = |w: &When| -> NaiveDateTime {
+            match (date, w) {
+                (true, When::Date { date: d }) => d.and_time(NaiveTime::MIN),
+                (true, other) => frame
+                    .local(other.to_utc(fz))
+                    .date()
+                    .and_time(NaiveTime::MIN),
+                // An RDATE given as a date for a timed series: that day at DTSTART's time of day.
+                (false, When::Date { date: d }) => d.and_time(anchor.time()),
+                (false, other) => frame.local(other.to_utc(fz)),
+            }
+        };
+        let mut rdates: Vec<NaiveDateTime> = rec.rdates.iter().map(to_frame).collect();
+        rdates.sort();
+        rdates.dedup();
+        let mut ex_instants = Vec::new();
+        let mut ex_days = Vec::new();
+        for ex in &rec.exdates {
+            match (date, ex) {
+                (false, When::Date { date: d }) => ex_days.push(*d),
+                (true, When::Date { .. }) | (false, _) => ex_instants.push(ex.to_utc(fz)),
+                (true, other) => ex_days.push(frame.local(other.to_utc(fz)).date()),
+            }
+        }
+        ex_instants.sort();
+        ex_days.sort();
+        Ok(Plan {
+            start,
+            frame,
+            date,
+            anchor,
+            rules,
+            rdates,
+            ex_instants,
+            ex_days,
+        })
+    }
+
+    /// The instant of a wall-clock value of this series (RFC 5545 §3.3.5 for gaps and overlaps).
+    fn instant(&self, n: NaiveDateTime) -> DateTime<Utc> {
+        if self.date {
+            self.frame.resolve(n.date().and_time(NaiveTime::MIN))
+        } else {
+            self.frame.resolve(n)
+        }
+    }
+
+    fn excluded(&self, t: DateTime<Utc>, n: NaiveDateTime) -> bool {
+        self.ex_instants.binary_search(&t).is_ok() || self.ex_days.binary_search(&n.date()).is_ok()
+    }
+
+    /// UNTIL in the frame's wall clock, and the instant bound to re-check when it was written in UTC.
+    fn until_in_frame(&self, u: Until) -> (NaiveDateTime, Option<DateTime<Utc>>) {
+        match (u, self.date) {
+            (Until::Date(d), true) => (d.and_time(NaiveTime::MIN), None),
+            // A date UNTIL on a timed series includes that whole day.
+            (Until::Date(d), false) => (
+                d.and_hms_opt(23, 59, 59)
+                    .unwrap_or(d.and_time(NaiveTime::MIN)),
+                None,
+            ),
+            (Until::Local(t), true) => (t.date().and_time(NaiveTime::MIN), None),
+            // A local UNTIL (no Z) with a zoned DTSTART breaks RFC 5545 §3.3.10 but is common; it is read in
+            // the series' own zone, which is what its writer meant.
+            (Until::Local(t), false) => (t, None),
+            (Until::Utc(t), true) => (self.frame.local(t).date().and_time(NaiveTime::MIN), None),
+            (Until::Utc(t), false) => (self.frame.local(t), Some(t)),
+        }
+    }
+
+    /// Generates the set (DTSTART, rules, RDATEs, minus EXDATEs) over the wall-clock range [lo, hi].
+    /// Each rule stops after `limit` values at or after `count_from`.
+    fn generate(
+        &self,
+        lo: NaiveDateTime,
+        hi: NaiveDateTime,
+        count_from: DateTime<Utc>,
+        limit: usize,
+        budget: &mut u64,
+        warnings: &mut Vec<String>,
+    ) -> Generated {
+        let mut naive: Vec<(NaiveDateTime, Option<DateTime<Utc>>)> = Vec::new();
+        let mut cut_at: Option<NaiveDateTime> = None;
+        if self.anchor >= lo && self.anchor <= hi {
+            naive.push((self.anchor, None));
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            let (values, cut) =
+                self.run_rule(r, i == 0, lo, hi, count_from, limit, budget, warnings);
+            if let Some(c) = cut {
+                cut_at = Some(cut_at.map_or(c, |p| p.min(c)));
+            }
+            naive.extend(values);
+        }
+        for &n in &self.rdates {
+            if n >= lo && n <= hi {
+                naive.push((n, None));
+            }
+        }
+        let mut items: Vec<(DateTime<Utc>, NaiveDateTime)> = Vec::with_capacity(naive.len());
+        for (n, until) in naive {
+            if cut_at.is_some_and(|c| n > c) {
+                continue;
+            }
+            let t = self.instant(n);
+            if until.is_some_and(|u| t > u) {
+                continue;
+            }
+            if self.excluded(t, n) {
+                continue;
+            }
+            items.push((t, n));
+        }
+        // Sort by instant; among values that land on the same instant (a DST gap), the one whose
+        // wall-clock time really exists comes first and is the one kept.
+        let frame = self.frame;
+        let date = self.date;
+        let genuine = |t: DateTime<Utc>, n: NaiveDateTime| date || frame.local(t) == n;
+        items.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| genuine(b.0, b.1).cmp(&genuine(a.0, a.1)))
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        items.dedup_by(|later, earlier| later.0 == earlier.0);
+        Generated { items, cut_at }
+    }
+
+    /// Runs one rule over [lo, hi]. Returns its wall-clock values (with the UTC UNTIL to re-check) and, when
+    /// a limit stopped it, the last value produced.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule(
+        &self,
+        r: &Rule,
+        first: bool,
+        lo: NaiveDateTime,
+        hi: NaiveDateTime,
+        count_from: DateTime<Utc>,
+        limit: usize,
+        budget: &mut u64,
+        warnings: &mut Vec<String>,
+    ) -> (
+        Vec<(NaiveDateTime, Option<DateTime<Utc>>)>,
+        Option<NaiveDateTime>,
+    ) {
+        let mut out = Vec::new();
+        let (until, until_utc) = match r.until {
+            Some(u) => {
+                let (n, t) = self.until_in_frame(u);
+                (Some(n), t)
+            }
+            None => (None, None),
+        };
+        // Everything the rule makes is at or before UNTIL: a rule that ended before the range, or before
+        // DTSTART, contributes nothing (DTSTART itself is added by the caller).
+        if until.is_some_and(|u| u < lo || u < self.anchor) {
+            return (out, None);
+        }
+        let start = if r.count.is_none() {
+            rebase(r, self.anchor, lo).unwrap_or(self.anchor)
+        } else {
+            self.anchor
+        };
+        let built = match r.to_rrule(self.anchor, start, r.count, until) {
+            Ok(b) => b,
+            Err(e) => {
+                warnings.push(format!("RRULE skipped: {}", e.message));
+                return (out, None);
+            }
+        };
+        // `limit()` turns on rrule's own guard against a rule that never matches again (it stops after
+        // 100,000 empty periods instead of looping forever).
+        let set = rrule::RRuleSet::new(carrier(start)).rrule(built).limit();
+        let mut produced_in_range = 0usize;
+        let mut last: Option<(NaiveDateTime, bool)> = None;
+        let mut ended = true;
+        let mut reached_hi = false;
+        let mut cut = None;
+        for dt in &set {
+            if *budget == 0 {
+                warnings.push(format!(
+                    "RRULE stopped after {STEP_BUDGET} steps before reaching the window end; later instances \
+                     are not shown"
+                ));
+                ended = false;
+                cut = Some(last.map_or(lo, |l| l.0));
+                break;
+            }
+            *budget -= 1;
+            let n = dt.naive_utc();
+            if n > hi {
+                ended = false;
+                reached_hi = true;
+                break;
+            }
+            let kept = n >= lo;
+            if kept {
+                out.push((n, until_utc));
+                if self.instant(n) >= count_from {
+                    produced_in_range += 1;
+                }
+            }
+            last = Some((n, kept));
+            if produced_in_range > limit {
+                ended = false;
+                cut = Some(n);
+                break;
+            }
+        }
+        if ended {
+            // DTSTART counts as the first of COUNT instances even when the rule does not produce it
+            // (RFC 5545 §3.8.5.3). Then the rule's own COUNT-th value is one too many.
+            if let (Some(_), true) = (r.count, first) {
+                if !self.rule_produces_anchor(r) {
+                    if let Some((_, true)) = last {
+                        out.pop();
+                    }
+                }
+            }
+            if r.count.is_none() && r.until.is_none() && !reached_hi {
+                warnings.push(format!(
+                    "a {} rule stopped producing instances after {}: the rule matches no later date \
+                     (or hit the iteration limit)",
+                    r.freq,
+                    last.map_or_else(|| "its start".to_string(), |l| l.0.to_string())
+                ));
+            }
+        }
+        (out, cut)
+    }
+
+    /// Whether the rule's first value is DTSTART itself (DTSTART is synchronized with the rule).
+    fn rule_produces_anchor(&self, r: &Rule) -> bool {
+        match r.to_rrule(self.anchor, self.anchor, Some(1), None) {
+            Ok(b) => {
+                let set = rrule::RRuleSet::new(carrier(self.anchor)).rrule(b).limit();
+                let first = set.into_iter().next();
+                first.is_some_and(|d| d.naive_utc() == self.anchor)
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// A later start for rule `r` (which has no COUNT) that is aligned to its FREQ × INTERVAL period grid and at
+/// or before `target`, so that iteration from there yields exactly the original instances from that point
+/// on. None when there is no such point after `anchor`.
+fn rebase(r: &Rule, anchor: NaiveDateTime, target: NaiveDateTime) -> Option<NaiveDateTime> {
+    use chrono::{Datelike, Timelike};
+    if target <= anchor {
+        return None;
+    }
+    let n = i64::from(r.interval.max(1));
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
+    let aligned = match r.freq {
+        Frequency::Yearly => {
+            let k = i64::from(target.year() - anchor.year()) / n;
+            let year = i64::from(anchor.year()) + k * n;
+            if k <= 0 {
+                return None;
+            }
+            NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, 1, 1).map(midnight)
+        }
+        Frequency::Monthly => {
+            let m0 = i64::from(anchor.year()) * 12 + i64::from(anchor.month0());
+            let m1 = i64::from(target.year()) * 12 + i64::from(target.month0());
+            let k = (m1 - m0) / n;
+            let m = m0 + k * n;
+            let year = i32::try_from(m.div_euclid(12)).ok()?;
+            let month = u32::try_from(m.rem_euclid(12)).ok()? + 1;
+            if k <= 0 {
+                return None;
+            }
+            NaiveDate::from_ymd_opt(year, month, 1).map(midnight)
+        }
+        Frequency::Weekly => {
+            // Weeks start on WKST (RFC 5545 §3.3.10): align to the WKST day of the anchor's week.
+            let back = (7 + i64::from(anchor.weekday().num_days_from_monday())
+                - i64::from(r.wkst.num_days_from_monday()))
+                % 7;
+            let week0 = anchor.date() - Duration::days(back);
+            let weeks = (target.date() - week0).num_days().div_euclid(7);
+            let k = weeks / n;
+            (k > 0).then(|| midnight(week0 + Duration::days(k * n * 7)))
+        }
+        Frequency::Daily => {
+            let k = (target.date() - anchor.date()).num_days() / n;
+            (k > 0).then(|| midnight(anchor.date() + Duration::days(k * n)))
+        }
+        Frequency::Hourly => {
+            let h0 = anchor.with_minute(0)?.with_second(0)?.with_nanosecond(0)?;
+            let k = (target - h0).num_hours() / n;
+            (k > 0).then(|| h0 + Duration::hours(k * n))
+        }
+        Frequency::Minutely => {
+            let m0 = anchor.with_second(0)?.with_nanosecond(0)?;
+            let k = (target - m0).num_minutes() / n;
+            (k > 0).then(|| m0 + Duration::minutes(k * n))
+        }
+        Frequency::Secondly => {
+            let s0 = anchor.with_nanosecond(0)?;
+            let k = (target - s0).num_seconds() / n;
+            (k > 0).then(|| s0 + Duration::seconds(k * n))
+        }
+    };
+    aligned.filter(|a| *a > anchor && *a <= target)
+}
+
+fn overlaps(start: DateTime<Utc>, end: DateTime<Utc>, w: Window) -> bool {
+    if end > start {
+        end > w.start && start < w.end
+    } else {
+        start >= w.start && start < w.end
+    }
+}
+
+/// A RANGE=THISANDFUTURE override, prepared.
+struct RangeOverride {
+    index: usize,
+    rid: DateTime<Utc>,
+    /// The start delta in the frame's wall clock, so later instances keep their new local time across DST.
+    shift: Duration,
+    span: Span,
+    cancelled: bool,
+}
+
 /// Expands a series into the instances overlapping `window`, in absolute time. Dates and floating times are
 /// read in `floating_zone`. At most `max_instances` are produced.
 pub fn expand(
-    _series: &Series<'_>,
-    _overrides: &[Override],
-    _window: Window,
-    _floating_zone: Zone,
-    _max_instances: usize,
+    series: &Series<'_>,
+    overrides: &[Override],
+    window: Window,
+    floating_zone: Zone,
+    max_instances: usize,
 ) -> Result<Expansion, RecurrenceError> {
-    Ok(Expansion::default())
+    let fz = floating_zone;
+    let mut warnings = Vec::new();
+    let plan = Plan::new(series, fz, &mut warnings)?;
+    if window.end <= window.start {
+        return Ok(Expansion {
+            instances: vec![],
+            capped: false,
+            warnings,
+        });
+    }
+    let span = Span::of(&series.start, &series.end, fz);
+    if series.end.to_utc(fz) < series.start.to_utc(fz) {
+        warnings.push(
+            "the series ends before it starts; its instances are treated as zero-length".into(),
+        );
+    }
+
+    // Overrides, by the instant of their RECURRENCE-ID.
+    let mut exact: Vec<(DateTime<Utc>, usize)> = Vec::new();
+    let mut ranges: Vec<RangeOverride> = Vec::new();
+    for (index, o) in overrides.iter().enumerate() {
+        let rid = o.recurrence_id.to_utc(fz);
+        if o.this_and_future {
+            let shift = plan.frame.local(o.start.to_utc(fz)) - plan.frame.local(rid);
+            ranges.push(RangeOverride {
+                index,
+                rid,
+                shift,
+                span: Span::of(&o.start, &o.end, fz),
+                cancelled: o.cancelled,
+            });
+        } else {
+            exact.push((rid, index));
+        }
+    }
+    // A later override of the same instance replaces an earlier one.
+    exact.sort_by_key(|&(rid, index)| (rid, std::cmp::Reverse(index)));
+    exact.dedup_by_key(|e| e.0);
+    ranges.sort_by_key(|r| (r.rid, r.index));
+
+    // The wall-clock range whose instances can reach the window: back by the longest duration and the
+    // largest forward shift, forward by the largest backward shift.
+    let longest = ranges
+        .iter()
+        .map(|r| r.span.as_duration())
+        .fold(span.as_duration(), Duration::max);
+    let max_fwd_shift = ranges
+        .iter()
+        .map(|r| r.shift)
+        .fold(Duration::zero(), Duration::max);
+    let max_back_shift = ranges
+        .iter()
+        .map(|r| -r.shift)
+        .fold(Duration::zero(), Duration::max);
+    let w_lo = plan.frame.local(window.start);
+    let w_hi = plan.frame.local(window.end);
+    let lo = w_lo - longest - max_fwd_shift - offset_slack();
+    let hi = w_hi + max_back_shift + offset_slack();
+    // Values that start before this cannot overlap the window, so only values from here on count towards
+    // the cap.
+    let count_from = window.start - longest;
+    let limit = max_instances.saturating_add(exact.len()).saturating_add(1);
+    let mut budget = STEP_BUDGET;
+    let generated = plan.generate(lo, hi, count_from, limit, &mut budget, &mut warnings);
+
+    let end_of = |n: NaiveDateTime, start: DateTime<Utc>, s: Span| -> DateTime<Utc> {
+        match s {
+            Span::Days(d) => plan.instant(n + Duration::days(d)),
+            Span::Exact(d) => start + d,
+        }
+    };
+    // The start, end and shaping override of the instance with this recurrence id; None when cancelled.
+    let shape = |t: DateTime<Utc>,
+                 n: NaiveDateTime|
+     -> Option<(DateTime<Utc>, DateTime<Utc>, Option<usize>)> {
+        if let Ok(i) = exact.binary_search_by_key(&t, |e| e.0) {
+            let index = exact[i].1;
+            let o = &overrides[index];
+            if o.cancelled {
+                return None;
+            }
+            let s = o.start.to_utc(fz);
+            return Some((s, o.end.to_utc(fz).max(s), Some(index)));
+        }
+        let at = ranges.partition_point(|r| r.rid <= t);
+        if at > 0 {
+            let r = &ranges[at - 1];
+            if r.cancelled {
+                return None;
+            }
+            let o = &overrides[r.index];
+            if r.rid == t {
+                let s = o.start.to_utc(fz);
+                return Some((s, o.end.to_utc(fz).max(s), Some(r.index)));
+            }
+            let moved = n + r.shift;
+            let s = plan.instant(moved);
+            return Some((s, end_of(moved, s, r.span), Some(r.index)));
+        }
+        Some((t, end_of(n, t, span), None))
+    };
+
+    let mut found: Vec<(DateTime<Utc>, Instance)> = Vec::new();
+    for &(t, n) in &generated.items {
+        if let Some((start, end, override_index)) = shape(t, n) {
+            if overlaps(start, end, window) {
+                found.push((
+                    t,
+                    Instance {
+                        recurrence_id: plan.start.with_naive(n),
+                        start,
+                        end,
+                        override_index,
+                    },
+                ));
+            }
+        }
+    }
+    // An override can move an instance from far outside the window into it: check that its RECURRENCE-ID
+    // is really an instance of the series, then include it.
+    for &(rid, index) in &exact {
+        let o = &overrides[index];
+        let (s, e) = (o.start.to_utc(fz), o.end.to_utc(fz));
+        if o.cancelled || !overlaps(s, e.max(s), window) {
+            continue;
+        }
+        let n = plan.frame.local(rid);
+        if n >= lo && n <= hi && generated.cut_at.is_none_or(|c| n <= c) {
+            if generated.items.binary_search_by_key(&rid, |i| i.0).is_err() {
+                warnings.push(format!(
+                    "override with RECURRENCE-ID {} matches no instance of the series; ignored",
+                    rid.to_rfc3339()
+                ));
+            }
+            continue;
+        }
+        let probe = plan.generate(
+            n - Duration::seconds(1),
+            n + Duration::seconds(1),
+            DateTime::<Utc>::MIN_UTC,
+            4,
+            &mut budget,
+            &mut warnings,
+        );
+        match probe.items.iter().find(|i| i.0 == rid) {
+            Some(&(_, rn)) => found.push((
+                rid,
+                Instance {
+                    recurrence_id: plan.start.with_naive(rn),
+                    start: s,
+                    end: e.max(s),
+                    override_index: Some(index),
+                },
+            )),
+            None => warnings.push(format!(
+                "override with RECURRENCE-ID {} matches no instance of the series; ignored",
+                rid.to_rfc3339()
+            )),
+        }
+    }
+
+    found.sort_by(|a, b| {
+        a.1.start
+            .cmp(&b.1.start)
+            .then_with(|| a.0.cmp(&b.0))
+            .then_with(|| a.1.recurrence_id.naive().cmp(&b.1.recurrence_id.naive()))
+    });
+    let mut capped = generated.cut_at.is_some();
+    let mut instances: Vec<Instance> = found.into_iter().map(|f| f.1).collect();
+    if instances.len() > max_instances {
+        instances.truncate(max_instances);
+        capped = true;
+    }
+    if capped {
+        warnings.push(format!(
+            "series capped at {max_instances} instances in this window: its rule produces more (a runaway \
+             rule such as FREQ=MINUTELY with no end?)"
+        ));
+    }
+    Ok(Expansion {
+        instances,
+        capped,
+        warnings,
+    })
 }
 
 /// Checks one RRULE value (without the `RRULE:` prefix) and names the part at fault.
-pub fn validate_rrule(_rule: &str, _start: &When) -> Result<(), RecurrenceError> {
+pub fn validate_rrule(rule: &str, start: &When) -> Result<(), RecurrenceError> {
+    let r = Rule::parse(rule, true)?;
+    let anchor = start.naive();
+    if let Some(u) = r.until {
+        let frame = start.zone().unwrap_or(Zone::UTC);
+        let until = match u {
+            Until::Date(d) => d
+                .and_hms_opt(23, 59, 59)
+                .unwrap_or(d.and_time(NaiveTime::MIN)),
+            Until::Local(t) => t,
+            Until::Utc(t) => frame.local(t),
+        };
+        let until = if start.is_date() {
+            until.date().and_time(NaiveTime::MIN)
+        } else {
+            until
+        };
+        if until < anchor {
+            return Err(RecurrenceError {
+                part: Some("UNTIL".into()),
+                message: format!(
+                    "UNTIL ({until}) is before the start ({anchor}): expected an end on or after the first \
+                     occurrence"
+                ),
+            });
+        }
+    }
+    // Let the rrule crate check what is left (ranges per FREQ); UNTIL was checked above.
+    r.to_rrule(anchor, anchor, r.count, None)?;
     Ok(())
 }
