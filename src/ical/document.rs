@@ -112,6 +112,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
     };
     // (frame, name of an Other component). The stack is shallow (VCALENDAR > VEVENT > VALARM).
     let mut stack: Vec<(Frame, String)> = vec![(Frame::Calendar, String::new())];
+    // Whether the bottom Calendar frame was opened implicitly for components found after END:VCALENDAR.
+    let mut implicit = false;
     let mut event: Option<RawEvent<'_>> = None;
 
     for raw in lines {
@@ -141,6 +143,23 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         let top = stack.last().map(|(f, _)| *f);
         if line.is("BEGIN") {
             let comp = line.value().trim();
+            let mut top = top;
+            if implicit && comp.eq_ignore_ascii_case("VCALENDAR") && stack.len() == 1 {
+                // A real VCALENDAR after loose components: it replaces the implicit one.
+                stack.clear();
+                implicit = false;
+                top = None;
+            }
+            if stack.is_empty() && !comp.eq_ignore_ascii_case("VCALENDAR") {
+                // Components after END:VCALENDAR (libical's example files, concatenated exports): read them
+                // as if a VCALENDAR still held them, rather than drop events.
+                doc.warnings.push(format!(
+                    "line {line_no}: BEGIN:{comp} outside any VCALENDAR; read as part of the calendar"
+                ));
+                stack.push((Frame::Calendar, String::new()));
+                implicit = true;
+                top = Some(Frame::Calendar);
+            }
             let frame = match top {
                 None if comp.eq_ignore_ascii_case("VCALENDAR") => Frame::Calendar,
                 Some(Frame::Calendar) if comp.eq_ignore_ascii_case("VEVENT") => {
@@ -166,12 +185,6 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                         tz.observances.push(Observance::default());
                     }
                     Frame::Observance
-                }
-                None => {
-                    doc.warnings.push(format!(
-                        "line {line_no}: BEGIN:{comp} outside any VCALENDAR, ignored"
-                    ));
-                    Frame::Other
                 }
                 _ => Frame::Other,
             };
@@ -247,7 +260,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         }
         doc.events.push(ev);
     }
-    if stack.iter().any(|(f, _)| *f == Frame::Calendar) {
+    if !implicit && stack.iter().any(|(f, _)| *f == Frame::Calendar) {
         doc.warnings
             .push("the file ends without END:VCALENDAR (truncated?)".to_string());
     }

@@ -548,6 +548,47 @@ fn add_duration(start: When, days: i64, seconds: i64) -> When {
     }
 }
 
+/// Gives each override's RECURRENCE-ID and each master's EXDATEs the value type of the master's DTSTART, as
+/// RFC 5545 §3.8.4.4 and §3.8.5.1 require and as producers do not always write: Exchange writes
+/// `RECURRENCE-ID;TZID=...:20200416T000000` for an all-day series (read as that date), and ical.js's samples
+/// exclude a DATE-TIME series' instance with `EXDATE;VALUE=DATE` (read as the instance at DTSTART's time on
+/// that date). Without this, expansion (which matches by instant) would keep the instance and add the
+/// override beside it.
+pub(crate) fn align_to_masters(events: &mut [Event]) {
+    let masters: HashMap<String, (When, Zone)> = events
+        .iter()
+        .filter(|e| e.recurrence.is_some() && e.recurrence_id.is_none())
+        .map(|e| (e.uid.clone(), (e.start, e.time_zone)))
+        .collect();
+    for e in events.iter_mut() {
+        if let Some(rid) = e.recurrence_id {
+            if let Some((like, zone)) = masters.get(&e.uid) {
+                e.recurrence_id = Some(align(rid, *like, *zone));
+            }
+        } else if let Some(r) = e.recurrence.as_mut() {
+            let (like, zone) = (e.start, e.time_zone);
+            for x in r.exdates.iter_mut() {
+                *x = align(*x, like, zone);
+            }
+        }
+    }
+}
+
+/// `v` in the value type (DATE or DATE-TIME) of `like`; only a DATE/DATE-TIME mismatch is changed.
+fn align(v: When, like: When, zone: Zone) -> When {
+    match (like, v) {
+        (When::Date { .. }, When::Date { .. }) => v,
+        (When::Date { .. }, When::Utc { at }) => When::Date {
+            date: zone.local(at).date(),
+        },
+        (When::Date { .. }, other) => When::Date {
+            date: other.naive().date(),
+        },
+        (_, When::Date { date }) => like.with_naive(date.and_time(like.naive().time())),
+        _ => v,
+    }
+}
+
 /// "the VEVENT at line 12 (UID abc, SUMMARY "Standup")", for warnings.
 fn describe(ev: &RawEvent<'_>) -> String {
     let find = |name: &str| {

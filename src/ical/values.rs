@@ -45,6 +45,10 @@ pub(crate) fn parse_time(s: &str) -> Option<RawTime> {
     if s.len() == 8 {
         return parse_date(s).map(RawTime::Date);
     }
+    // A DATE with a stray 'Z' (Google birthday calendars write RDATE:20131210Z).
+    if s.len() == 9 && s.ends_with(['Z', 'z']) {
+        return parse_date(&s[..8]).map(RawTime::Date);
+    }
     let (body, utc) = match s.strip_suffix(['Z', 'z']) {
         Some(b) => (b, true),
         None => (s, false),
