@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of Punctual on Debian/Ubuntu, installing what is missing first (scripts/setup-debian.sh):
+# rustfmt, clippy -D warnings, the Rust tests, the staleness check of the generated TypeScript bindings, the
+# UI's type check and unit tests, then the desktop end-to-end tests (the real binary under Xvfb, driven over
+# WebDriver by tauri-driver). Fails fast; the last line printed is the end-to-end runner's summary.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup: install what is missing"
+"$ROOT/scripts/setup-debian.sh"
+export PATH="$HOME/.cargo/bin:$PATH"
+# Outside the clone, so that later runs on the same machine reuse the (5-minute) WebKit build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/punctual-target}"
+VENV="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}"
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "TypeScript bindings are up to date (scripts/gen-bindings.sh --check)"
+"$ROOT/scripts/gen-bindings.sh" --check
+
+step "UI: type check and unit tests (svelte-check, vitest)"
+(cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human)
+(cd ui && npx --no-install vitest run)
+
+step "build the UI and the desktop binary"
+(cd ui && npx --no-install vite build)
+cargo build -p punctual-desktop --bin punctual-desktop
+cargo build -p punctual --bin punctual
+
+step "desktop end-to-end tests (Xvfb + dbus-run-session + tauri-driver)"
+export PUNCTUAL_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/punctual-desktop"
+export PUNCTUAL_CLI_BIN="$CARGO_TARGET_DIR/debug/punctual"
+exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+  "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" -p no:cacheprovider -v

@@ -1,0 +1,132 @@
+"""Fixtures for Punctual's desktop end-to-end tests.
+
+The real `punctual-desktop` binary runs under Xvfb (scripts/test.sh wraps pytest in xvfb-run and
+dbus-run-session) and is driven over WebDriver: tauri-driver on a free port starts WebKitWebDriver, which starts
+the app. Each test gets its own data directory (PUNCTUAL_DATA_DIR, inherited by the app through tauri-driver)
+and its own app instance. Screenshots go to one folder per run, printed at the start and at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "punctual-target"))
+DESKTOP_BIN = Path(os.environ.get("PUNCTUAL_DESKTOP_BIN", TARGET / "debug" / "punctual-desktop"))
+CLI_BIN = Path(os.environ.get("PUNCTUAL_CLI_BIN", TARGET / "debug" / "punctual"))
+SHOTS = Path(os.environ.get("PUNCTUAL_E2E_SHOTS") or tempfile.mkdtemp(prefix="punctual-e2e-shots-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nPunctual e2e: screenshots in {SHOTS}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    terminalreporter.write_line(f"Punctual e2e: screenshots in {SHOTS}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tauri-driver exited early with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"tauri-driver did not listen on port {port} within {timeout}s")
+
+
+class Punctual:
+    """One running app: its WebDriver session, data dir and screenshot helper."""
+
+    def __init__(self, driver: webdriver.Remote, data_dir: Path, shots: Path, name: str) -> None:
+        self.driver = driver
+        self.data_dir = data_dir
+        self.shots = shots
+        self.name = name
+        self.step = 0
+
+    def screenshot(self, label: str) -> Path:
+        self.step += 1
+        path = self.shots / f"{self.name}-{self.step:02d}-{label}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def cli(self, *args: str) -> str:
+        """Runs the `punctual` CLI on this app's data directory, as a second process would."""
+        assert CLI_BIN.exists(), f"{CLI_BIN} is missing: build it with `cargo build --bin punctual`"
+        out = subprocess.run(
+            [str(CLI_BIN), "--data-dir", str(self.data_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, f"punctual {' '.join(args)} failed ({out.returncode}): {out.stderr}"
+        return out.stdout
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def launch(data_dir: Path, request: pytest.FixtureRequest):
+    """Returns a function that starts the app (after any setup the test did on the data dir)."""
+    if not DESKTOP_BIN.exists():
+        pytest.fail(f"{DESKTOP_BIN} is missing: build it with `cargo build -p punctual-desktop`")
+    if shutil.which("tauri-driver") is None:
+        pytest.fail("tauri-driver is missing: run scripts/setup-debian.sh")
+    started: list[tuple[webdriver.Remote | None, subprocess.Popen]] = []
+
+    def start() -> Punctual:
+        port = _free_port()
+        env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir), TAURI_WEBVIEW_AUTOMATION="true")
+        log = open(SHOTS / f"{request.node.name}-tauri-driver.log", "ab")
+        proc = subprocess.Popen(
+            ["tauri-driver", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        started.append((None, proc))
+        _wait_for_port(port, proc)
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(DESKTOP_BIN)})
+        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        started[-1] = (driver, proc)
+        driver.implicitly_wait(0)
+        return Punctual(driver, data_dir, SHOTS, request.node.name)
+
+    yield start
+
+    for driver, proc in started:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:  # noqa: BLE001 - the app may already be gone; the test result stands.
+                pass
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
