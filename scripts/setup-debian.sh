@@ -69,7 +69,13 @@ if [ -f "$ROOT/ui/package-lock.json" ]; then
   want="$(sha256sum "$ROOT/ui/package-lock.json" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log "installing the UI's npm packages (npm ci)"
-    (cd "$ROOT/ui" && npm ci --no-audit --no-fund </dev/null)
+    if ! (cd "$ROOT/ui" && npm ci --no-audit --no-fund </dev/null); then
+      # npm ci refuses a lock file that lacks other platforms' optional packages (esbuild, rollup and the
+      # Tauri CLI ship one per OS), which happens when the lock was written behind a registry mirror that
+      # only serves this platform's. Install the locked versions anyway, without rewriting the lock file.
+      log "npm ci failed; installing the locked versions with npm install --no-save"
+      (cd "$ROOT/ui" && npm install --no-save --no-audit --no-fund </dev/null)
+    fi
     printf '%s\n' "$want" >"$stamp"
   fi
 fi

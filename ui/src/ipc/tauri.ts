@@ -4,7 +4,7 @@ import { listen } from '@tauri-apps/api/event';
 import type { Backend } from './backend';
 
 /** The event the shell emits after any write to the data directory. */
-export const CHANGED_EVENT = 'punctual://changed';
+export const CHANGED_EVENT = 'punctual://changed'; // src-tauri/src/watch.rs
 
 export function tauriBackend(): Backend {
   return {
