@@ -151,6 +151,9 @@ struct Plan {
     ex_days: Vec<NaiveDate>,
 }
 
+/// One rule's wall-clock values, each with the UTC UNTIL to re-check it against (see [`Plan::until_in_frame`]).
+type RuleValues = Vec<(NaiveDateTime, Option<DateTime<Utc>>)>;
+
 /// Values generated over a range of the frame's wall clock.
 struct Generated {
     /// (instant, wall-clock value), sorted by instant, unique by instant.
@@ -337,10 +340,7 @@ impl Plan {
         limit: usize,
         budget: &mut u64,
         warnings: &mut Vec<String>,
-    ) -> (
-        Vec<(NaiveDateTime, Option<DateTime<Utc>>)>,
-        Option<NaiveDateTime>,
-    ) {
+    ) -> (RuleValues, Option<NaiveDateTime>) {
         let mut out = Vec::new();
         let (until, until_utc) = match r.until {
             Some(u) => {
