@@ -1,6 +1,9 @@
 //! iCalendar parsing: the lexer (folding, escapes, parameters, BOM, line endings), the VEVENT mapping, time
 //! zones (IANA, Windows, VTIMEZONE, X-WR-TIMEZONE), robustness, and not-iCalendar errors.
 
+// Tests report failure by panicking; STYLE.md's "no unwrap()" is for code outside tests.
+#![allow(clippy::unwrap_used)]
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use punctual::ical::{self, IcalError, ParseOptions, Parsed};
 use punctual::model::{Availability, EventStatus};

@@ -318,10 +318,8 @@ impl<'o> Mapper<'o> {
                 "DTSTART" => dtstart = Some(line),
                 "DTEND" => dtend = Some(line),
                 "DURATION" => duration = Some(line),
-                "TRANSP" => {
-                    if line.value().trim().eq_ignore_ascii_case("TRANSPARENT") {
-                        availability = Availability::Free;
-                    }
+                "TRANSP" if line.value().trim().eq_ignore_ascii_case("TRANSPARENT") => {
+                    availability = Availability::Free;
                 }
                 "STATUS" => {
                     let v = line.value().trim();
@@ -349,13 +347,12 @@ impl<'o> Mapper<'o> {
                     })?);
                     this_and_future = line.param_is("RANGE", "THISANDFUTURE");
                 }
-                "X-ALT-DESC" | "STYLED-DESCRIPTION" => {
+                "X-ALT-DESC" | "STYLED-DESCRIPTION"
                     if line
                         .param("FMTTYPE")
-                        .is_some_and(|f| f.trim().eq_ignore_ascii_case("text/html"))
-                    {
-                        conference.html = Some(line.text_value().into_owned());
-                    }
+                        .is_some_and(|f| f.trim().eq_ignore_ascii_case("text/html")) =>
+                {
+                    conference.html = Some(line.text_value().into_owned());
                 }
                 "CREATED" => created = Self::stamp(line.value()),
                 "LAST-MODIFIED" => modified = Self::stamp(line.value()),

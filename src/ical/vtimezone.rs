@@ -202,11 +202,7 @@ fn parse_yearly_rule(value: &str) -> Option<YearlyRule> {
                 }
             }
             "COUNT" => count = v.parse().ok(),
-            "INTERVAL" => {
-                if v != "1" {
-                    return None;
-                }
-            }
+            "INTERVAL" if v != "1" => return None,
             _ => {}
         }
     }
