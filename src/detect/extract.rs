@@ -10,9 +10,6 @@
 //! - Dial-in numbers: every `+` followed by digits (E.164 style, with spaces, dashes, brackets, and the one-tap
 //!   `,,id#` suffix), kept as written, deduplicated, at most [`MAX_DIAL_IN`].
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use std::sync::OnceLock;
-
 pub const MAX_DIAL_IN: usize = 20;
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -65,43 +62,46 @@ enum Label {
     Passcode,
 }
 
-fn labels() -> Option<&'static (AhoCorasick, Vec<Label>)> {
-    static AC: OnceLock<Option<(AhoCorasick, Vec<Label>)>> = OnceLock::new();
-    AC.get_or_init(|| {
-        let table = [
-            ("meeting id", Label::Id),
-            ("webinar id", Label::Id),
-            ("meeting number", Label::Id),
-            ("phone conference id", Label::Id),
-            ("conference id", Label::Id),
-            ("access code", Label::Id),
-            ("meeting password", Label::Passcode),
-            ("meeting passcode", Label::Passcode),
-            ("numeric password", Label::Passcode),
-            ("passcode", Label::Passcode),
-            ("password", Label::Passcode),
-        ];
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(table.iter().map(|(s, _)| *s))
-            .ok()?;
-        Some((ac, table.iter().map(|(_, l)| *l).collect()))
+/// Labels as invites write them, lowercase. Longer labels first, so "meeting password" is not read as "password"
+/// only (the result is the same value either way; the order only keeps the intent obvious).
+const LABELS: &[(&str, Label)] = &[
+    ("phone conference id", Label::Id),
+    ("meeting number", Label::Id),
+    ("conference id", Label::Id),
+    ("meeting id", Label::Id),
+    ("webinar id", Label::Id),
+    ("access code", Label::Id),
+    ("meeting password", Label::Passcode),
+    ("meeting passcode", Label::Passcode),
+    ("numeric password", Label::Passcode),
+    ("passcode", Label::Passcode),
+    ("password", Label::Passcode),
+];
+
+/// The label that ends right before the `:` at `colon`, skipping spaces and one parenthetical
+/// ("Meeting number (access code):"). Found by looking back from each colon, which is far cheaper than
+/// searching the whole text for every label.
+fn label_before(text: &str, colon: usize) -> Option<Label> {
+    let mut before = text[..colon].trim_end_matches([' ', '\t', '\u{a0}']);
+    if before.ends_with(')') {
+        let open = before.rfind('(')?;
+        if before.len() - open > 40 {
+            return None;
+        }
+        before = before[..open].trim_end_matches([' ', '\t', '\u{a0}']);
+    }
+    let tail_start =
+        (before.len().saturating_sub(24)..before.len()).find(|i| before.is_char_boundary(*i))?;
+    let tail = before[tail_start..].to_ascii_lowercase();
+    LABELS.iter().find_map(|(label, kind)| {
+        let head = tail.strip_suffix(label)?;
+        (!head.chars().next_back().is_some_and(char::is_alphanumeric)).then_some(*kind)
     })
-    .as_ref()
 }
 
-/// The value after a label: skip a parenthetical and a `:`; `None` when no `:` follows.
-fn value_after(text: &str, from: usize) -> Option<&str> {
-    let mut rest = text[from..].trim_start_matches([' ', '\t', '\u{a0}']);
-    if rest.starts_with('(') {
-        rest = &rest[rest.find(')')? + 1..];
-        rest = rest.trim_start_matches([' ', '\t', '\u{a0}']);
-    }
-    rest = rest
-        .strip_prefix(':')
-        .or_else(|| rest.strip_prefix('\u{ff1a}'))?;
-    Some(rest.trim_start_matches(|c: char| c.is_whitespace()))
+/// The value after a label's `:`.
+fn value_after(text: &str, colon: usize) -> &str {
+    text[colon + 1..].trim_start_matches(|c: char| c.is_whitespace())
 }
 
 fn numeric_id(v: &str) -> Option<String> {
@@ -131,19 +131,18 @@ fn passcode(v: &str) -> Option<String> {
 /// Labelled id and passcode, and dial-in numbers, from plain text.
 pub fn from_text(text: &str) -> Details {
     let mut d = Details::default();
-    if let Some((ac, kinds)) = labels() {
-        for m in ac.find_iter(text) {
-            let Some(v) = value_after(text, m.end()) else {
-                continue;
-            };
-            match kinds.get(m.pattern().as_usize()) {
-                Some(Label::Id) if d.meeting_id.is_none() => d.meeting_id = numeric_id(v),
-                Some(Label::Passcode) if d.passcode.is_none() => d.passcode = passcode(v),
-                _ => {}
-            }
-            if d.meeting_id.is_some() && d.passcode.is_some() {
-                break;
-            }
+    for colon in memchr::memchr_iter(b':', text.as_bytes()) {
+        let Some(label) = label_before(text, colon) else {
+            continue;
+        };
+        let v = value_after(text, colon);
+        match label {
+            Label::Id if d.meeting_id.is_none() => d.meeting_id = numeric_id(v),
+            Label::Passcode if d.passcode.is_none() => d.passcode = passcode(v),
+            _ => {}
+        }
+        if d.meeting_id.is_some() && d.passcode.is_some() {
+            break;
         }
     }
     d.dial_in = dial_ins(text);

@@ -263,7 +263,7 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
     let link = best.and_then(|(i, _)| {
         let c = candidates.get_mut(i)?;
         c.chosen = true;
-        let text = details_text(invite);
+        let text = details_text(invite, c.source, c.offset);
         let from_text = extract::from_text(&text);
         Some(MeetingLink {
             platform: c.platform.clone().unwrap_or_default(),
@@ -281,23 +281,50 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
     Explanation { link, candidates }
 }
 
-/// The invite's text as a reader sees it, for labels and dial-in numbers.
-fn details_text(invite: &Invite<'_>) -> String {
+/// How far around the chosen link labels and dial-in numbers are read: invites put them in the meeting block,
+/// right after the link (Zoom's longest dial-in lists are a few KB). Bounding it keeps extraction from costing
+/// more than the scan on long bodies.
+const DETAILS_BEFORE: usize = 1024;
+const DETAILS_AFTER: usize = 12 * 1024;
+
+/// The largest char boundary at or below `i`.
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The invite's text as a reader sees it, near the chosen link, for labels and dial-in numbers.
+fn details_text(invite: &Invite<'_>, source: LinkSource, offset: usize) -> String {
     let mut text = String::new();
     for c in invite.conference {
-        text.push_str(c);
+        text.push_str(&c[..floor_boundary(c, 4096)]);
         text.push('\n');
     }
-    for t in [invite.location, invite.description].into_iter().flatten() {
-        if scan::looks_like_html(t) {
-            text.push_str(&scan::html_to_text(t));
+    let fields = [
+        (LinkSource::Location, invite.location),
+        (LinkSource::Description, invite.description),
+        (LinkSource::Html, invite.html),
+    ];
+    for (field, t) in fields {
+        let Some(t) = t else { continue };
+        let (from, to) = if field == source {
+            (
+                offset.saturating_sub(DETAILS_BEFORE),
+                offset + DETAILS_AFTER,
+            )
         } else {
-            text.push_str(t);
+            (0, DETAILS_AFTER)
+        };
+        let window = &t[floor_boundary(t, from)..floor_boundary(t, to)];
+        if field == LinkSource::Html || scan::looks_like_html(window) {
+            text.push_str(&scan::html_to_text(window));
+        } else {
+            text.push_str(window);
         }
         text.push('\n');
-    }
-    if let Some(h) = invite.html {
-        text.push_str(&scan::html_to_text(h));
     }
     text
 }

@@ -188,7 +188,7 @@ pub fn validate(raw: &str) -> Result<Accepted, Rejection> {
     };
     if let Some(prefix) = DENY_HOST_PREFIX
         .iter()
-        .find(|p| host.starts_with(**p) && host.len() > p.len() + domain.len())
+        .find(|p| host.starts_with(**p) && host.len() >= p.len() + domain.len())
     {
         return Err(not_meeting(format!(
             "{prefix}{domain} serves documentation or support"
