@@ -586,3 +586,179 @@ fn missing_uid_gets_a_stable_derived_one() {
     );
     assert_eq!(a.events[1].uid, b.events[1].uid);
 }
+
+#[test]
+fn components_after_end_vcalendar_and_several_calendars_are_read() {
+    let text = concat!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        "BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20260102T100000Z\r\nEND:VEVENT\r\n",
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:c\r\nDTSTART:20260103T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let p = parse(text);
+    let uids: Vec<&str> = p.events.iter().map(|e| e.uid.as_str()).collect();
+    assert_eq!(
+        uids,
+        vec!["a", "b", "c"],
+        "loose and concatenated calendars still import (libical's example files)"
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("outside any VCALENDAR")),
+        "the oddity is reported"
+    );
+}
+
+#[test]
+fn ignored_components_and_duplicate_uids_are_reported() {
+    let p = parse(&cal(concat!(
+        "BEGIN:VTODO\nUID:t\nSUMMARY:todo\nEND:VTODO\n",
+        "BEGIN:VEVENT\nUID:dup\nDTSTART:20260101T100000Z\nSUMMARY:first\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nUID:dup\nDTSTART:20260101T110000Z\nSUMMARY:second\nEND:VEVENT",
+    )));
+    assert_eq!(p.events.len(), 2);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("VTODO")),
+        "{:?}",
+        p.warnings
+    );
+    assert!(
+        p.warnings.iter().any(|w| w.contains("share UID dup")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn utf16_and_invalid_utf8_are_survivable() {
+    let text = cal("BEGIN:VEVENT\nUID:u\nDTSTART:20260101T100000Z\nSUMMARY:Zoë\nEND:VEVENT");
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let p = ical::parse_bytes(&utf16, &opts()).expect("a UTF-16LE file with BOM is re-encoded");
+    assert_eq!(p.events[0].title, "Zoë");
+
+    let latin1 = cal("BEGIN:VEVENT\nUID:u\nDTSTART:20260101T100000Z\nSUMMARY:Zo\u{1}\nEND:VEVENT")
+        .replace('\u{1}', "\u{FFFD}")
+        .into_bytes();
+    let mut bytes = latin1.clone();
+    let at = bytes
+        .windows(3)
+        .position(|w| w == "\u{FFFD}".as_bytes())
+        .unwrap();
+    bytes.splice(at..at + 3, [0xEB]); // 'ë' in Latin-1: not UTF-8
+    let p = ical::parse_bytes(&bytes, &opts()).expect("one bad byte does not fail the file");
+    assert_eq!(p.events[0].title, "Zo\u{FFFD}");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("UTF-8")),
+        "the replacement is reported"
+    );
+}
+
+#[test]
+fn date_with_stray_z_is_a_date() {
+    let p = parse(&cal(
+        "BEGIN:VEVENT\nUID:u\nDTSTART;VALUE=DATE:20141210\nRRULE:FREQ=YEARLY\nRDATE;VALUE=DATE:20131210Z\nEND:VEVENT",
+    ));
+    let r = p.events[0].recurrence.as_ref().unwrap();
+    assert_eq!(
+        r.rdates,
+        vec![When::Date {
+            date: NaiveDate::from_ymd_opt(2013, 12, 10).unwrap()
+        }],
+        "Google birthday calendars write this"
+    );
+}
+
+#[test]
+fn override_ids_and_exdates_take_the_masters_value_type() {
+    let p = parse(&cal(concat!(
+        // Exchange: an all-day series whose override RECURRENCE-ID is a date-time at midnight.
+        "BEGIN:VEVENT\nUID:bins\nDTSTART;VALUE=DATE:20200402\nDTEND;VALUE=DATE:20200403\nRRULE:FREQ=WEEKLY;INTERVAL=2\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nUID:bins\nRECURRENCE-ID;TZID=GMT Standard Time:20200416T000000\nDTSTART;VALUE=DATE:20200417\nDTEND;VALUE=DATE:20200418\nEND:VEVENT\n",
+        // ical.js: a DATE EXDATE on a DATE-TIME series.
+        "BEGIN:VEVENT\nUID:daily\nDTSTART:20240609T030000Z\nRRULE:FREQ=DAILY;COUNT=4\nEXDATE;VALUE=DATE:20240611\nEND:VEVENT",
+    )));
+    assert_eq!(
+        p.events[1].recurrence_id,
+        Some(When::Date { date: NaiveDate::from_ymd_opt(2020, 4, 16).unwrap() }),
+        "RECURRENCE-ID must have DTSTART's value type (§3.8.4.4), so the override meets its instance"
+    );
+    assert_eq!(
+        p.events[2].recurrence.as_ref().unwrap().exdates,
+        vec![When::Utc {
+            at: utc("2024-06-11 03:00")
+        }],
+        "a DATE EXDATE on a DATE-TIME series removes that day's instance"
+    );
+}
+
+#[test]
+fn status_color_conference_variants() {
+    let p = parse(&cal(concat!(
+        "BEGIN:VEVENT\nUID:u\nDTSTART:20260101T100000Z\nSTATUS:CANCELLED\nCOLOR:turquoise\n",
+        "X-MICROSOFT-ONLINEMEETINGCONFLINK:conf:sip:alice@example.com;gruu;opaque=app:conf:focus:id:ABC\n",
+        "X-MICROSOFT-SKYPETEAMSMEETINGURL:https://teams.microsoft.com/l/meetup-join/abc\n",
+        "CONFERENCE;VALUE=URI:https://teams.microsoft.com/l/meetup-join/abc\n",
+        "END:VEVENT",
+    )));
+    let e = &p.events[0];
+    assert_eq!(e.status, EventStatus::Cancelled);
+    assert_eq!(
+        e.color, None,
+        "RFC 7986 CSS colour names are not #RRGGBB and are left out"
+    );
+    assert_eq!(
+        e.conference.uris,
+        vec![
+            "conf:sip:alice@example.com;gruu;opaque=app:conf:focus:id:ABC",
+            "https://teams.microsoft.com/l/meetup-join/abc"
+        ],
+        "each URI once, in file order"
+    );
+}
+
+#[test]
+fn end_before_start_and_mixed_value_types_are_repaired() {
+    let p = parse(&cal(concat!(
+        "BEGIN:VEVENT\nUID:a\nDTSTART:20260101T100000Z\nDTEND:20260101T090000Z\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nUID:b\nDTSTART;VALUE=DATE:20260101\nDTEND:20260103T000000Z\nEND:VEVENT",
+    )));
+    assert_eq!(
+        p.events[0].end, p.events[0].start,
+        "an end before the start is set to the start"
+    );
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.contains("ends before it starts")));
+    assert_eq!(
+        p.events[1].end,
+        When::Date {
+            date: NaiveDate::from_ymd_opt(2026, 1, 3).unwrap()
+        },
+        "a DATE start keeps a DATE end"
+    );
+}
+
+#[test]
+fn outlook_display_name_tzid_is_matched_with_its_city_hint() {
+    let p = parse(&cal(concat!(
+        "BEGIN:VTIMEZONE\nTZID:(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna\n",
+        "BEGIN:STANDARD\nDTSTART:16010101T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\n",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\nEND:STANDARD\n",
+        "BEGIN:DAYLIGHT\nDTSTART:16010101T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\n",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\nEND:DAYLIGHT\nEND:VTIMEZONE\n",
+        "BEGIN:VEVENT\nUID:a\n",
+        // In the parameter the name is quoted, not escaped (as Outlook writes it).
+        "DTSTART;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\":20260105T090000\n",
+        "END:VEVENT",
+    )));
+    assert_eq!(
+        p.events[0].start.zone(),
+        Some(zone("Europe/Amsterdam")),
+        "the first city named in the TZID whose zone fits the VTIMEZONE: {:?}",
+        p.warnings
+    );
+}

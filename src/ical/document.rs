@@ -114,6 +114,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
     let mut stack: Vec<(Frame, String)> = vec![(Frame::Calendar, String::new())];
     // Whether the bottom Calendar frame was opened implicitly for components found after END:VCALENDAR.
     let mut implicit = false;
+    // Calendar-level components that are not imported (VTODO, VJOURNAL, VFREEBUSY, ...), with counts.
+    let mut ignored: Vec<(String, usize)> = Vec::new();
     let mut event: Option<RawEvent<'_>> = None;
 
     for raw in lines {
@@ -186,6 +188,14 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                     }
                     Frame::Observance
                 }
+                Some(Frame::Calendar) => {
+                    let name = comp.to_ascii_uppercase();
+                    match ignored.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, c)) => *c += 1,
+                        None => ignored.push((name, 1)),
+                    }
+                    Frame::Other
+                }
                 _ => Frame::Other,
             };
             stack.push((frame, comp.to_string()));
@@ -233,7 +243,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             Some(Frame::Timezone) => {
                 if line.is("TZID") {
                     if let Some(tz) = doc.timezones.last_mut() {
-                        tz.tzid = line.value().trim().to_string();
+                        // TZID is TEXT here (Outlook escapes the commas of its display names) but a
+                        // parameter value in DTSTART, where it is written unescaped: keep the unescaped form.
+                        tz.tzid = line.text_value().trim().to_string();
                     }
                 }
             }
@@ -259,6 +271,11 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             ev.broken = Some("the file ends before END:VEVENT".to_string());
         }
         doc.events.push(ev);
+    }
+    for (name, count) in ignored {
+        doc.warnings.push(format!(
+            "{count} {name} component(s) ignored: only VEVENTs are imported"
+        ));
     }
     if !implicit && stack.iter().any(|(f, _)| *f == Frame::Calendar) {
         doc.warnings

@@ -17,7 +17,7 @@
 //!   duplicating. Two UID-less VEVENTs with the same hash in one file get `-2`, `-3`, ... in file order.
 
 use super::document::RawEvent;
-use super::lexer::ContentLine;
+use super::lexer::{unescape_text, ContentLine};
 use super::values::{parse_duration, parse_time, RawTime};
 use super::vtimezone::VTimezone;
 use super::ParseOptions;
@@ -162,6 +162,7 @@ impl<'o> Mapper<'o> {
             .by_tzid
             .get(tzid)
             .or_else(|| self.by_tzid.get(tzid.trim_matches('"')))
+            .or_else(|| self.by_tzid.get(unescape_text(tzid).as_ref()))
         {
             let year = chrono::Datelike::year(&self.opts.now);
             match self.timezones[i].match_iana(year) {
@@ -551,7 +552,7 @@ fn add_duration(start: When, days: i64, seconds: i64) -> When {
 /// exclude a DATE-TIME series' instance with `EXDATE;VALUE=DATE` (read as the instance at DTSTART's time on
 /// that date). Without this, expansion (which matches by instant) would keep the instance and add the
 /// override beside it.
-pub(crate) fn align_to_masters(events: &mut [Event]) {
+pub(crate) fn align_to_masters(events: &mut [Event], warnings: &mut Vec<String>) {
     let masters: HashMap<String, (When, Zone)> = events
         .iter()
         .filter(|e| e.recurrence.is_some() && e.recurrence_id.is_none())
@@ -568,6 +569,20 @@ pub(crate) fn align_to_masters(events: &mut [Event]) {
                 *x = align(*x, like, zone);
             }
         }
+    }
+    let mut seen: std::collections::HashSet<(&str, Option<When>)> =
+        std::collections::HashSet::new();
+    let mut duplicates = Vec::new();
+    for e in events.iter() {
+        if !seen.insert((e.uid.as_str(), e.recurrence_id)) {
+            duplicates.push(e.uid.clone());
+        }
+    }
+    for uid in duplicates {
+        // The store upserts by (calendar, UID, RECURRENCE-ID): the later VEVENT replaces the earlier one.
+        warnings.push(format!(
+            "two VEVENTs share UID {uid} (and RECURRENCE-ID); the later one wins on import"
+        ));
     }
 }
 

@@ -125,7 +125,7 @@ pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalErro
         }
     }
     warnings.append(&mut mapper.warnings);
-    event::align_to_masters(&mut events);
+    event::align_to_masters(&mut events, &mut warnings);
     Ok(Parsed {
         name,
         time_zone,
