@@ -373,7 +373,8 @@ pub(crate) fn unescape_text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// TEXT escaping (RFC 5545 §3.3.11), for writing. CRLF and CR become `\n` too.
+/// TEXT escaping (RFC 5545 §3.3.11), for writing. CRLF and CR become `\n` too; other control characters,
+/// which TEXT may not hold (§3.3.11: TSAFE-CHAR excludes CONTROL), are dropped, except HTAB.
 pub(crate) fn escape_text(s: &str, out: &mut String) {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -388,6 +389,7 @@ pub(crate) fn escape_text(s: &str, out: &mut String) {
                 }
                 out.push_str("\\n");
             }
+            c if c.is_control() && c != '\t' => {}
             c => out.push(c),
         }
     }

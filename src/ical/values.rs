@@ -42,6 +42,10 @@ pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
 /// (`YYYYMMDDTHHMM`), which some hand-written files have, and a leap second 60 read as 59.
 pub(crate) fn parse_time(s: &str) -> Option<RawTime> {
     let s = s.trim();
+    // Every valid form is ASCII; checking first makes the byte slicing below safe on any input.
+    if !s.is_ascii() {
+        return None;
+    }
     if s.len() == 8 {
         return parse_date(s).map(RawTime::Date);
     }

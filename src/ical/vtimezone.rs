@@ -168,6 +168,10 @@ fn weekday(code: &str) -> Option<Weekday> {
 /// Parses the yearly rule shapes VTIMEZONEs use (see the module doc). Anything else gives `None`, and
 /// the observance then counts only at its DTSTART and RDATEs.
 fn parse_yearly_rule(value: &str) -> Option<YearlyRule> {
+    // A valid RECUR value is ASCII; checking first makes the byte slicing below safe on any input.
+    if !value.is_ascii() {
+        return None;
+    }
     let mut freq_yearly = false;
     let mut month = None;
     let mut byday: Option<(i32, Weekday)> = None;

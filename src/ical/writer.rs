@@ -116,9 +116,7 @@ impl Writer {
     }
 
     fn simple(&mut self, name: &str, value: &str) {
-        self.start(name, &[]);
-        self.line.push_str(value);
-        self.flush();
+        self.simple_with(name, &[], value);
     }
 
     fn text(&mut self, name: &str, params: &[(&str, &str)], value: &str) {
@@ -211,9 +209,15 @@ impl Writer {
         self.simple("END", "VEVENT");
     }
 
+    /// A value that is not TEXT (URI, RECUR, ...): written as is, minus control characters, which would break
+    /// the line structure (a URI or a rule never holds one legitimately).
     fn simple_with(&mut self, name: &str, params: &[(&str, &str)], value: &str) {
         self.start(name, params);
-        self.line.push_str(value);
+        if value.contains(|c: char| c.is_control()) {
+            self.line.extend(value.chars().filter(|c| !c.is_control()));
+        } else {
+            self.line.push_str(value);
+        }
         self.flush();
     }
 
