@@ -762,3 +762,43 @@ fn outlook_display_name_tzid_is_matched_with_its_city_hint() {
         p.warnings
     );
 }
+
+#[test]
+fn rfc6868_escapes_in_a_tzid_parameter_reach_the_vtimezone() {
+    // The VTIMEZONE's TZID is `Office "HQ"^1`; in the DTSTART parameter it is written with RFC 6868
+    // escapes: ^' for the quote and ^^ for the caret.
+    let p = parse(&cal(concat!(
+        "BEGIN:VTIMEZONE\nTZID:Office \"HQ\"^1\n",
+        "BEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0530\nTZOFFSETTO:+0530\nEND:STANDARD\nEND:VTIMEZONE\n",
+        "BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Office ^'HQ^'^^1:20260105T090000\nEND:VEVENT",
+    )));
+    assert_eq!(
+        p.events[0].start.to_utc(Zone::UTC),
+        utc("2026-01-05 03:30"),
+        "09:00 at +05:30, through the VTIMEZONE the escaped TZID names: {:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn a_vtimezone_with_only_old_observances_is_matched_in_the_years_it_describes() {
+    // RFC 5545 §4's America/New_York VTIMEZONE, renamed: two observances, no RRULE, 1998-1999 only.
+    let p = parse(&cal(concat!(
+        "BEGIN:VTIMEZONE\nTZID:NYC 1998\n",
+        "BEGIN:STANDARD\nDTSTART:19981025T020000\nTZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nEND:STANDARD\n",
+        "BEGIN:DAYLIGHT\nDTSTART:19990404T020000\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nEND:DAYLIGHT\n",
+        "END:VTIMEZONE\n",
+        "BEGIN:VEVENT\nUID:a\nDTSTART;TZID=NYC 1998:19990312T083000\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nUID:b\nDTSTART;TZID=NYC 1998:19990612T083000\nEND:VEVENT",
+    )));
+    assert_eq!(
+        p.events[0].start.to_utc(Zone::UTC),
+        utc("1999-03-12 13:30"),
+        "EST in March 1999"
+    );
+    assert_eq!(
+        p.events[1].start.to_utc(Zone::UTC),
+        utc("1999-06-12 12:30"),
+        "EDT in June 1999"
+    );
+}

@@ -192,7 +192,7 @@ fn event_strategy() -> impl Strategy<Value = Event> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// write → parse is the identity (ids are fresh and raw is the source, so both are left out), and every
     /// physical line written is at most 75 octets.

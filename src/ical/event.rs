@@ -152,7 +152,10 @@ impl<'o> Mapper<'o> {
         self.wr_zone.unwrap_or(self.opts.user_zone)
     }
 
-    fn resolve_tzid(&mut self, tzid: &str) -> TzRes {
+    /// How to read `tzid`, decided on its first use. `year` is the year of that first value: a VTIMEZONE is
+    /// matched to an IANA zone around the years it is used in, because a VTIMEZONE may describe only those
+    /// years (individual observances, no RRULE).
+    fn resolve_tzid(&mut self, tzid: &str, year: i32) -> TzRes {
         if let Some(r) = self.resolved.get(tzid) {
             return *r;
         }
@@ -164,7 +167,6 @@ impl<'o> Mapper<'o> {
             .or_else(|| self.by_tzid.get(tzid.trim_matches('"')))
             .or_else(|| self.by_tzid.get(unescape_text(tzid).as_ref()))
         {
-            let year = chrono::Datelike::year(&self.opts.now);
             match self.timezones[i].match_iana(year) {
                 Some(z) => TzRes::Zone(z),
                 None => {
@@ -198,12 +200,14 @@ impl<'o> Mapper<'o> {
                 at: local.and_utc(),
             },
             RawTime::DateTime { local, utc: false } => match line.param("TZID") {
-                Some(tzid) => match self.resolve_tzid(tzid.trim()) {
-                    TzRes::Zone(zone) => When::Zoned { local, zone },
-                    TzRes::Offsets(i) => When::Utc {
-                        at: self.timezones[i].to_utc(local),
-                    },
-                },
+                Some(tzid) => {
+                    match self.resolve_tzid(tzid.trim(), chrono::Datelike::year(&local)) {
+                        TzRes::Zone(zone) => When::Zoned { local, zone },
+                        TzRes::Offsets(i) => When::Utc {
+                            at: self.timezones[i].to_utc(local),
+                        },
+                    }
+                }
                 None => match self.wr_zone {
                     Some(zone) => When::Zoned { local, zone },
                     None => When::Floating { local },

@@ -37,8 +37,7 @@ pub struct ParseOptions {
     pub calendar_id: String,
     /// The zone for floating times and dates when the file names none (no X-WR-TIMEZONE).
     pub user_zone: Zone,
-    /// The import time: `created_at`/`updated_at` of events without CREATED/DTSTAMP, and the reference year
-    /// for matching a VTIMEZONE to an IANA zone.
+    /// The import time: `created_at`/`updated_at` of events without CREATED/DTSTAMP.
     pub now: DateTime<Utc>,
 }
 
