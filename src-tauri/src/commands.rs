@@ -40,6 +40,11 @@ impl Core {
         }
     }
 
+    /// The data directory, if one was found.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
     /// Runs `f` with the core, or returns the error that kept it from opening.
     pub fn with<T>(&self, f: impl FnOnce(&App) -> Result<T>) -> Result<T> {
         let app = self.app.as_ref().map_err(Clone::clone)?;

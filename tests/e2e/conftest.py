@@ -73,15 +73,33 @@ class Punctual:
 
     def cli(self, *args: str) -> str:
         """Runs the `punctual` CLI on this app's data directory, as a second process would."""
+        return Punctual.cli_on(self.data_dir, *args)
+
+    @staticmethod
+    def cli_on(data_dir: Path, *args: str) -> str:
         assert CLI_BIN.exists(), f"{CLI_BIN} is missing: build it with `cargo build --bin punctual`"
         out = subprocess.run(
-            [str(CLI_BIN), "--data-dir", str(self.data_dir), *args],
+            [str(CLI_BIN), "--data-dir", str(data_dir), *args],
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert out.returncode == 0, f"punctual {' '.join(args)} failed ({out.returncode}): {out.stderr}"
         return out.stdout
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    """On a failed test, screenshots every window it opened, so the failure can be seen, not just read."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for i, app in enumerate(getattr(item, "punctual_apps", [])):
+            try:
+                path = app.screenshot(f"FAILED-{i}")
+                report.sections.append(("screenshot", str(path)))
+            except Exception:  # noqa: BLE001 - the app may have died, which the failure already says.
+                pass
+    return report
 
 
 @pytest.fixture
@@ -101,21 +119,29 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
     started: list[tuple[webdriver.Remote | None, subprocess.Popen]] = []
 
     def start() -> Punctual:
-        port = _free_port()
+        port, native_port = _free_port(), _free_port()
         env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir), TAURI_WEBVIEW_AUTOMATION="true")
         log = open(SHOTS / f"{request.node.name}-tauri-driver.log", "ab")
         proc = subprocess.Popen(
-            ["tauri-driver", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+            ["tauri-driver", "--port", str(port), "--native-port", str(native_port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         started.append((None, proc))
+        # tauri-driver listens at once but forwards to WebKitWebDriver, which starts a moment later: a session
+        # requested before both listen is refused.
         _wait_for_port(port, proc)
+        _wait_for_port(native_port, proc)
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": str(DESKTOP_BIN)})
         driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
         started[-1] = (driver, proc)
         driver.implicitly_wait(0)
-        return Punctual(driver, data_dir, SHOTS, request.node.name)
+        app = Punctual(driver, data_dir, SHOTS, request.node.name)
+        request.node.punctual_apps = [*getattr(request.node, "punctual_apps", []), app]
+        return app
 
     yield start
 

@@ -42,16 +42,24 @@ def test_first_run_shows_the_empty_state(launch):
 
 
 def test_an_event_created_with_the_cli_shows_in_the_agenda(launch):
-    app_setup_title = "Quarterly planning"
     app = launch()
-    # The CLI and the app share the data directory, as on a user's machine.
-    app.cli("create", "--title", app_setup_title, "--start", tomorrow_at(10), "--end", tomorrow_at(11))
     driver = app.driver
-    # The app was started before the event existed; reload in case the change notice is not wired.
-    driver.refresh()
-    wait(driver).until(lambda d: app_setup_title in agenda_titles(d))
+    wait(driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    # Another process writes the shared database while the window is open, as on a user's machine.
+    app.cli("create", "--title", "Quarterly planning", "--start", tomorrow_at(10), "--end", tomorrow_at(11))
+    # The shell watches the data directory and tells the UI; no reload, no polling timer.
+    wait(driver, 2).until(lambda d: "Quarterly planning" in agenda_titles(d))
     app.screenshot("cli-event-in-agenda")
     assert not driver.find_elements(*by_testid("empty-state")), "with an event, the empty state must be gone"
+
+
+def test_events_already_in_the_data_dir_show_at_start(launch, data_dir):
+    from conftest import Punctual  # noqa: PLC0415
+
+    Punctual.cli_on(data_dir, "create", "--title", "Already there", "--start", tomorrow_at(9), "--end", tomorrow_at(10))
+    app = launch()
+    wait(app.driver).until(lambda d: "Already there" in agenda_titles(d))
+    app.screenshot("agenda-at-start")
 
 
 def test_event_text_is_shown_as_text_never_as_html(launch):
@@ -65,11 +73,11 @@ def test_event_text_is_shown_as_text_never_as_html(launch):
         "--end", tomorrow_at(15),
     )
     driver = app.driver
-    driver.refresh()
     wait(driver).until(lambda d: XSS in agenda_titles(d))
     app.screenshot("xss-as-text")
     agenda = driver.find_element(*by_testid("agenda"))
-    assert agenda.text.count(XSS) == 3, "title, location and description each appear as literal text"
+    text = agenda.get_attribute("textContent") or ""
+    assert text.count(XSS) == 3, "title, location and description each appear as literal text"
     assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=agenda] img"), "event text must never become an <img>"
 
 

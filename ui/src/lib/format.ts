@@ -8,9 +8,24 @@ export interface DayGroup {
   events: EventView[];
 }
 
+/** The parts of `d` in `timeZone`, read with formatToParts: a locale's own pattern (en-CA's yyyy-mm-dd, say)
+ * differs between ICU builds, and WebKitGTK's differs from Node's. */
+function partsIn(d: Date, timeZone: string | undefined, withTime: boolean): Record<string, string> {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}),
+  }).formatToParts(d);
+  const out: Record<string, string> = {};
+  for (const p of parts) out[p.type] = p.value;
+  return out;
+}
+
 function dayKey(d: Date, timeZone?: string): string {
-  // en-CA formats dates as yyyy-mm-dd.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  const p = partsIn(d, timeZone, false);
+  return `${p.year}-${p.month}-${p.day}`;
 }
 
 /** An all-day event's date ("2030-01-07" or the date part of a timestamp) without any zone shift. */
@@ -64,17 +79,10 @@ export function timeRange(ev: EventView, timeZone?: string, locale?: string): st
 export function toLocalInput(iso: string, timeZone?: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso.slice(0, 16);
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(d);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}`;
+  const p = partsIn(d, timeZone, true);
+  // Some engines write midnight as 24 even with h23.
+  const hour = p.hour === '24' ? '00' : p.hour;
+  return `${p.year}-${p.month}-${p.day}T${hour}:${p.minute}`;
 }
 
 /** The next whole hour from `now`, and half an hour later, as datetime-local values in the system zone. */
