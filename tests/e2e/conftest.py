@@ -68,6 +68,14 @@ class Punctual:
     def screenshot(self, label: str) -> Path:
         self.step += 1
         path = self.shots / f"{self.name}-{self.step:02d}-{label}.png"
+        # Let WebKit paint the DOM the test just saw; a screenshot right after a change can show the frame before.
+        try:
+            self.driver.set_script_timeout(5)
+            self.driver.execute_async_script(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+            )
+        except Exception:  # noqa: BLE001 - a screenshot of the last frame is still worth having.
+            pass
         self.driver.save_screenshot(str(path))
         return path
 
