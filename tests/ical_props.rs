@@ -57,6 +57,19 @@ proptest! {
         }
         if let Ok(p) = ical::parse_bytes(&bytes, &opts()) {
             prop_assert!(p.events.len() + p.skipped <= 2, "no event is invented");
+            // What the parser lets through must not trip the expansion either.
+            for e in p.events.iter().filter(|e| e.recurrence.is_some()) {
+                let series = punctual::recurrence::Series {
+                    start: e.start,
+                    end: e.end,
+                    recurrence: e.recurrence.as_ref().unwrap(),
+                };
+                let window = punctual::recurrence::Window {
+                    start: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+                    end: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+                };
+                let _ = punctual::recurrence::expand(&series, &[], window, opts().user_zone, 1000);
+            }
         }
     }
 }

@@ -94,6 +94,10 @@ pub(crate) fn check_rrule(value: &str) -> Result<String, String> {
     if v.is_empty() {
         return Err("the RRULE is empty".to_string());
     }
+    // §3.3.10's grammar is ASCII only; anything else is damage (and would trip byte-indexed parsers).
+    if !v.is_ascii() {
+        return Err(format!("the RRULE {v:?} has non-ASCII characters"));
+    }
     let mut freq = false;
     for part in v.split(';') {
         let Some((k, val)) = part.split_once('=') else {
