@@ -158,32 +158,6 @@ fn fields<'a>(invite: &Invite<'a>) -> Vec<(LinkSource, &'a str, bool)> {
     out
 }
 
-/// Cheap prefilter for `detect`: can a link with this raw authority ever be accepted or unwrapped?
-/// It mirrors [`validate::validate`]: userinfo, ports and non-ASCII hosts are always rejected, and a host
-/// outside the table and the wrappers is never accepted.
-fn may_be_interesting(raw: &str) -> bool {
-    let Some(i) = raw.find("://") else {
-        return false;
-    };
-    let after = &raw[i + 3..];
-    let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
-    let authority = &after[..end];
-    // Userinfo, a port, a percent-escaped or non-ASCII name, or an overlong one: rare, so `validate` decides,
-    // which keeps `detect` exactly equal to `explain`.
-    if authority.len() > 253 || !authority.is_ascii() || authority.contains(['@', ':', '%']) {
-        return true;
-    }
-    let mut buf = [0u8; 253];
-    let lower = &mut buf[..authority.len()];
-    lower.copy_from_slice(authority.as_bytes());
-    lower.make_ascii_lowercase();
-    let Ok(host) = std::str::from_utf8(lower) else {
-        return true;
-    };
-    let host = host.trim_end_matches('.');
-    validate::platform_for_host(host).is_some() || unwrap::is_wrapper_host(host)
-}
-
 fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut best: Option<(usize, (LinkSource, u8, usize))> = None;
@@ -195,9 +169,6 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
         }
         scan::scan(text, html, keep_all, &mut |found| {
             seq += 1;
-            if !keep_all && !may_be_interesting(&found.raw) {
-                return;
-            }
             let (url, wrappers, verdict) = match unwrap::unwrap_all(&found.raw) {
                 Ok((inner, wrappers)) => {
                     let verdict = validate::validate(&inner);

@@ -129,7 +129,8 @@ fn skeleton(s: &str) -> String {
 
 /// The raw authority of `raw` (between `://` and the path), to see whether it was written with non-ASCII.
 fn raw_authority(raw: &str) -> &str {
-    let after = raw.find("://").map_or(raw, |i| &raw[i + 3..]);
+    // Same reading as the URL Standard for special schemes: scheme, `:`, any run of `/` or `\\`, then the host.
+    let after = raw.split_once(':').map_or(raw, |(_, rest)| rest.trim_start_matches(['/', '\\']));
     let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
     &after[..end]
 }
