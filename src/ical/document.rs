@@ -12,9 +12,10 @@ use super::lexer::{ContentLine, Unfolder};
 use super::vtimezone::{Observance, VTimezone};
 use super::IcalError;
 
-/// A VEVENT as found: its own property lines and where it sits in the input.
-pub(crate) struct RawEvent<'a> {
-    pub lines: Vec<ContentLine<'a>>,
+/// A VEVENT as found: its own property lines (a range of [`Document::lines`], so that 10,000 events cost
+/// one vector, not 10,000) and where it sits in the input.
+pub(crate) struct RawEvent {
+    pub lines: std::ops::Range<usize>,
     /// Byte range of `BEGIN:VEVENT` through `END:VEVENT` in the input.
     pub start: usize,
     pub end: usize,
@@ -23,11 +24,25 @@ pub(crate) struct RawEvent<'a> {
     pub broken: Option<String>,
 }
 
+/// A VEVENT with its lines, as the mapper reads it.
+#[derive(Clone, Copy)]
+pub(crate) struct EventRef<'d, 'a> {
+    pub lines: &'d [ContentLine<'a>],
+    pub start: usize,
+    pub end: usize,
+    pub line_no: usize,
+    pub broken: Option<&'d str>,
+}
+
 pub(crate) struct Document<'a> {
+    /// The whole input as text, when it is valid UTF-8 (for slicing each VEVENT's raw text cheaply).
+    pub text: Option<&'a str>,
+    /// Every VEVENT's property lines, event after event.
+    pub lines: Vec<ContentLine<'a>>,
     /// The VCALENDAR's own properties that the import reads (X-WR-CALNAME, NAME, X-WR-TIMEZONE).
     pub calendar: Vec<ContentLine<'a>>,
     pub timezones: Vec<VTimezone>,
-    pub events: Vec<RawEvent<'a>>,
+    pub events: Vec<RawEvent>,
     pub warnings: Vec<String>,
 }
 
@@ -97,6 +112,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         return Err(describe_not_ical(bytes));
     }
     let mut lines = Unfolder::new(bytes);
+    let text = lines.text();
     let first = match lines.next() {
         Some(l) => l,
         None => return Err(describe_not_ical(bytes)),
@@ -105,6 +121,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         return Err(describe_not_ical(bytes));
     }
     let mut doc = Document {
+        text,
+        lines: Vec::with_capacity(bytes.len() / 48),
         calendar: Vec::new(),
         timezones: Vec::new(),
         events: Vec::new(),
@@ -116,7 +134,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
     let mut implicit = false;
     // Calendar-level components that are not imported (VTODO, VJOURNAL, VFREEBUSY, ...), with counts.
     let mut ignored: Vec<(String, usize)> = Vec::new();
-    let mut event: Option<RawEvent<'_>> = None;
+    let mut event: Option<RawEvent> = None;
 
     for raw in lines {
         if raw.lossy {
@@ -166,7 +184,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                 None if comp.eq_ignore_ascii_case("VCALENDAR") => Frame::Calendar,
                 Some(Frame::Calendar) if comp.eq_ignore_ascii_case("VEVENT") => {
                     event = Some(RawEvent {
-                        lines: Vec::with_capacity(16),
+                        lines: doc.lines.len()..doc.lines.len(),
                         start,
                         end,
                         line_no,
@@ -232,7 +250,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         match top {
             Some(Frame::Event) => {
                 if let Some(ev) = event.as_mut() {
-                    ev.lines.push(line);
+                    doc.lines.push(line);
+                    ev.lines.end = doc.lines.len();
                 }
             }
             Some(Frame::Calendar) => {
@@ -282,4 +301,16 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             .push("the file ends without END:VCALENDAR (truncated?)".to_string());
     }
     Ok(doc)
+}
+
+impl<'a> Document<'a> {
+    pub fn event<'d>(&'d self, ev: &'d RawEvent) -> EventRef<'d, 'a> {
+        EventRef {
+            lines: self.lines.get(ev.lines.clone()).unwrap_or(&[]),
+            start: ev.start,
+            end: ev.end,
+            line_no: ev.line_no,
+            broken: ev.broken.as_deref(),
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub(crate) struct RawLine<'a> {
 /// Blank lines are skipped (they are not valid iCalendar, but exports with trailing blank lines are common).
 pub(crate) struct Unfolder<'a> {
     bytes: &'a [u8],
+    /// The input as text, when all of it is valid UTF-8 (checked once): unfolded lines are then sliced
+    /// from it without decoding each one again.
+    text: Option<&'a str>,
     pos: usize,
     line_no: usize,
 }
@@ -39,9 +42,15 @@ impl<'a> Unfolder<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
         Unfolder {
             bytes,
+            text: std::str::from_utf8(bytes).ok(),
             pos: 0,
             line_no: 0,
         }
+    }
+
+    /// The input as text, when all of it is valid UTF-8.
+    pub fn text(&self) -> Option<&'a str> {
+        self.text
     }
 
     /// The next physical line (without CR/LF) and advances past it.
@@ -72,6 +81,22 @@ impl<'a> Iterator for Unfolder<'a> {
             let start = self.pos;
             let first = self.physical();
             let line_no = self.line_no;
+            if !self.continues() {
+                // The common case: one physical line. Slicing valid text at a line break (ASCII) is safe.
+                let end = start + first.len();
+                if let Some(t) = self.text.and_then(|t| t.get(start..end)) {
+                    if t.bytes().all(|b| b == b' ' || b == b'\t') {
+                        continue;
+                    }
+                    return Some(RawLine {
+                        text: Cow::Borrowed(t),
+                        start,
+                        end: self.pos,
+                        line_no,
+                        lossy: false,
+                    });
+                }
+            }
             let bytes: Cow<'a, [u8]> = if self.continues() {
                 let mut owned = first.to_vec();
                 while self.continues() {
@@ -354,22 +379,27 @@ pub(crate) fn encode_rfc6868(s: &str) -> Cow<'_, str> {
 /// TEXT unescaping (RFC 5545 §3.3.11): `\n` or `\N` is a newline; `\\`, `\;`, `\,` are the character. Any
 /// other escaped character (`\:` from some Outlook versions) is taken as the character itself.
 pub(crate) fn unescape_text(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') {
+    let Some(mut at) = memchr::memchr(b'\\', s.as_bytes()) else {
         return Cow::Borrowed(s);
-    }
+    };
+    // Copy the runs between backslashes whole; only the escapes are looked at one by one.
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') | Some('N') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
+    let mut rest = s;
+    loop {
+        out.push_str(&rest[..at]);
+        let mut after = rest[at + 1..].chars();
+        match after.next() {
+            Some('n') | Some('N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+        rest = after.as_str();
+        match memchr::memchr(b'\\', rest.as_bytes()) {
+            Some(next) => at = next,
+            None => break,
         }
     }
+    out.push_str(rest);
     Cow::Owned(out)
 }
 

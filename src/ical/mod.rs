@@ -87,8 +87,8 @@ pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalErro
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
 
-    let doc = document::read(bytes)?;
-    let mut warnings = doc.warnings;
+    let mut doc = document::read(bytes)?;
+    let mut warnings = std::mem::take(&mut doc.warnings);
 
     let cal_value = |name: &str| {
         doc.calendar
@@ -111,11 +111,11 @@ pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalErro
         None => None,
     };
 
-    let mut mapper = event::Mapper::new(opts, time_zone, doc.timezones);
+    let mut mapper = event::Mapper::new(opts, time_zone, std::mem::take(&mut doc.timezones));
     let mut events = Vec::with_capacity(doc.events.len());
     let mut skipped = 0;
     for raw in &doc.events {
-        match mapper.event(raw, bytes) {
+        match mapper.event(&doc.event(raw), bytes, doc.text) {
             Ok(e) => events.push(e),
             Err(why) => {
                 skipped += 1;
