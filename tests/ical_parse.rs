@@ -802,3 +802,17 @@ fn a_vtimezone_with_only_old_observances_is_matched_in_the_years_it_describes() 
         "EDT in June 1999"
     );
 }
+
+#[test]
+fn cr_only_line_endings_are_read() {
+    let text =
+        cal("BEGIN:VEVENT\nUID:mac\nDTSTART:20260101T100000Z\nSUMMARY:Old\n Mac\nEND:VEVENT")
+            .replace("\r\n", "\r");
+    let p = parse(&text);
+    assert_eq!(
+        p.events.len(),
+        1,
+        "classic Mac OS files end lines with CR alone"
+    );
+    assert_eq!(p.events[0].title, "OldMac", "and fold the same way");
+}

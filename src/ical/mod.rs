@@ -86,6 +86,16 @@ pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalErro
         None => bytes,
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Classic Mac OS line endings (CR alone), which old exports still have: read them as LF.
+    let cr_only = (memchr::memchr(b'\n', bytes).is_none()
+        && memchr::memchr(b'\r', bytes).is_some())
+    .then(|| {
+        bytes
+            .iter()
+            .map(|b| if *b == b'\r' { b'\n' } else { *b })
+            .collect::<Vec<u8>>()
+    });
+    let bytes = cr_only.as_deref().unwrap_or(bytes);
 
     let mut doc = document::read(bytes)?;
     let mut warnings = std::mem::take(&mut doc.warnings);
