@@ -135,14 +135,19 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
     // Calendar-level components that are not imported (VTODO, VJOURNAL, VFREEBUSY, ...), with counts.
     let mut ignored: Vec<(String, usize)> = Vec::new();
     let mut event: Option<RawEvent> = None;
+    let mut lossy_lines = 0usize;
 
     for raw in lines {
         if raw.lossy {
-            let msg = format!(
-                "{}: not valid UTF-8; invalid bytes replaced",
-                label(raw.line_no, &raw.text)
-            );
-            doc.warnings.push(msg);
+            // A Latin-1 file has such bytes on many lines: name the first few, count the rest.
+            lossy_lines += 1;
+            if lossy_lines <= 5 {
+                let msg = format!(
+                    "{}: not valid UTF-8; invalid bytes replaced",
+                    label(raw.line_no, &raw.text)
+                );
+                doc.warnings.push(msg);
+            }
         }
         let (start, end, line_no) = (raw.start, raw.end, raw.line_no);
         let line = match ContentLine::parse(raw.text, line_no) {
@@ -216,7 +221,13 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                 }
                 _ => Frame::Other,
             };
-            stack.push((frame, comp.to_string()));
+            // Only an Other frame needs its name to match its END; the others know theirs.
+            let name = if frame == Frame::Other {
+                comp.to_string()
+            } else {
+                String::new()
+            };
+            stack.push((frame, name));
             continue;
         }
         if line.is("END") {
@@ -290,6 +301,12 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             ev.broken = Some("the file ends before END:VEVENT".to_string());
         }
         doc.events.push(ev);
+    }
+    if lossy_lines > 5 {
+        doc.warnings.push(format!(
+            "{} more lines were not valid UTF-8 (is the file Latin-1?); invalid bytes replaced",
+            lossy_lines - 5
+        ));
     }
     for (name, count) in ignored {
         doc.warnings.push(format!(
