@@ -300,9 +300,14 @@ fn every_property_maps() {
 #[test]
 fn defaults_for_missing_properties() {
     let p = parse(&cal(
-        "BEGIN:VEVENT\nUID:u1\nDTSTART:20260101T100000\nEND:VEVENT",
+        "BEGIN:VEVENT\nUID:u1\nDTSTART:20260101T100000\nSUMMARY:\nDESCRIPTION:\nLOCATION:\nEND:VEVENT",
     ));
     let e = &p.events[0];
+    assert_eq!(
+        (&e.description, &e.location),
+        (&None, &None),
+        "empty DESCRIPTION: and LOCATION: lines (Google writes them) mean absent"
+    );
     assert_eq!(
         e.title, "(No title)",
         "an empty or missing SUMMARY reads as (No title)"

@@ -145,6 +145,9 @@ fn event_strategy() -> impl Strategy<Value = Event> {
                     },
                     other => other.with_naive(other.naive() + chrono::Duration::minutes(minutes)),
                 };
+                // Empty text reads back as absent.
+                let description = description.filter(|d| !d.is_empty());
+                let location = location.filter(|l| !l.is_empty());
                 let title = title.trim().to_string();
                 let title = if title.is_empty() {
                     "(No title)".to_string()

@@ -105,6 +105,10 @@ fn fnv1a(basis: u64, parts: &[&str]) -> u64 {
     h
 }
 
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
 fn is_hex_color(v: &str) -> bool {
     let b = v.as_bytes();
     b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)
@@ -345,9 +349,10 @@ impl<'o> Mapper<'o> {
             match upper(line.name(), &mut buf) {
                 "UID" => uid = Some(line.text_value().trim().to_string()),
                 "SUMMARY" => title = Some(line.text_value().trim().to_string()),
-                "DESCRIPTION" => description = Some(line.text_value().into_owned()),
-                "LOCATION" => location = Some(line.text_value().into_owned()),
-                "URL" => url = Some(line.value().trim().to_string()),
+                // Google writes empty DESCRIPTION: and LOCATION: lines; empty means absent.
+                "DESCRIPTION" => description = non_empty(line.text_value().into_owned()),
+                "LOCATION" => location = non_empty(line.text_value().into_owned()),
+                "URL" => url = non_empty(line.value().trim().to_string()),
                 "COLOR" => {
                     let v = line.value().trim();
                     if is_hex_color(v) {

@@ -160,13 +160,14 @@ impl Writer {
             }
         }
         self.text("SUMMARY", &[], &e.title);
-        if let Some(d) = &e.description {
+        // Empty text reads back as absent, so it is not written.
+        if let Some(d) = e.description.as_deref().filter(|d| !d.is_empty()) {
             self.text("DESCRIPTION", &[], d);
         }
-        if let Some(l) = &e.location {
+        if let Some(l) = e.location.as_deref().filter(|l| !l.is_empty()) {
             self.text("LOCATION", &[], l);
         }
-        if let Some(u) = &e.url {
+        if let Some(u) = e.url.as_deref().filter(|u| !u.trim().is_empty()) {
             // URL is a URI (§3.8.4.6), not TEXT: no escaping; a URI has no line breaks.
             self.simple("URL", u.trim());
         }
