@@ -247,7 +247,7 @@ impl Writer {
             self.observance(t.to > t.from, local, t.from, t.to, None);
         }
         // Continue the zone's current rule past the span, when it has a simple one.
-        if let Some(rules) = yearly_rules(zone, &transitions, to_year) {
+        if let Some(rules) = yearly_rules(zone, to_year) {
             for (t, rule) in rules {
                 let local = t.at.naive_utc() + Duration::seconds(i64::from(t.from));
                 self.observance(t.to > t.from, local, t.from, t.to, Some(&rule));
@@ -361,11 +361,7 @@ fn nth_of_month(local: NaiveDate) -> i32 {
 
 /// The zone's two yearly transitions after `after_year`, as RRULE observances, when the transitions of the
 /// three following years all follow the same "nth weekday of month at the same local time" rule.
-fn yearly_rules(
-    zone: Zone,
-    _span: &[Transition],
-    after_year: i32,
-) -> Option<Vec<(Transition, String)>> {
+fn yearly_rules(zone: Zone, after_year: i32) -> Option<Vec<(Transition, String)>> {
     let (t0, t1) = (year_start(after_year + 1)?, year_start(after_year + 4)?);
     let all = transitions(zone, t0, t1);
     if all.len() != 6 {
