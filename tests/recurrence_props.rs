@@ -409,3 +409,118 @@ proptest! {
         prop_assert_eq!(x.instances, expected, "{}: the window must hold exactly the reference's instances that overlap it", rule);
     }
 }
+
+/// One random `NAME=VALUE` rule part, valid or not.
+fn part() -> impl Strategy<Value = String> {
+    let ints = proptest::collection::vec(-400i32..400, 1..4)
+        .prop_map(|v| v.iter().map(i32::to_string).collect::<Vec<_>>().join(","));
+    let day = (proptest::option::of(-60i32..60), 0usize..8).prop_map(|(n, d)| {
+        let code = ["MO", "TU", "WE", "TH", "FR", "SA", "SU", "XX"][d];
+        n.map_or(code.to_string(), |n| format!("{n}{code}"))
+    });
+    let days = proptest::collection::vec(day, 1..4).prop_map(|v| v.join(","));
+    prop_oneof![
+        prop_oneof![
+            Just("SECONDLY"),
+            Just("MINUTELY"),
+            Just("HOURLY"),
+            Just("DAILY"),
+            Just("WEEKLY"),
+            Just("MONTHLY"),
+            Just("YEARLY"),
+            Just("NEVER")
+        ]
+        .prop_map(|f| format!("FREQ={f}")),
+        prop_oneof![
+            Just("0"),
+            Just("1"),
+            Just("3"),
+            Just("65535"),
+            Just("99999"),
+            Just("-1"),
+            Just("x")
+        ]
+        .prop_map(|v| format!("INTERVAL={v}")),
+        prop_oneof![
+            Just("0"),
+            Just("1"),
+            Just("7"),
+            Just("4294967295"),
+            Just("99999999999")
+        ]
+        .prop_map(|v| format!("COUNT={v}")),
+        prop_oneof![
+            Just("00010101"),
+            Just("99991231T235959Z"),
+            Just("20261301"),
+            Just("20270101T000000"),
+            Just("20260308T023000"),
+            Just("soon")
+        ]
+        .prop_map(|v| format!("UNTIL={v}")),
+        (
+            prop_oneof![
+                Just("BYMONTH"),
+                Just("BYMONTHDAY"),
+                Just("BYYEARDAY"),
+                Just("BYWEEKNO"),
+                Just("BYHOUR"),
+                Just("BYMINUTE"),
+                Just("BYSECOND"),
+                Just("BYSETPOS")
+            ],
+            ints
+        )
+            .prop_map(|(n, v)| format!("{n}={v}")),
+        days.prop_map(|v| format!("BYDAY={v}")),
+        prop_oneof![Just("MO"), Just("SU"), Just("ZZ")].prop_map(|v| format!("WKST={v}")),
+        Just("X-FOO=1".to_string()),
+        Just("garbage".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Whatever the text, expansion returns (an error or instances) without panicking or running away,
+    /// and what it returns keeps the invariants.
+    #[test]
+    fn arbitrary_rule_text_never_panics(
+        parts in proptest::collection::vec(part(), 1..6),
+        start_days in -40_000i64..40_000,
+        from_days in -400i64..40_000,
+        len_days in 1i64..400,
+        kind in 0usize..7,
+    ) {
+        let fz = Zone::parse("America/New_York").expect("IANA zone");
+        let rule = parts.join(";");
+        let rec = Recurrence { rrules: vec![rule.clone()], rdates: vec![], exdates: vec![] };
+        let base = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date").and_hms_opt(9, 30, 0).expect("valid time")
+            + Duration::days(start_days);
+        let c = Case {
+            freq: 3, interval: 1, end_kind: 0, count: 1, until_days: 0, byday: None, bymonthday: None,
+            bymonth: None, byhour: None, setpos: None, kind, start_minutes: 0, window_from_days: 0,
+            window_len_hours: 1, exdate_picks: vec![], max_instances: 1000,
+        };
+        let start = match c.start() {
+            When::Date { .. } => When::Date { date: base.date() },
+            other => other.with_naive(base),
+        };
+        let end = match start {
+            When::Date { date } => When::Date { date: date + Duration::days(1) },
+            other => other.with_naive(base + Duration::minutes(30)),
+        };
+        let series = Series { start, end, recurrence: &rec };
+        let from = start.to_utc(fz) + Duration::days(from_days);
+        let w = Window { start: from, end: from + Duration::days(len_days) };
+        let t = std::time::Instant::now();
+        let result = expand(&series, &[], w, fz, 1000);
+        prop_assert!(t.elapsed().as_secs() < 10, "{}: expansion must stay bounded (took {:?})", rule, t.elapsed());
+        if let Ok(x) = result {
+            let mut c = c;
+            c.end_kind = 0;
+            check_invariants(&c, &x, w, fz, 1000, &rule)?;
+        }
+        let _ = punctual::recurrence::validate_rrule(&rule, &start);
+    }
+}
