@@ -1237,3 +1237,175 @@ fn rule_that_never_matches_ends_with_a_warning() {
     );
     assert_eq!(x.instances.len(), 1, "only DTSTART");
 }
+
+#[test]
+fn rfc_every_thursday_in_march() {
+    // RFC 5545: "Every Thursday in March, forever" DTSTART 19970313T090000
+    let r = rec(&["FREQ=YEARLY;BYMONTH=3;BYDAY=TH"]);
+    let got = starts(
+        "1997-03-13T09:00",
+        ny(),
+        &r,
+        "1997-01-01T00:00",
+        "1999-01-01T00:00",
+    );
+    let want = at_nine(&[
+        "1997-03-13",
+        "1997-03-20",
+        "1997-03-27",
+        "1998-03-05",
+        "1998-03-12",
+        "1998-03-19",
+        "1998-03-26",
+    ]);
+    assert_eq!(
+        got, want,
+        "RFC 5545 §3.8.5.3 lists these Thursdays (09:00 EST and EDT alike)"
+    );
+}
+
+#[test]
+fn rfc_yearly_in_june_and_july() {
+    // RFC 5545: "Yearly in June and July for 10 occurrences" DTSTART 19970610T090000
+    let r = rec(&["FREQ=YEARLY;COUNT=10;BYMONTH=6,7"]);
+    let got = starts(
+        "1997-06-10T09:00",
+        ny(),
+        &r,
+        "1997-01-01T00:00",
+        "2010-01-01T00:00",
+    );
+    let want: Vec<String> = (1997..=2001)
+        .flat_map(|y| [format!("{y}-06-10 09:00"), format!("{y}-07-10 09:00")])
+        .collect();
+    assert_eq!(got, want, "the month day comes from DTSTART");
+}
+
+#[test]
+fn rfc_every_day_in_january_for_3_years() {
+    // RFC 5545: FREQ=YEARLY;UNTIL=20000131T140000Z;BYMONTH=1;BYDAY=SU,MO,TU,WE,TH,FR,SA, DTSTART 19980101T090000
+    let r = rec(&["FREQ=YEARLY;UNTIL=20000131T140000Z;BYMONTH=1;BYDAY=SU,MO,TU,WE,TH,FR,SA"]);
+    let got = starts(
+        "1998-01-01T09:00",
+        ny(),
+        &r,
+        "1997-01-01T00:00",
+        "2001-01-01T00:00",
+    );
+    assert_eq!(
+        got.len(),
+        93,
+        "31 January days in each of 1998, 1999 and 2000"
+    );
+    assert_eq!(
+        got.last().map(String::as_str),
+        Some("2000-01-31 09:00"),
+        "UNTIL 14:00Z is 09:00 EST, inclusive"
+    );
+}
+
+#[test]
+fn hourly_with_byminute_and_minutely_with_bysecond() {
+    let got = starts(
+        "2026-05-04T09:00",
+        ny(),
+        &rec(&["FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,45;COUNT=5"]),
+        "2026-01-01T00:00",
+        "2027-01-01T00:00",
+    );
+    let want: Vec<String> = ["09:00", "09:45", "11:00", "11:45", "13:00"]
+        .iter()
+        .map(|t| format!("2026-05-04 {t}"))
+        .collect();
+    assert_eq!(got, want, "every other hour at :00 and :45");
+    let r = rec(&["FREQ=MINUTELY;BYSECOND=0,30;COUNT=4"]);
+    let series = Series {
+        start: zoned("2026-05-04T09:00", ny()),
+        end: zoned("2026-05-04T09:00", ny()),
+        recurrence: &r,
+    };
+    let x = expand(
+        &series,
+        &[],
+        window(utc("2026-05-04T00:00"), utc("2026-05-05T00:00")),
+        Zone::UTC,
+        10,
+    )
+    .expect("valid");
+    let secs: Vec<i64> = x
+        .instances
+        .iter()
+        .map(|i| (i.start - utc("2026-05-04T13:00")).num_seconds())
+        .collect();
+    assert_eq!(
+        secs,
+        vec![0, 30, 60, 90],
+        "BYSECOND=0,30 gives two instances a minute"
+    );
+}
+
+#[test]
+fn utc_series_matches_a_zoned_recurrence_id() {
+    let r = rec(&["FREQ=DAILY;COUNT=3"]);
+    let series = Series {
+        start: When::Utc {
+            at: utc("2026-07-01T13:00"),
+        },
+        end: When::Utc {
+            at: utc("2026-07-01T14:00"),
+        },
+        recurrence: &r,
+    };
+    let o = Override {
+        recurrence_id: zoned("2026-07-02T09:00", ny()),
+        this_and_future: false,
+        start: When::Utc {
+            at: utc("2026-07-02T15:00"),
+        },
+        end: When::Utc {
+            at: utc("2026-07-02T16:00"),
+        },
+        cancelled: false,
+    };
+    let x = expand(
+        &series,
+        &[o],
+        window(utc("2026-07-01T00:00"), utc("2026-07-05T00:00")),
+        ny(),
+        10,
+    )
+    .expect("valid");
+    let starts: Vec<DateTime<Utc>> = x.instances.iter().map(|i| i.start).collect();
+    assert_eq!(
+        starts,
+        vec![
+            utc("2026-07-01T13:00"),
+            utc("2026-07-02T15:00"),
+            utc("2026-07-03T13:00")
+        ],
+        "RECURRENCE-ID 09:00 EDT is 13:00Z, the second instance of the UTC series"
+    );
+    assert_eq!(
+        x.instances[1].recurrence_id,
+        When::Utc {
+            at: utc("2026-07-02T13:00")
+        },
+        "UTC recurrence ids"
+    );
+}
+
+#[test]
+fn extreme_windows_do_not_overflow() {
+    let r = rec(&["FREQ=YEARLY"]);
+    let w = Window {
+        start: DateTime::<Utc>::MIN_UTC,
+        end: DateTime::<Utc>::MAX_UTC,
+    };
+    let x = expand(&weekly_series(&r), &[], w, Zone::UTC, 50).expect("valid");
+    assert_eq!(
+        x.instances.len(),
+        50,
+        "a yearly rule over all of time is cut at max_instances"
+    );
+    assert!(x.capped, "and says so");
+}
