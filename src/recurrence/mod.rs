@@ -783,3 +783,82 @@ pub fn validate_rrule(rule: &str, start: &When) -> Result<(), RecurrenceError> {
     r.to_rrule(anchor, anchor, r.count, None)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("test times are YYYY-MM-DDTHH:MM")
+    }
+
+    fn rule(text: &str) -> Rule {
+        Rule::parse(text, true).expect("test rules are valid")
+    }
+
+    #[test]
+    fn rebase_aligns_to_the_period_grid_of_dtstart() {
+        let anchor = t("1990-01-03T09:30"); // a Wednesday
+        let target = t("2026-06-10T12:00");
+        let cases = [
+            ("FREQ=DAILY;INTERVAL=3", "2026-06-08T00:00"),
+            // Weeks start on WKST: the Monday (default) of the anchor's week is 1990-01-01.
+            ("FREQ=WEEKLY;INTERVAL=2", "2026-06-01T00:00"),
+            ("FREQ=WEEKLY;WKST=SU", "2026-06-07T00:00"),
+            ("FREQ=MONTHLY;INTERVAL=5", "2026-04-01T00:00"),
+            ("FREQ=YEARLY;INTERVAL=4", "2026-01-01T00:00"),
+            ("FREQ=HOURLY;INTERVAL=5", "2026-06-10T11:00"),
+            ("FREQ=MINUTELY;INTERVAL=7", "2026-06-10T11:57"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                rebase(&rule(text), anchor, target),
+                Some(t(want)),
+                "{text}: the restart point is a whole number of periods after DTSTART's period, at or \
+                 before the target"
+            );
+        }
+        assert_eq!(
+            rebase(&rule("FREQ=DAILY"), anchor, t("1990-01-03T23:00")),
+            None,
+            "no restart point inside DTSTART's own period"
+        );
+    }
+
+    #[test]
+    fn rebased_rule_keeps_the_defaults_of_the_original_dtstart() {
+        // MONTHLY without BYMONTHDAY repeats on DTSTART's day (31); restarted on 1 April it must still pick
+        // the 31st and skip April.
+        let r = rule("FREQ=MONTHLY");
+        let anchor = t("2020-01-31T09:00");
+        let start = t("2026-04-01T00:00");
+        let built = r.to_rrule(anchor, start, None, None).expect("valid");
+        let set = rrule::RRuleSet::new(carrier(start)).rrule(built).limit();
+        let first: Vec<NaiveDateTime> = set.into_iter().take(2).map(|d| d.naive_utc()).collect();
+        assert_eq!(
+            first,
+            vec![t("2026-05-31T09:00"), t("2026-07-31T09:00")],
+            "the month day and time of day come from the original DTSTART (RFC 5545 §3.3.10)"
+        );
+    }
+
+    #[test]
+    fn parse_accepts_lenient_extensions_only_when_lenient() {
+        assert!(
+            Rule::parse("FREQ=DAILY;X-NAME=1;RSCALE=GREGORIAN", false).is_ok(),
+            "lenient ignores X- parts"
+        );
+        let e = Rule::parse("FREQ=DAILY;X-NAME=1", true).expect_err("strict refuses X- parts");
+        assert_eq!(
+            e.part.as_deref(),
+            Some("X-NAME"),
+            "the unknown part is named"
+        );
+        let e = Rule::parse("FREQ=DAILY;FREQ=WEEKLY", true).expect_err("a part given twice");
+        assert_eq!(
+            e.part.as_deref(),
+            Some("FREQ"),
+            "the repeated part is named"
+        );
+    }
+}
