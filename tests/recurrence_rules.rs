@@ -1409,3 +1409,33 @@ fn extreme_windows_do_not_overflow() {
     );
     assert!(x.capped, "and says so");
 }
+
+#[test]
+fn count_and_until_together_end_at_whichever_comes_first() {
+    // RFC 5545 forbids COUNT with UNTIL, and validate_rrule refuses it; files from other programs still
+    // carry it, and expansion must not drop the series for it.
+    let got = starts(
+        "2026-03-02T09:00",
+        ny(),
+        &rec(&["FREQ=DAILY;COUNT=10;UNTIL=20260304T235959Z"]),
+        "2026-01-01T00:00",
+        "2027-01-01T00:00",
+    );
+    assert_eq!(
+        got,
+        at_nine(&["2026-03-02", "2026-03-03", "2026-03-04"]),
+        "UNTIL comes before COUNT here"
+    );
+    let got = starts(
+        "2026-03-02T09:00",
+        ny(),
+        &rec(&["FREQ=DAILY;COUNT=2;UNTIL=20260304T235959Z"]),
+        "2026-01-01T00:00",
+        "2027-01-01T00:00",
+    );
+    assert_eq!(
+        got,
+        at_nine(&["2026-03-02", "2026-03-03"]),
+        "COUNT comes before UNTIL here"
+    );
+}

@@ -176,8 +176,9 @@ struct Plan {
     ex_days: Vec<NaiveDate>,
 }
 
-/// One rule's wall-clock values, each with the UTC UNTIL to re-check it against (see [`Plan::until_in_frame`]).
-type RuleValues = Vec<(NaiveDateTime, Option<DateTime<Utc>>)>;
+/// Wall-clock values with their instants, each with the UTC UNTIL to re-check it against (see
+/// [`Plan::until_in_frame`]).
+type RuleValues = Vec<(NaiveDateTime, DateTime<Utc>, Option<DateTime<Utc>>)>;
 
 /// Values generated over a range of the frame's wall clock.
 struct Generated {
@@ -306,10 +307,10 @@ impl Plan {
         budget: &mut u64,
         warnings: &mut Vec<String>,
     ) -> Generated {
-        let mut naive: Vec<(NaiveDateTime, Option<DateTime<Utc>>)> = Vec::new();
+        let mut naive: RuleValues = Vec::new();
         let mut cut_at: Option<NaiveDateTime> = None;
         if self.anchor >= lo && self.anchor <= hi {
-            naive.push((self.anchor, None));
+            naive.push((self.anchor, self.instant(self.anchor), None));
         }
         for (i, r) in self.rules.iter().enumerate() {
             let (values, cut) =
@@ -321,34 +322,24 @@ impl Plan {
         }
         for &n in &self.rdates {
             if n >= lo && n <= hi {
-                naive.push((n, None));
+                naive.push((n, self.instant(n), None));
             }
         }
-        let mut items: Vec<(DateTime<Utc>, NaiveDateTime)> = Vec::with_capacity(naive.len());
-        for (n, until) in naive {
-            if cut_at.is_some_and(|c| n > c) {
+        // (instant, moved, wall clock): `moved` is set for a value in a DST gap, whose wall-clock time does
+        // not exist. Sorting puts, among values on the same instant, the one that really exists first, and
+        // that is the one kept.
+        let mut keyed: Vec<(DateTime<Utc>, bool, NaiveDateTime)> = Vec::with_capacity(naive.len());
+        for (n, t, until) in naive {
+            if cut_at.is_some_and(|c| n > c) || until.is_some_and(|u| t > u) || self.excluded(t, n)
+            {
                 continue;
             }
-            let t = self.instant(n);
-            if until.is_some_and(|u| t > u) {
-                continue;
-            }
-            if self.excluded(t, n) {
-                continue;
-            }
-            items.push((t, n));
+            let moved = !self.date && self.frame.local(t) != n;
+            keyed.push((t, moved, n));
         }
-        // Sort by instant; among values that land on the same instant (a DST gap), the one whose
-        // wall-clock time really exists comes first and is the one kept.
-        let frame = self.frame;
-        let date = self.date;
-        let genuine = |t: DateTime<Utc>, n: NaiveDateTime| date || frame.local(t) == n;
-        items.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| genuine(b.0, b.1).cmp(&genuine(a.0, a.1)))
-                .then_with(|| a.1.cmp(&b.1))
-        });
-        items.dedup_by(|later, earlier| later.0 == earlier.0);
+        keyed.sort_unstable();
+        keyed.dedup_by(|later, earlier| later.0 == earlier.0);
+        let items = keyed.into_iter().map(|(t, _, n)| (t, n)).collect();
         Generated { items, cut_at }
     }
 
@@ -418,8 +409,9 @@ impl Plan {
             }
             let kept = n >= lo;
             if kept {
-                out.push((n, until_utc));
-                if self.instant(n) >= count_from {
+                let t = self.instant(n);
+                out.push((n, t, until_utc));
+                if t >= count_from {
                     produced_in_range += 1;
                 }
             }

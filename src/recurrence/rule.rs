@@ -373,15 +373,16 @@ impl Rule {
                 ),
             )
         })?;
-        rule.check()?;
+        rule.check(strict)?;
         Ok(rule)
     }
 
-    /// The combinations RFC 5545 §3.3.10 forbids.
-    fn check(&self) -> Result<(), RecurrenceError> {
+    /// The combinations RFC 5545 §3.3.10 forbids. Lenient parsing lets COUNT and UNTIL together through
+    /// (some producers write both); the rule then ends at whichever comes first.
+    fn check(&self, strict: bool) -> Result<(), RecurrenceError> {
         use Frequency::*;
         let f = self.freq;
-        if self.count.is_some() && self.until.is_some() {
+        if strict && self.count.is_some() && self.until.is_some() {
             return Err(err(
                 "COUNT",
                 "COUNT and UNTIL cannot both be given (RFC 5545 §3.3.10): end the rule either after a \
