@@ -152,7 +152,13 @@ fn is_terminator(c: char) -> bool {
 pub fn may_be_interesting(raw: &str) -> bool {
     // Only a `://` right after a scheme starts the authority; one inside a query (`www.x.com/?u=https://…`) does not.
     let after = match raw.find("://") {
-        Some(i) if raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) => &raw[i + 3..],
+        Some(i)
+            if raw[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            &raw[i + 3..]
+        }
         _ => raw,
     };
     let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
@@ -323,7 +329,7 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
                 let scheme = &text[s..m_start];
                 let web =
                     scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http");
-                if !web && !bad_schemes {
+                if !bad_schemes && (!web || !may_be_interesting(&text[s..end])) {
                     continue;
                 }
                 if let Some(raw) = prose_link(&text[s..end], html, None) {
@@ -359,15 +365,14 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
                     continue;
                 };
                 pos = pos.max(ve);
-                let interesting = bad_schemes || may_be_interesting(text[vs..ve].trim());
-                let value = if interesting {
-                    decode_entities(text[vs..ve].trim())
+                let raw_value = text[vs..ve].trim();
+                let value: Cow<'t, str> = if bad_schemes || may_be_interesting(raw_value) {
+                    match decode_entities(raw_value) {
+                        Cow::Borrowed(b) => Cow::Borrowed(b),
+                        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+                    }
                 } else {
                     Cow::Borrowed("")
-                };
-                let value = match value {
-                    Cow::Borrowed(_) => Cow::Borrowed(text[vs..ve].trim()),
-                    Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
                 };
                 let web = value
                     .get(..8)

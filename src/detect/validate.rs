@@ -130,7 +130,9 @@ fn skeleton(s: &str) -> String {
 /// The raw authority of `raw` (between `://` and the path), to see whether it was written with non-ASCII.
 fn raw_authority(raw: &str) -> &str {
     // Same reading as the URL Standard for special schemes: scheme, `:`, any run of `/` or `\\`, then the host.
-    let after = raw.split_once(':').map_or(raw, |(_, rest)| rest.trim_start_matches(['/', '\\']));
+    let after = raw
+        .split_once(':')
+        .map_or(raw, |(_, rest)| rest.trim_start_matches(['/', '\\']));
     let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
     &after[..end]
 }
