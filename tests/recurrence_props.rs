@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use proptest::prelude::*;
 use punctual::model::Recurrence;
-use punctual::recurrence::{expand, Expansion, Series, Window};
+use punctual::recurrence::{expand, Expansion, Override, Series, Window};
 use punctual::time::{When, Zone};
 use std::collections::HashSet;
 
@@ -522,5 +522,75 @@ proptest! {
             check_invariants(&c, &x, w, fz, 1000, &rule)?;
         }
         let _ = punctual::recurrence::validate_rrule(&rule, &start);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// RANGE=THISANDFUTURE at a random instance with a random shift and duration: earlier instances are
+    /// untouched, that one and every later one start at its wall-clock time plus the shift (DST-correct) and
+    /// take the new duration; nothing is lost or duplicated.
+    #[test]
+    fn this_and_future_shifts_exactly_the_later_instances(
+        mut c in case(),
+        pick in 0usize..40,
+        shift_minutes in -3000i64..3000,
+        minutes in 0i64..300,
+    ) {
+        c.end_kind = 1;
+        let fz = Zone::parse("Europe/Paris").expect("IANA zone");
+        let rule = c.rule(fz);
+        let rec = Recurrence { rrules: vec![rule.clone()], rdates: vec![], exdates: vec![] };
+        let series = Series { start: c.start(), end: c.end(), recurrence: &rec };
+        let start = c.start().to_utc(fz);
+        let w = Window { start: start - Duration::days(10), end: start + Duration::days(200 * 366) };
+        let plain = expand(&series, &[], w, fz, 100_000).map_err(|e| TestCaseError::fail(format!("{rule}: {e}")))?;
+        prop_assume!(!plain.instances.is_empty());
+        let k = pick % plain.instances.len();
+        let rid = plain.instances[k].recurrence_id;
+        // The series' frame: its own zone, or the floating zone for floating and all-day series.
+        let frame = c.zone().unwrap_or(fz);
+        let (shift, o_start, o_end) = if c.all_day() {
+            let days = Duration::days(shift_minutes / 600);
+            let len = Duration::days(minutes / 60 + 1);
+            let d = rid.naive().date() + days;
+            (days, When::Date { date: d }, When::Date { date: d + len })
+        } else {
+            let shift = Duration::minutes(shift_minutes);
+            let s = rid.naive() + shift;
+            (shift, rid.with_naive(s), rid.with_naive(s + Duration::minutes(minutes)))
+        };
+        let o = Override { recurrence_id: rid, this_and_future: true, start: o_start, end: o_end, cancelled: false };
+        let length = o_end.to_utc(fz) - o_start.to_utc(fz);
+        let x = expand(&series, &[o], w, fz, 100_000).map_err(|e| TestCaseError::fail(format!("{rule}: {e}")))?;
+        let rid_at = rid.to_utc(fz);
+        let mut got: Vec<_> = x.instances.clone();
+        got.sort_by_key(|i| i.recurrence_id.to_utc(fz));
+        prop_assert_eq!(got.len(), plain.instances.len(), "{}: a range override moves instances, it adds or drops none", rule);
+        let mut want: Vec<_> = plain.instances.clone();
+        want.sort_by_key(|i| i.recurrence_id.to_utc(fz));
+        for (g, p) in got.iter().zip(&want) {
+            prop_assert_eq!(g.recurrence_id, p.recurrence_id, "{}: recurrence ids stay the originals", rule);
+            if p.recurrence_id.to_utc(fz) < rid_at {
+                prop_assert_eq!(g, p, "{}: instances before the override are untouched", rule);
+            } else {
+                let local = if c.all_day() {
+                    p.recurrence_id.naive().date().and_time(NaiveTime::MIN) + shift
+                } else {
+                    p.recurrence_id.naive() + shift
+                };
+                let s = frame.resolve(local);
+                let e = if c.all_day() { frame.resolve(local + (o_end.naive() - o_start.naive())) } else { s + length };
+                prop_assert_eq!(
+                    (g.start, g.end, g.override_index),
+                    (s, e, Some(0)),
+                    "{}: instance {:?} moves by the override's wall-clock shift {:?} and takes its length",
+                    rule,
+                    p.recurrence_id,
+                    shift
+                );
+            }
+        }
     }
 }

@@ -120,6 +120,19 @@ fn slack_after(frame: Zone, t: DateTime<Utc>) -> Duration {
     Duration::minutes(1) + Duration::seconds(i64::from(jump.max(0)))
 }
 
+/// A value's wall-clock time in the series' frame. A value written in the frame itself (the same zone, or
+/// floating for a floating series) keeps its wall-clock time as written, even one inside a DST gap, so that
+/// it matches the rule's own values; anything else is converted through its instant.
+fn in_frame(w: &When, series_start: &When, frame: Zone, fz: Zone) -> NaiveDateTime {
+    match (series_start, w) {
+        (When::Zoned { zone: a, .. }, When::Zoned { zone: b, local }) if a == b => *local,
+        (When::Floating { .. }, When::Floating { local }) => *local,
+        (When::Date { .. }, When::Date { date }) => date.and_time(NaiveTime::MIN),
+        (When::Utc { .. }, When::Utc { at }) => at.naive_utc(),
+        _ => frame.local(w.to_utc(fz)),
+    }
+}
+
 /// The earliest instant a window may start at (1 January of year 1).
 fn earliest() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(1, 1, 1).map_or(DateTime::<Utc>::MIN_UTC, |d| {
@@ -228,14 +241,12 @@ impl Plan {
         }
         let to_frame = |w: &When| -> NaiveDateTime {
             match (date, w) {
-                (true, When::Date { date: d }) => d.and_time(NaiveTime::MIN),
-                (true, other) => frame
-                    .local(other.to_utc(fz))
+                (true, other) => in_frame(other, &start, frame, fz)
                     .date()
                     .and_time(NaiveTime::MIN),
                 // An RDATE given as a date for a timed series: that day at DTSTART's time of day.
                 (false, When::Date { date: d }) => d.and_time(anchor.time()),
-                (false, other) => frame.local(other.to_utc(fz)),
+                (false, other) => in_frame(other, &start, frame, fz),
             }
         };
         let mut rdates: Vec<NaiveDateTime> = rec.rdates.iter().map(to_frame).collect();
@@ -577,7 +588,8 @@ pub fn expand(
     for (index, o) in overrides.iter().enumerate() {
         let rid = o.recurrence_id.to_utc(fz);
         if o.this_and_future {
-            let shift = plan.frame.local(o.start.to_utc(fz)) - plan.frame.local(rid);
+            let shift = in_frame(&o.start, &plan.start, plan.frame, fz)
+                - in_frame(&o.recurrence_id, &plan.start, plan.frame, fz);
             ranges.push(RangeOverride {
                 index,
                 rid,
@@ -683,7 +695,7 @@ pub fn expand(
         if o.cancelled || !overlaps(s, e.max(s), window) {
             continue;
         }
-        let n = plan.frame.local(rid);
+        let n = in_frame(&o.recurrence_id, &plan.start, plan.frame, fz);
         if n >= lo && n <= hi && generated.cut_at.is_none_or(|c| n <= c) {
             if generated.items.binary_search_by_key(&rid, |i| i.0).is_err() {
                 warnings.push(format!(
