@@ -140,21 +140,39 @@ fn opts() -> ParseOptions {
 fn bench(c: &mut Criterion) {
     let text = corpus();
     let opts = opts();
-    // One timed parse, for the events/s figure in the issue note.
-    let t = Instant::now();
-    let parsed = ical::parse(&text, &opts).expect("the corpus is iCalendar");
-    let secs = t.elapsed().as_secs_f64();
+    // Timed parses for the events/s figure in the issue note: the best of five, by wall clock and, where
+    // Linux tells it, by this thread's CPU time (the shared build machine is often busy, which inflates
+    // wall-clock figures but not CPU time).
+    let mut parsed = ical::parse(&text, &opts).expect("the corpus is iCalendar");
     assert_eq!(
         parsed.events.len(),
         EVENTS,
         "every generated event parses: {:?}",
         parsed.warnings.first()
     );
+    let (mut best_wall, mut best_cpu) = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        let (t, cpu0) = (Instant::now(), thread_cpu_seconds());
+        parsed = ical::parse(&text, &opts).expect("the corpus is iCalendar");
+        best_wall = best_wall.min(t.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu0, thread_cpu_seconds()) {
+            best_cpu = best_cpu.min(b - a);
+        }
+    }
     println!(
-        "ical: parsed {EVENTS} events ({:.1} MB) in {:.1} ms: {:.0} events/s",
+        "ical: parsed {EVENTS} events ({:.1} MB): best wall {:.1} ms = {:.0} events/s{}",
         text.len() as f64 / 1e6,
-        secs * 1e3,
-        EVENTS as f64 / secs
+        best_wall * 1e3,
+        EVENTS as f64 / best_wall,
+        if best_cpu < f64::MAX {
+            format!(
+                "; best CPU {:.1} ms = {:.0} events/s",
+                best_cpu * 1e3,
+                EVENTS as f64 / best_cpu
+            )
+        } else {
+            String::new()
+        }
     );
 
     let mut g = c.benchmark_group("ical");
@@ -167,6 +185,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| ical::write("Bench", black_box(&parsed.events)).len())
     });
     g.finish();
+}
+
+/// This thread's CPU time, from Linux's /proc/thread-self/schedstat (nanoseconds on CPU, first field).
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
 }
 
 fn main() {
