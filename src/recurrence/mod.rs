@@ -336,21 +336,28 @@ impl Plan {
                 naive.push((n, self.instant(n), None));
             }
         }
-        // (instant, moved, wall clock): `moved` is set for a value in a DST gap, whose wall-clock time does
-        // not exist. Sorting puts, among values on the same instant, the one that really exists first, and
-        // that is the one kept.
-        let mut keyed: Vec<(DateTime<Utc>, bool, NaiveDateTime)> = Vec::with_capacity(naive.len());
+        let mut keyed: Vec<(DateTime<Utc>, NaiveDateTime)> = Vec::with_capacity(naive.len());
         for (n, t, until) in naive {
             if cut_at.is_some_and(|c| n > c) || until.is_some_and(|u| t > u) || self.excluded(t, n)
             {
                 continue;
             }
-            let moved = !self.date && self.frame.local(t) != n;
-            keyed.push((t, moved, n));
+            keyed.push((t, n));
         }
         keyed.sort_unstable();
-        keyed.dedup_by(|later, earlier| later.0 == earlier.0);
-        let items = keyed.into_iter().map(|(t, _, n)| (t, n)).collect();
+        // Values on the same instant (a DST gap moved one onto another) are one instance; keep the one
+        // whose wall-clock time really exists, so its recurrence id is the time a provider would write.
+        let mut items: Vec<(DateTime<Utc>, NaiveDateTime)> = Vec::with_capacity(keyed.len());
+        for (t, n) in keyed {
+            match items.last_mut() {
+                Some(last) if last.0 == t => {
+                    if !self.date && self.frame.local(t) == n {
+                        last.1 = n;
+                    }
+                }
+                _ => items.push((t, n)),
+            }
+        }
         Generated { items, cut_at }
     }
 
