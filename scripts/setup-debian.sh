@@ -21,7 +21,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev build-essential pkg-config file xvfb webkit2gtk-driver dbus-x11
   xdotool x11-utils imagemagick dunst libnotify-bin gnome-keyring libsecret-tools at-spi2-core trayer
-  curl ca-certificates python3 python3-venv
+  xauth dbus curl ca-certificates python3 python3-venv
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -133,6 +133,44 @@ mod tests {
     }
 
     #[test]
+    fn the_commands_core_creates_and_lists_events_without_a_window() {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        let core = Core::open(dir.path());
+        let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+        let input = EventInput {
+            title: Some("Standup".into()),
+            start: Some(format!("{tomorrow}T09:00:00Z")),
+            end: Some(format!("{tomorrow}T09:15:00Z")),
+            ..EventInput::default()
+        };
+        let created = core
+            .with(|app| app.create_event(&input))
+            .expect("a valid event is created");
+        let page = core
+            .with(|app| {
+                app.list_events(&ListQuery {
+                    all: true,
+                    ..ListQuery::default()
+                })
+            })
+            .expect("the default window lists");
+        assert!(
+            page.events.iter().any(|e| e.id == created.id),
+            "what create_event wrote, list_events must return through the same Core"
+        );
+        let blank = EventInput {
+            title: Some("  ".into()),
+            ..input
+        };
+        let err = core.with(|app| app.create_event(&blank)).err();
+        assert_eq!(
+            err.map(|e| (e.code, e.field)),
+            Some((ErrorCode::TitleRequired, Some("title".to_string()))),
+            "a validation error reaches the UI with its code and field"
+        );
+    }
+
+    #[test]
     fn errors_cross_ipc_as_code_message_field() {
         let e = Error::field(ErrorCode::TitleRequired, "title", "title is required");
         let json = serde_json::to_value(&e).ok();

@@ -121,3 +121,34 @@ def test_an_event_created_in_the_form_shows_in_the_agenda(launch):
     wait(driver).until(lambda d: "Coffee with Sam" in agenda_titles(d))
     app.screenshot("form-event-in-agenda")
     assert "Coffee with Sam" in app.cli("events", "--all", "--json"), "the event is in the shared database"
+
+
+def test_day_week_and_month_views_show_events(launch, data_dir):
+    from conftest import Punctual  # noqa: PLC0415
+
+    # The next whole hour, as the form proposes: inside today's day, week and month views, except in the last
+    # hour of a day (it is then tomorrow), where only the views that still contain it are checked.
+    now = dt.datetime.now().astimezone()
+    start = (now + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    end = start + dt.timedelta(minutes=45)
+    Punctual.cli_on(data_dir, "create", "--title", "Design review", "--start", start.isoformat(), "--end", end.isoformat())
+    app = launch()
+    driver = app.driver
+    wait(driver).until(lambda d: "Design review" in agenda_titles(d))
+    same = {
+        "d": start.date() == now.date(),
+        "w": start.isocalendar()[:2] == now.isocalendar()[:2],  # weeks start on Monday in the grid
+        "m": (start.year, start.month) == (now.year, now.month),
+    }
+    for key, label in (("w", "week"), ("m", "month"), ("d", "day")):
+        driver.find_element(*by_testid(f"view-{key}")).click()
+        wait(driver).until(EC.visibility_of_element_located(by_testid("calendar-grid")))
+        if same[key]:
+            # textContent: a short event's box clips its title, and WebDriver's visible text then drops it.
+            wait(driver).until(
+                lambda d: "Design review"
+                in [e.get_attribute("textContent") for e in d.find_elements(*by_testid("grid-event-title"))]
+            )
+        app.screenshot(f"{label}-view")
+    driver.find_element(*by_testid("view-a")).click()
+    wait(driver).until(lambda d: "Design review" in agenda_titles(d))
