@@ -1439,3 +1439,48 @@ fn count_and_until_together_end_at_whichever_comes_first() {
         "COUNT comes before UNTIL here"
     );
 }
+
+#[test]
+fn rdate_on_a_rule_instance_is_not_a_duplicate_and_date_exdate_clears_the_day() {
+    let mut r = rec(&["FREQ=DAILY;COUNT=4"]);
+    // 14:00Z is 09:00 EST on 3 March: the same instant as the rule's third instance.
+    r.rdates.push(When::Utc {
+        at: utc("2026-03-03T14:00"),
+    });
+    // An RDATE in UTC that is not on the rule: 15:30Z is 10:30 EST on 6 March.
+    r.rdates.push(When::Utc {
+        at: utc("2026-03-06T15:30"),
+    });
+    // EXDATE;VALUE=DATE against a timed series removes that local day's instance.
+    r.exdates.push(When::Date {
+        date: date("2026-03-02"),
+    });
+    let series = Series {
+        start: zoned("2026-03-01T09:00", ny()),
+        end: zoned("2026-03-01T10:00", ny()),
+        recurrence: &r,
+    };
+    let x = expand(
+        &series,
+        &[],
+        window(utc("2026-02-01T00:00"), utc("2026-04-01T00:00")),
+        Zone::UTC,
+        100,
+    )
+    .expect("valid");
+    let got: Vec<String> = x
+        .instances
+        .iter()
+        .map(|i| ny().local(i.start).format("%m-%d %H:%M").to_string())
+        .collect();
+    assert_eq!(
+        got,
+        vec!["03-01 09:00", "03-03 09:00", "03-04 09:00", "03-06 10:30"],
+        "RDATE on an existing instance adds nothing; the other RDATE is added; 2 March is excluded"
+    );
+    assert_eq!(
+        x.instances[3].recurrence_id,
+        zoned("2026-03-06T10:30", ny()),
+        "an RDATE's recurrence id is in the series' own zone"
+    );
+}
