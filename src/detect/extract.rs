@@ -90,12 +90,12 @@ fn label_before(text: &str, colon: usize) -> Option<Label> {
         }
         before = before[..open].trim_end_matches([' ', '\t', '\u{a0}']);
     }
-    let tail_start =
-        (before.len().saturating_sub(24)..before.len()).find(|i| before.is_char_boundary(*i))?;
-    let tail = before[tail_start..].to_ascii_lowercase();
+    let b = before.as_bytes();
     LABELS.iter().find_map(|(label, kind)| {
-        let head = tail.strip_suffix(label)?;
-        (!head.chars().next_back().is_some_and(char::is_alphanumeric)).then_some(*kind)
+        let start = b.len().checked_sub(label.len())?;
+        let matches = b[start..].eq_ignore_ascii_case(label.as_bytes());
+        let boundary = start == 0 || !b[start - 1].is_ascii_alphanumeric();
+        (matches && boundary).then_some(*kind)
     })
 }
 

@@ -61,8 +61,8 @@ pub fn explain(invite: &Invite<'_>) -> Explanation {
 /// Re-validate a link right before it is opened: unwrap it, check it against the table, rebuild its native link.
 /// The result's `source` is [`LinkSource::Url`]; id, passcode and dial-in come only from the link itself.
 pub fn accept_url(url: &str) -> Result<MeetingLink, Rejection> {
-    let (inner, _) = unwrap::unwrap_all(url.trim())?;
-    let accepted = validate::validate(&inner)?;
+    let (inner, _, parsed) = unwrap::unwrap_all(url.trim())?;
+    let accepted = validate::validate_parsed(&inner, parsed)?;
     let details = extract::from_url(accepted.platform.id, &accepted.parsed);
     Ok(MeetingLink {
         platform: accepted.platform.id.to_string(),
@@ -170,8 +170,8 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
         scan::scan(text, html, keep_all, &mut |found| {
             seq += 1;
             let (url, wrappers, verdict) = match unwrap::unwrap_all(&found.raw) {
-                Ok((inner, wrappers)) => {
-                    let verdict = validate::validate(&inner);
+                Ok((inner, wrappers, parsed)) => {
+                    let verdict = validate::validate_parsed(&inner, parsed);
                     (inner, wrappers, verdict)
                 }
                 Err(r) => (found.raw.to_string(), Vec::new(), Err(r)),
@@ -253,10 +253,10 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
 }
 
 /// How far around the chosen link labels and dial-in numbers are read: invites put them in the meeting block,
-/// right after the link (Zoom's longest dial-in lists are a few KB). Bounding it keeps extraction from costing
+/// right after the link (ids and passcodes within a few hundred bytes, dial-in lists within a few KB). Bounding it keeps extraction from costing
 /// more than the scan on long bodies.
 const DETAILS_BEFORE: usize = 1024;
-const DETAILS_AFTER: usize = 12 * 1024;
+const DETAILS_AFTER: usize = 6 * 1024;
 
 /// The largest char boundary at or below `i`.
 fn floor_boundary(s: &str, i: usize) -> usize {

@@ -42,6 +42,9 @@ pub fn is_wrapper_host(host: &str) -> bool {
 }
 
 fn wrapper_of(u: &Url) -> Option<(Wrapper, &'static [&'static str])> {
+    if u.scheme() != "https" && u.scheme() != "http" {
+        return None;
+    }
     let host = u.host_str()?;
     if host_is(host, "safelinks.protection.outlook.com")
         || host_is(host, "safelinks.protection.office365.us")
@@ -59,19 +62,20 @@ fn looks_percent_encoded(s: &str) -> bool {
     lower.starts_with("http%3a") || lower.starts_with("https%3a")
 }
 
-/// Remove every wrapper around `raw`. Returns the innermost link and the wrappers, outermost first.
-pub fn unwrap_all(raw: &str) -> Result<(String, Vec<Wrapper>), Rejection> {
+/// The innermost link, the wrappers removed (outermost first), and the innermost link parsed.
+pub type Unwrapped = (String, Vec<Wrapper>, Result<Url, url::ParseError>);
+
+/// Remove every wrapper around `raw`. The innermost link is parsed once here and handed to validation.
+pub fn unwrap_all(raw: &str) -> Result<Unwrapped, Rejection> {
     let mut current = raw.to_string();
     let mut wrappers = Vec::new();
     loop {
-        let Ok(u) = Url::parse(&current) else {
-            return Ok((current, wrappers));
+        let u = match Url::parse(&current) {
+            Ok(u) => u,
+            Err(e) => return Ok((current, wrappers, Err(e))),
         };
-        if u.scheme() != "https" && u.scheme() != "http" {
-            return Ok((current, wrappers));
-        }
         let Some((wrapper, keys)) = wrapper_of(&u) else {
-            return Ok((current, wrappers));
+            return Ok((current, wrappers, Ok(u)));
         };
         if wrappers.len() >= MAX_DEPTH {
             return Err(Rejection::TooManyWrappers { max: MAX_DEPTH });
@@ -146,7 +150,7 @@ mod tests {
         );
         let got = unwrap_all(&safe);
         assert_eq!(
-            got,
+            got.map(|(u, w, _)| (u, w)),
             Ok((
                 inner.to_string(),
                 vec![Wrapper::SafeLinks, Wrapper::GoogleRedirect]

@@ -56,10 +56,35 @@ pub struct Accepted {
     pub parsed: Url,
 }
 
-fn host_index() -> &'static HashMap<&'static str, usize> {
-    static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+/// FNV-1a: the index is looked up once per label suffix of every link host, and hosts are short, so a simple
+/// hash beats SipHash here; the keys are our own table's hosts, so there is nothing to attack.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type HostIndex = HashMap<&'static str, usize, std::hash::BuildHasherDefault<Fnv>>;
+
+fn host_index() -> &'static HostIndex {
+    static INDEX: OnceLock<HostIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = HostIndex::default();
         for (i, p) in PLATFORMS.iter().enumerate() {
             for h in p.hosts {
                 m.insert(*h, i);
@@ -139,7 +164,15 @@ fn raw_authority(raw: &str) -> &str {
 
 /// Check one URL, exactly as it would be opened.
 pub fn validate(raw: &str) -> Result<Accepted, Rejection> {
-    let parsed = Url::parse(raw).map_err(|e| Rejection::Unparseable {
+    validate_parsed(raw, Url::parse(raw))
+}
+
+/// [`validate`] with `raw` already parsed (unwrapping parses it on the way).
+pub fn validate_parsed(
+    raw: &str,
+    parsed: Result<Url, url::ParseError>,
+) -> Result<Accepted, Rejection> {
+    let parsed = parsed.map_err(|e| Rejection::Unparseable {
         reason: e.to_string(),
     })?;
     let scheme = parsed.scheme();
