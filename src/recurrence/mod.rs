@@ -17,6 +17,12 @@
 //!   spring-forward day) are one instance: the one whose wall-clock time really exists is kept.
 //! - DTSTART is always the first instance, and counts towards COUNT (RFC 5545 §3.8.5.3), even when it does
 //!   not match the rule.
+//! - UNTIL may be UTC (`Z`), local (no `Z`: against §3.3.10 when DTSTART has a zone, but common in real
+//!   files, and refused by rrule 0.14) or a date (the whole day). It is converted into the frame before
+//!   rrule sees it; a UTC UNTIL is re-checked against each instance's instant. COUNT with UNTIL (forbidden,
+//!   but written by some producers) ends at whichever comes first; [`validate_rrule`] refuses it.
+//! - A value written in the frame itself (an RDATE, a RECURRENCE-ID in DTSTART's zone) keeps its wall-clock
+//!   time as written, even inside a DST gap, so it matches the rule's own value.
 //! - An override replaces one instance (its start, end and data); a cancelled one removes it. An override
 //!   with RANGE=THISANDFUTURE (RFC 5545 §3.8.4.4, §3.2.13) also applies to every later instance: each is
 //!   shifted by the override's start delta, in wall-clock terms, and takes the override's duration. The
@@ -28,10 +34,13 @@
 //!
 //! Bounds: nothing here loops forever or allocates without bound. A rule without an end is cut at the
 //! window end; iteration is lazy and stops past it. A rule with no COUNT is restarted from a
-//! period-aligned point just before the window ([`rule::Rule::to_rrule`] keeps its instances identical),
-//! so a MINUTELY series that began in 1990 costs as much as one that began yesterday. A COUNT rule must be
-//! counted from DTSTART; its iteration is bounded by COUNT and by a step budget. The rrule crate's own
-//! iteration limit (a rule that stops matching) ends a rule with a warning, not a panic.
+//! period-aligned point just before the window (with every part RFC 5545 derives from DTSTART made
+//! explicit, so its instances are identical), and a MINUTELY series that began in 1990 costs as much as
+//! one that began yesterday. A COUNT rule must be counted from DTSTART; its iteration is bounded by COUNT
+//! and by a step budget (100,000 values per call). Each rule stops after `max_instances` values that can
+//! reach the window, and the result is then cut to `max_instances` with `capped` set and a warning. The
+//! rrule crate's own iteration limit (a rule that stops matching) ends a rule with a warning, not a panic.
+//! Windows are clamped to the years 1..9000.
 
 mod rule;
 
@@ -84,7 +93,8 @@ pub struct Instance {
 pub struct Expansion {
     /// Sorted by (start, recurrence_id), each recurrence_id once.
     pub instances: Vec<Instance>,
-    /// True when `max_instances` cut the expansion short.
+    /// True when `max_instances` (or, for a COUNT rule walked from a distant DTSTART, the step budget) cut
+    /// the expansion short; `warnings` then says so.
     pub capped: bool,
     pub warnings: Vec<String>,
 }
