@@ -142,7 +142,8 @@ impl<'de> Deserialize<'de> for Zone {
 
 /// A start or end as its source wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+// Externally tagged: it decodes without buffering, which matters when a listing decodes every row.
+#[serde(rename_all = "snake_case")]
 pub enum When {
     /// An all-day date.
     Date { date: NaiveDate },

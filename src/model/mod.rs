@@ -98,7 +98,9 @@ pub struct Event {
     pub platform: String,
     /// The provider's own id, where it has one.
     pub platform_id: Option<String>,
-    /// The source as received (an iCalendar VEVENT, a provider JSON object), for bug reports.
+    /// The source as received (an iCalendar VEVENT, a provider JSON object), for bug reports. The store keeps
+    /// it beside the event rather than inside its JSON, so listings do not decode it twice.
+    #[serde(skip)]
     pub raw: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -34,13 +34,15 @@ pub(crate) fn recurrence_key(e: &Event, zone: Zone) -> String {
         .unwrap_or_default()
 }
 
-pub(super) fn decode(body: &str) -> Result<Event> {
-    serde_json::from_str(body).map_err(|e| {
+pub(super) fn decode(body: &str, raw: Option<String>) -> Result<Event> {
+    let mut e: Event = serde_json::from_str(body).map_err(|e| {
         Error::new(
             ErrorCode::Storage,
             format!("a stored event could not be read: {e}"),
         )
-    })
+    })?;
+    e.raw = raw;
+    Ok(e)
 }
 
 fn encode(e: &Event) -> Result<String> {
@@ -53,30 +55,36 @@ impl Reader<'_> {
     pub fn event(&self, id: &str) -> Result<Option<(Event, bool)>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT body, deleted FROM events WHERE id = ?1")?;
-        let row: Option<(String, bool)> = stmt
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT body, deleted, raw FROM events WHERE id = ?1")?;
+        let row: Option<(String, bool, Option<String>)> = stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        row.map(|(b, d)| Ok((decode(&b)?, d))).transpose()
+        row.map(|(b, d, raw)| Ok((decode(&b, raw)?, d))).transpose()
     }
 
     /// The live events of a uid group: a master and its overrides, or a lone event.
     pub fn group(&self, calendar_id: &str, uid: &str) -> Result<Vec<Event>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM events WHERE calendar_id = ?1 AND uid = ?2 AND deleted = 0
+            "SELECT body, raw FROM events WHERE calendar_id = ?1 AND uid = ?2 AND deleted = 0
               ORDER BY recurrence_key",
         )?;
-        let bodies = stmt.query_map([calendar_id, uid], |r| r.get::<_, String>(0))?;
-        bodies.map(|b| decode(&b?)).collect()
+        let bodies = stmt.query_map([calendar_id, uid], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?))
+        })?;
+        bodies
+            .map(|b| b.map_err(Error::from).and_then(|(b, raw)| decode(&b, raw)))
+            .collect()
     }
 
     /// Every live event of a calendar, masters before their overrides.
     pub fn calendar_events(&self, calendar_id: &str) -> Result<Vec<Event>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM events WHERE calendar_id = ?1 AND deleted = 0 ORDER BY uid, recurrence_key",
+            "SELECT body, raw FROM events WHERE calendar_id = ?1 AND deleted = 0 ORDER BY uid, recurrence_key",
         )?;
-        let bodies = stmt.query_map([calendar_id], |r| r.get::<_, String>(0))?;
-        bodies.map(|b| decode(&b?)).collect()
+        let bodies = stmt.query_map([calendar_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+        bodies
+            .map(|b| b.map_err(Error::from).and_then(|(b, raw)| decode(&b, raw)))
+            .collect()
     }
 
     /// The number of live events (singles and series, not overrides) in a calendar.
@@ -123,13 +131,13 @@ impl Writer<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO events (id, calendar_id, uid, recurrence_key, kind, has_meeting, deleted, body,
-                                     created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
+                                     created_at, updated_at, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET
                      calendar_id = excluded.calendar_id, uid = excluded.uid,
                      recurrence_key = excluded.recurrence_key, kind = excluded.kind,
                      has_meeting = excluded.has_meeting, deleted = 0, body = excluded.body,
-                     updated_at = excluded.updated_at",
+                     updated_at = excluded.updated_at, raw = excluded.raw",
             )?
             .execute(params![
                 e.id,
@@ -140,7 +148,8 @@ impl Writer<'_> {
                 e.meeting.is_some(),
                 encode(e)?,
                 e.created_at.to_rfc3339(),
-                e.updated_at.to_rfc3339()
+                e.updated_at.to_rfc3339(),
+                e.raw
             ])?;
         Ok(())
     }

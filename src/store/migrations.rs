@@ -59,6 +59,7 @@ CREATE TABLE events (
     has_meeting    INTEGER NOT NULL DEFAULT 0,
     deleted        INTEGER NOT NULL DEFAULT 0,
     body           TEXT NOT NULL,
+    raw            TEXT,
     created_at     TEXT NOT NULL,
     updated_at     TEXT NOT NULL,
     UNIQUE (calendar_id, uid, recurrence_key)
@@ -69,16 +70,17 @@ CREATE INDEX events_kind ON events(kind) WHERE kind = 'series';
 CREATE TABLE occurrences (
     id             TEXT PRIMARY KEY,
     event_id       TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
-    series_id      TEXT REFERENCES events(id) ON DELETE CASCADE,
+    -- Not a foreign key: series rows go with their event_id rows, and an unindexed FK would scan on delete.
+    series_id      TEXT,
     calendar_id    TEXT NOT NULL,
     start_utc      INTEGER NOT NULL,
     end_utc        INTEGER NOT NULL,
     original_start TEXT,
     has_meeting    INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX occurrences_start ON occurrences(start_utc, id);
+) WITHOUT ROWID;
+-- Covering the time and meeting filters, so a window scan reads full rows only for what it returns.
+CREATE INDEX occurrences_start ON occurrences(start_utc, id, end_utc, has_meeting);
 CREATE INDEX occurrences_event ON occurrences(event_id);
-CREATE INDEX occurrences_series ON occurrences(series_id);
 
 -- The UTC months (year * 12 + month0) whose series instances are materialized.
 CREATE TABLE horizon (

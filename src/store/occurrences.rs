@@ -267,12 +267,20 @@ impl Writer<'_> {
             ])?;
             span = span.max(o.end - o.start);
         }
+        self.max_span.set(self.max_span.get().max(span));
+        Ok(())
+    }
+
+    /// Records the longest occurrence written by this transaction, which bounds window scans.
+    pub(super) fn flush_max_span(&self) -> Result<()> {
+        let span = self.max_span.get();
         if span > 0 {
-            self.conn().prepare_cached(
+            self.conn().execute(
                 "INSERT INTO meta (key, value) VALUES ('max_span', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-            )?
-            .execute([span])?;
+                 ON CONFLICT (key) DO UPDATE
+                 SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                [span],
+            )?;
         }
         Ok(())
     }
@@ -337,7 +345,8 @@ impl Writer<'_> {
         )?;
         let mut groups: HashMap<(String, String), Vec<Event>> = HashMap::new();
         for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            let e = decode(&body?)?;
+            // Materialization needs no raw source text.
+            let e = decode(&body?, None)?;
             groups
                 .entry((e.calendar_id.clone(), e.uid.clone()))
                 .or_default()
@@ -373,6 +382,26 @@ impl Writer<'_> {
     }
 }
 
+/// Reads a row of `OCCURRENCE_COLUMNS`.
+fn occurrence_row(r: &rusqlite::Row<'_>) -> Result<OccurrenceRow> {
+    let at = |i: usize| -> Result<DateTime<Utc>> {
+        Ok(Utc.timestamp_opt(r.get(i)?, 0).single().unwrap_or_default())
+    };
+    Ok(OccurrenceRow {
+        id: r.get(0)?,
+        series_id: r.get(1)?,
+        start: at(2)?,
+        end: at(3)?,
+        original_start: r.get(4)?,
+        event: decode(&r.get::<_, String>(5)?, r.get(7)?)?,
+        connection_id: r.get(6)?,
+    })
+}
+
+/// The columns `occurrence_row` reads, over `occurrences o JOIN events e JOIN calendars c`.
+const OCCURRENCE_COLUMNS: &str =
+    "o.id, o.series_id, o.start_utc, o.end_utc, o.original_start, e.body, c.connection_id, e.raw";
+
 impl Reader<'_> {
     /// True when every month `[from, to)` touches is materialized, so a window query needs no write.
     pub fn horizon_covers(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<bool> {
@@ -396,8 +425,8 @@ impl Reader<'_> {
             )
             .unwrap_or(0);
         let (from, to) = (q.from.timestamp(), q.to.timestamp());
-        let mut sql = String::from(
-            "SELECT o.id, o.series_id, o.start_utc, o.end_utc, o.original_start, e.body, c.connection_id
+        let mut sql = format!(
+            "SELECT {OCCURRENCE_COLUMNS}
                FROM occurrences o
                JOIN events e ON e.id = o.event_id
                JOIN calendars c ON c.id = o.calendar_id
@@ -434,29 +463,10 @@ impl Reader<'_> {
         });
         args.push((q.limit as i64).into());
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, series_id, start, end, original_start, body, connection_id) = row?;
-            out.push(OccurrenceRow {
-                id,
-                event: decode(&body)?,
-                series_id,
-                start: Utc.timestamp_opt(start, 0).single().unwrap_or_default(),
-                end: Utc.timestamp_opt(end, 0).single().unwrap_or_default(),
-                original_start,
-                connection_id,
-            });
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::with_capacity(q.limit);
+        while let Some(r) = rows.next()? {
+            out.push(occurrence_row(r)?);
         }
         if descending {
             out.reverse();
@@ -467,29 +477,48 @@ impl Reader<'_> {
     /// One occurrence by id.
     pub fn occurrence(&self, id: &str) -> Result<Option<OccurrenceRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.id, o.series_id, o.start_utc, o.end_utc, o.original_start, e.body, c.connection_id
+            &format!("SELECT {OCCURRENCE_COLUMNS}
                FROM occurrences o JOIN events e ON e.id = o.event_id JOIN calendars c ON c.id = o.calendar_id
-              WHERE o.id = ?1",
+              WHERE o.id = ?1"),
         )?;
         let mut rows = stmt.query([id])?;
-        let Some(r) = rows.next()? else {
-            return Ok(None);
-        };
-        Ok(Some(OccurrenceRow {
-            id: r.get(0)?,
-            series_id: r.get(1)?,
-            start: Utc.timestamp_opt(r.get(2)?, 0).single().unwrap_or_default(),
-            end: Utc.timestamp_opt(r.get(3)?, 0).single().unwrap_or_default(),
-            original_start: r.get(4)?,
-            event: decode(&r.get::<_, String>(5)?)?,
-            connection_id: r.get(6)?,
-        }))
+        rows.next()?.map(occurrence_row).transpose()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    /// The window query must be an index range scan, not a scan of every occurrence.
+    #[test]
+    fn the_window_query_is_an_index_range_scan() {
+        let store = Store::open_in_memory(Zone::UTC).expect("opens");
+        let plan: Vec<String> = store
+            .read(|r| {
+                let mut stmt = r.conn.prepare(
+                    "EXPLAIN QUERY PLAN
+                     SELECT o.id FROM occurrences o JOIN events e ON e.id = o.event_id
+                       JOIN calendars c ON c.id = o.calendar_id
+                      WHERE o.start_utc >= 0 AND o.start_utc < 100 AND (o.end_utc > 10 OR o.start_utc >= 10)
+                        AND c.selected = 1
+                      ORDER BY o.start_utc, o.id LIMIT 51",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .expect("plan");
+        let first = plan.first().cloned().unwrap_or_default();
+        assert!(
+            first.contains("SEARCH o USING INDEX occurrences_start (start_utc>? AND start_utc<?)"),
+            "occurrences are searched by a range on the start index, first in the plan: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "the index order serves ORDER BY with no sort: {plan:?}"
+        );
+    }
 
     #[test]
     fn month_ranges_merge_contiguous_months() {
