@@ -66,21 +66,20 @@ CREATE TABLE events (
 );
 CREATE INDEX events_kind ON events(kind) WHERE kind = 'series';
 
--- Occurrences materialized for the horizon months (see `horizon`); singles always have theirs.
+-- Occurrences materialized for the horizon months (see `horizon`); singles always have theirs. Keyed by
+-- (owner, rid): the single event or series master, and "" or the instance's compact original start.
 CREATE TABLE occurrences (
-    id             TEXT PRIMARY KEY,
-    event_id       TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
-    -- Not a foreign key: series rows go with their event_id rows, and an unindexed FK would scan on delete.
-    series_id      TEXT,
-    calendar_id    TEXT NOT NULL,
-    start_utc      INTEGER NOT NULL,
-    end_utc        INTEGER NOT NULL,
-    original_start TEXT,
-    has_meeting    INTEGER NOT NULL DEFAULT 0
+    owner_id    TEXT NOT NULL,
+    rid         TEXT NOT NULL,
+    -- The override that gives this instance its data; NULL when the owner does.
+    event_id    TEXT,
+    start_utc   INTEGER NOT NULL,
+    end_utc     INTEGER NOT NULL,
+    has_meeting INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner_id, rid)
 ) WITHOUT ROWID;
--- Covering the time and meeting filters, so a window scan reads full rows only for what it returns.
-CREATE INDEX occurrences_start ON occurrences(start_utc, id, end_utc, has_meeting);
-CREATE INDEX occurrences_event ON occurrences(event_id);
+-- Covering every column a window query reads from occurrences, so a scan touches only this index.
+CREATE INDEX occurrences_start ON occurrences(start_utc, owner_id, rid, end_utc, has_meeting, event_id);
 
 -- The UTC months (year * 12 + month0) whose series instances are materialized.
 CREATE TABLE horizon (
