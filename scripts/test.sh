@@ -20,6 +20,9 @@ VENV="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}"
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
+step "build the UI (ui/dist): the shell embeds it at compile time, so clippy and the tests need it"
+(cd ui && npx --no-install vite build)
+
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
@@ -33,8 +36,7 @@ step "UI: type check and unit tests (svelte-check, vitest)"
 (cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human)
 (cd ui && npx --no-install vitest run)
 
-step "build the UI and the desktop binary"
-(cd ui && npx --no-install vite build)
+step "build the desktop binary and the CLI"
 cargo build -p punctual-desktop --bin punctual-desktop
 cargo build -p punctual --bin punctual
 
