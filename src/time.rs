@@ -102,11 +102,6 @@ impl Zone {
         t.with_timezone(&self.0).offset().fix().local_minus_utc()
     }
 
-    /// The chrono-tz zone, for the recurrence module's use of the rrule crate.
-    pub(crate) fn tz(&self) -> Tz {
-        self.0
-    }
-
     /// Every IANA zone name, for pickers.
     pub fn all_names() -> impl Iterator<Item = &'static str> {
         chrono_tz::TZ_VARIANTS.iter().map(|t| t.name())

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 pub fn import(
     store: &Store,
-    text: &str,
+    data: &[u8],
     calendar_name: Option<&str>,
     zone: Zone,
     now: DateTime<Utc>,
@@ -40,8 +40,8 @@ pub fn import(
         user_zone: zone,
         now,
     };
-    let parsed =
-        ical::parse(text, &opts).map_err(|e| Error::new(ErrorCode::NotIcalendar, e.to_string()))?;
+    let parsed = ical::parse_bytes(data, &opts)
+        .map_err(|e| Error::new(ErrorCode::NotIcalendar, e.to_string()))?;
     let mut per_uid: HashMap<&str, usize> = HashMap::new();
     for e in &parsed.events {
         *per_uid.entry(e.uid.as_str()).or_default() += 1;

@@ -496,9 +496,19 @@ impl App {
     /// Imports iCalendar text into the local calendar, or into the local calendar named `calendar_name`
     /// (created when missing). Re-importing updates events by UID and duplicates nothing.
     pub fn import_ics(&self, text: &str, calendar_name: Option<&str>) -> Result<ImportReport> {
+        self.import_ics_bytes(text.as_bytes(), calendar_name)
+    }
+
+    /// Imports a file's bytes as read: a fold that splits a UTF-8 character is mended, and bytes that are
+    /// not UTF-8 at all cost a warning rather than the file.
+    pub fn import_ics_bytes(
+        &self,
+        data: &[u8],
+        calendar_name: Option<&str>,
+    ) -> Result<ImportReport> {
         ics::import(
             &self.store,
-            text,
+            data,
             calendar_name,
             self.zone,
             self.clock.now(),

@@ -283,9 +283,9 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Import(a) => {
-            let text = read_input(&a.file)?;
+            let data = read_input(&a.file)?;
             let app = open(cli.data_dir)?;
-            let report = app.import_ics(&text, a.calendar.as_deref())?;
+            let report = app.import_ics_bytes(&data, a.calendar.as_deref())?;
             if json {
                 render::json(&report)
             } else {
@@ -308,7 +308,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
     }
 }
 
-fn read_input(file: &str) -> Result<String, Error> {
+fn read_input(file: &str) -> Result<Vec<u8>, Error> {
     let bytes = if file == "-" {
         let mut b = Vec::new();
         std::io::stdin().read_to_end(&mut b)?;
@@ -323,8 +323,8 @@ fn read_input(file: &str) -> Result<String, Error> {
             Error::field(code, "file", format!("cannot read {file}: {e}"))
         })?
     };
-    // Invalid UTF-8 is left to the parser, which reports a file that is not iCalendar.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Encoding is the parser's business: it mends folds inside UTF-8 characters and reports what it cannot read.
+    Ok(bytes)
 }
 
 fn detect(a: DetectArgs, json: bool) -> Result<(), Error> {
