@@ -152,3 +152,19 @@ def test_day_week_and_month_views_show_events(launch, data_dir):
         app.screenshot(f"{label}-view")
     driver.find_element(*by_testid("view-a")).click()
     wait(driver).until(lambda d: "Design review" in agenda_titles(d))
+
+
+def test_the_dark_theme_applies_and_is_remembered(launch):
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    app = launch()
+    driver = app.driver
+    wait(driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    Select(driver.find_element(*by_testid("theme-select"))).select_by_value("dark")
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    app.screenshot("dark-theme")
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "dark"
+    assert background in ("rgb(21, 24, 29)", "#15181d"), f"the dark theme paints a dark background, got {background}"
+    driver.refresh()
+    wait(driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "dark", "the choice survives a reload"
