@@ -38,17 +38,15 @@ pub fn from_url(platform: &str, u: &url::Url) -> Details {
                 }
             }
         }
-        "teams" => {
-            if segs.next().is_some_and(|s| s.eq_ignore_ascii_case("meet")) {
-                d.meeting_id = segs
-                    .next()
-                    .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
-                    .map(str::to_string);
-                d.passcode = u
-                    .query_pairs()
-                    .find(|(k, _)| k == "p")
-                    .map(|(_, v)| v.into_owned());
-            }
+        "teams" if segs.next().is_some_and(|s| s.eq_ignore_ascii_case("meet")) => {
+            d.meeting_id = segs
+                .next()
+                .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string);
+            d.passcode = u
+                .query_pairs()
+                .find(|(k, _)| k == "p")
+                .map(|(_, v)| v.into_owned());
         }
         "google_meet" => d.meeting_id = segs.next().map(str::to_string),
         _ => {}

@@ -146,7 +146,7 @@ fn is_terminator(c: char) -> bool {
 }
 
 /// Cheap prefilter for `detect`: can a link with this raw text ever be accepted or unwrapped?
-/// It mirrors [`super::validate::validate`]: a host outside the table and the wrappers is never accepted.
+/// It mirrors [`super::validate::validate_parsed`]: a host outside the table and the wrappers is never accepted.
 /// Anything unusual in the authority (userinfo, a port, percent escapes, entities, non-ASCII, an overlong name)
 /// is rare, so it answers yes and lets `validate` decide, which keeps `detect` exactly equal to `explain`.
 pub fn may_be_interesting(raw: &str) -> bool {

@@ -163,11 +163,12 @@ fn raw_authority(raw: &str) -> &str {
 }
 
 /// Check one URL, exactly as it would be opened.
+#[cfg(test)]
 pub fn validate(raw: &str) -> Result<Accepted, Rejection> {
     validate_parsed(raw, Url::parse(raw))
 }
 
-/// [`validate`] with `raw` already parsed (unwrapping parses it on the way).
+/// Check one URL that unwrapping already parsed (unwrapping parses it on the way).
 pub fn validate_parsed(
     raw: &str,
     parsed: Result<Url, url::ParseError>,
