@@ -708,3 +708,51 @@ fn an_edit_that_leaves_a_past_start_alone_is_allowed() {
         "moving a start into the past is still refused"
     );
 }
+
+#[test]
+fn a_runaway_rule_is_capped_and_other_series_still_expand() {
+    let app = app_at("2026-11-21T12:00:00Z", "UTC");
+    let runaway = EventInput {
+        repeat: Some("FREQ=MINUTELY".into()),
+        ..input("Every minute", "2026-11-22T00:00", "2026-11-22T00:01")
+    };
+    app.create_event(&runaway)
+        .expect("a minutely rule is valid; it is capped, not refused");
+    let daily = EventInput {
+        repeat: Some("FREQ=DAILY".into()),
+        ..input("Daily", "2026-11-22T09:00", "2026-11-22T09:15")
+    };
+    app.create_event(&daily).expect("valid");
+    let mut count = 0;
+    let mut daily_seen = 0;
+    let mut q = ListQuery {
+        from: Some("2027-03-01".into()),
+        to: Some("2027-04-01".into()),
+        all: true,
+        limit: Some(100),
+        ..Default::default()
+    };
+    loop {
+        let p = app.list_events(&q).expect("page");
+        count += p.events.len();
+        daily_seen += p.events.iter().filter(|e| e.title == "Daily").count();
+        match p.next_cursor {
+            Some(c) => {
+                q = ListQuery {
+                    cursor: Some(c),
+                    limit: Some(100),
+                    ..Default::default()
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(
+        daily_seen, 31,
+        "the runaway series does not stop the daily one from expanding"
+    );
+    assert!(
+        count <= punctual::store::MAX_INSTANCES_PER_RANGE + 31,
+        "the minutely series is capped ({count} listed)"
+    );
+}
