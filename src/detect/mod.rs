@@ -48,6 +48,20 @@ pub struct Invite<'a> {
     pub html: Option<&'a str>,
 }
 
+impl<'a> Invite<'a> {
+    /// The fields of a stored event, in detection's order: its conference URIs, url, location, description
+    /// and HTML body.
+    pub fn from_event(event: &'a crate::model::Event) -> Self {
+        Invite {
+            conference: &event.conference.uris,
+            url: event.url.as_deref(),
+            location: event.location.as_deref(),
+            description: event.description.as_deref(),
+            html: event.conference.html.as_deref(),
+        }
+    }
+}
+
 /// The one join link in an invite, if there is a safe one.
 pub fn detect(invite: &Invite<'_>) -> Option<MeetingLink> {
     run(invite, false).link
