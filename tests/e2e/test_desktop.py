@@ -79,6 +79,11 @@ def test_event_text_is_shown_as_text_never_as_html(launch):
     text = agenda.get_attribute("textContent") or ""
     assert text.count(XSS) == 3, "title, location and description each appear as literal text"
     assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=agenda] img"), "event text must never become an <img>"
+    driver.find_element(*by_testid("agenda-event")).click()
+    details = wait(driver).until(EC.visibility_of_element_located(by_testid("event-details")))
+    app.screenshot("xss-details-as-text")
+    assert (details.get_attribute("textContent") or "").count(XSS) == 3, "the details show the same three texts"
+    assert not driver.find_elements(By.TAG_NAME, "img"), "no <img> anywhere: nothing from the event was parsed as HTML"
 
 
 def test_the_form_shows_core_validation_errors_inline_and_creates_nothing(launch):

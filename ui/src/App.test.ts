@@ -60,3 +60,26 @@ describe('App', () => {
     expect(backend.created[0].title).toBe('Lunch');
   });
 });
+
+describe('event details', () => {
+  it('opens on click, shows every text as text, and leads to the edit form', async () => {
+    const ev = sampleEvent({
+      title: 'Board <b>meeting</b>',
+      location: 'HQ',
+      description: 'Line one\n<script>alert(1)</script>',
+      time_zone: 'Asia/Tokyo',
+    });
+    const { container } = render(App, { backend: mockBackend([ev]) });
+    await fireEvent.click(await screen.findByText('Board <b>meeting</b>'));
+    const details = await screen.findByTestId('event-details');
+    expect(within(details).getByRole('heading')).toHaveTextContent('Board <b>meeting</b>');
+    expect(within(details).getByTestId('details-description').textContent).toContain('<script>alert(1)</script>');
+    expect(container.querySelector('b, script'), 'no element may be created from event text').toBeNull();
+    expect(within(details).getByTestId('details-own-zone'), "the event's own zone is shown when it differs").toHaveTextContent(
+      'Asia/Tokyo',
+    );
+    await fireEvent.click(within(details).getByTestId('details-edit'));
+    expect(await screen.findByTestId('event-form')).toBeInTheDocument();
+    expect(screen.getByLabelText('Title')).toHaveValue('Board <b>meeting</b>');
+  });
+});
