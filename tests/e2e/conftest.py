@@ -128,7 +128,17 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
 
     def start() -> Punctual:
         port, native_port = _free_port(), _free_port()
-        env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir), TAURI_WEBVIEW_AUTOMATION="true")
+        # WebKit keeps localStorage (the theme) and caches under the XDG folders: give each test its own, so
+        # that no test sees what an earlier one (or the user's own Punctual) left there.
+        xdg = data_dir.parent / "xdg"
+        env = dict(
+            os.environ,
+            PUNCTUAL_DATA_DIR=str(data_dir),
+            TAURI_WEBVIEW_AUTOMATION="true",
+            XDG_DATA_HOME=str(xdg / "data"),
+            XDG_CONFIG_HOME=str(xdg / "config"),
+            XDG_CACHE_HOME=str(xdg / "cache"),
+        )
         log = open(SHOTS / f"{request.node.name}-tauri-driver.log", "ab")
         proc = subprocess.Popen(
             ["tauri-driver", "--port", str(port), "--native-port", str(native_port)],
