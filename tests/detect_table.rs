@@ -370,7 +370,11 @@ const NEGATIVES: &[(&str, &str)] = &[
     // Nothing link-like at all.
     ("none", "Conference room 4B (Liberty)"),
     ("none", "Dial +1 646 558 8656, meeting ID 845 1234 5678"),
-    ("none", "zoom.us/j/84512345678 (no scheme, not a link)"),
+    (
+        "none",
+        "Building 4.2/B, desk 12 (a dot and a slash, no meeting host)",
+    ),
+    ("none", "Location: zoom.us.evil.com/j/84512345678"),
     (
         "none",
         "<p>Microsoft Teams meeting</p><p>Join on your computer</p>",
@@ -675,6 +679,18 @@ fn block_cases() -> Vec<Case> {
             field: Field::Location,
             input: "HTTPS://ACME.ZOOM.US/j/84512345678".into(),
             expect: ok("zoom", "HTTPS://ACME.ZOOM.US/j/84512345678"),
+        },
+        Case {
+            name: "location link without a scheme".into(),
+            field: Field::Location,
+            input: "Zoom: acme.zoom.us/j/84512345678?pwd=bXlSeWJ5aWRsTk5VZz09; Room 4B".into(),
+            expect: ok("zoom", "https://acme.zoom.us/j/84512345678?pwd=bXlSeWJ5aWRsTk5VZz09"),
+        },
+        Case {
+            name: "Meet code without a scheme in the url field".into(),
+            field: Field::Url,
+            input: "meet.google.com/kpw-qzrt-vxa".into(),
+            expect: ok("google_meet", "https://meet.google.com/kpw-qzrt-vxa"),
         },
         Case {
             name: "www link without scheme".into(),

@@ -181,7 +181,7 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
         if !keep_all && best.as_ref().is_some_and(|(_, key)| key.0 < source) {
             break;
         }
-        scan::scan(text, html, keep_all, &mut |found| {
+        let mut on_found = |found: scan::Found<'_>| {
             seq += 1;
             let (url, wrappers, verdict) = match unwrap::unwrap_all(&found.raw) {
                 Ok((inner, wrappers, parsed)) => {
@@ -243,7 +243,12 @@ fn run(invite: &Invite<'_>, keep_all: bool) -> Explanation {
                 passcode: details.passcode,
                 chosen: false,
             });
-        });
+        };
+        scan::scan(text, html, keep_all, &mut on_found);
+        // Short fields often hold a link without its scheme ("acme.zoom.us/j/…" in a location).
+        if !html && source <= LinkSource::Location && text.len() <= scan::BARE_MAX {
+            scan::scan_bare(text, &mut on_found);
+        }
     }
     let link = best.and_then(|(i, _)| {
         let c = candidates.get_mut(i)?;

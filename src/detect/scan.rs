@@ -411,6 +411,58 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
     }
 }
 
+/// The longest field searched for links written without a scheme.
+pub const BARE_MAX: usize = 4096;
+
+/// Links written without a scheme in a short field (`acme.zoom.us/j/…`, `meet.google.com/abc-defg-hij`).
+/// Only tokens whose host is in the platform table (or a wrapper) are candidates, in both `detect` and
+/// `explain`, so ordinary words with a dot and a slash are never reported. The candidate gets `https://`.
+pub fn scan_bare<'t>(text: &'t str, emit: &mut dyn FnMut(Found<'t>)) {
+    let is_sep = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '<' | '>' | '(' | ')' | '"' | '\'' | '[' | ']' | '|'
+            )
+    };
+    let mut offset = 0;
+    for token in text.split(is_sep) {
+        let start = offset;
+        offset += token.len()
+            + text[offset + token.len()..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8);
+        let token = trim_trailing(token);
+        if token.contains("://")
+            || token
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("www."))
+        {
+            continue;
+        }
+        let Some(slash) = token.find('/') else {
+            continue;
+        };
+        let host = &token[..slash];
+        let hostlike = host.contains('.')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && host
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
+        if hostlike && slash + 1 < token.len() && may_be_interesting(host) {
+            emit(Found {
+                raw: Cow::Owned(format!("https://{token}")),
+                offset: start,
+                from_href: false,
+            });
+        }
+    }
+}
+
 /// Turn a prose slice into a candidate: entity-decode in HTML, cut at a decoded terminator, trim punctuation.
 fn prose_link<'t>(slice: &'t str, html: bool, prefix: Option<&str>) -> Option<Cow<'t, str>> {
     let mut raw: Cow<'t, str> = if html {
