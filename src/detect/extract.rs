@@ -82,10 +82,9 @@ const LABELS: &[(&str, Label)] = &[
 fn label_before(text: &str, colon: usize) -> Option<Label> {
     let mut before = text[..colon].trim_end_matches([' ', '\t', '\u{a0}']);
     if before.ends_with(')') {
-        let open = before.rfind('(')?;
-        if before.len() - open > 40 {
-            return None;
-        }
+        // Only a short parenthetical counts; looking back no further keeps this linear in the text.
+        let from = before.len().saturating_sub(41);
+        let open = from + memchr::memrchr(b'(', &before.as_bytes()[from..])?;
         before = before[..open].trim_end_matches([' ', '\t', '\u{a0}']);
     }
     let b = before.as_bytes();

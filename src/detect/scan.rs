@@ -221,6 +221,12 @@ fn link_end(text: &str, from: usize) -> usize {
 
 /// Strip sentence punctuation and unbalanced closing brackets from the end of a link found in prose.
 pub fn trim_trailing(s: &str) -> &str {
+    // Bracket balances are counted once and updated as characters are stripped, so a link ending in a long run
+    // of brackets costs linear time, not quadratic.
+    let count = |c: char| s.bytes().filter(|b| *b == c as u8).count() as isize;
+    let mut round = count('(') - count(')');
+    let mut square = count('[') - count(']');
+    let mut curly = count('{') - count('}');
     let mut s = s;
     loop {
         let Some(last) = s.chars().next_back() else {
@@ -228,9 +234,18 @@ pub fn trim_trailing(s: &str) -> &str {
         };
         let strip = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '"' => true,
-            ')' => s.matches('(').count() < s.matches(')').count(),
-            ']' => s.matches('[').count() < s.matches(']').count(),
-            '}' => s.matches('{').count() < s.matches('}').count(),
+            ')' if round < 0 => {
+                round += 1;
+                true
+            }
+            ']' if square < 0 => {
+                square += 1;
+                true
+            }
+            '}' if curly < 0 => {
+                curly += 1;
+                true
+            }
             _ => false,
         };
         if !strip {
@@ -305,6 +320,7 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
     let bytes = text.as_bytes();
     let mut needles = Needles::new(bytes, html);
     let mut pos = 0;
+    let mut close_cache: Option<Option<usize>> = None;
     while pos < text.len() {
         let Some((pattern, m_start, m_end)) = needles.next_from(pos) else {
             return;
@@ -401,7 +417,18 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
                 }
                 // Skip the anchor's text: a link written there is not what the click opens.
                 if opens_anchor(bytes, m_start) {
-                    if let Some(close) = find_close_anchor(bytes, ve) {
+                    // Remember the last answer: many anchors without a closing tag must not each search to the
+                    // end of the field.
+                    let close = match close_cache {
+                        Some(Some(c)) if c >= ve => Some(c),
+                        Some(None) => None,
+                        _ => {
+                            let c = find_close_anchor(bytes, ve);
+                            close_cache = Some(c);
+                            c
+                        }
+                    };
+                    if let Some(close) = close {
                         pos = pos.max(close);
                     }
                 }
@@ -503,7 +530,10 @@ fn attribute_value(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
     match b.get(i) {
         Some(&q @ (b'"' | b'\'')) => {
             let start = i + 1;
-            let len = memchr::memchr(q, b.get(start..)?)?;
+            // An unterminated quote must not make every later `href` search to the end of the field.
+            let window = b.get(start..)?;
+            let window = &window[..window.len().min(MAX_ATTRIBUTE)];
+            let len = memchr::memchr(q, window)?;
             Some((start, start + len))
         }
         Some(_) => {
@@ -529,6 +559,9 @@ fn opens_anchor(b: &[u8], at: usize) -> bool {
         && tag.get(1).is_some_and(u8::is_ascii_whitespace)
         && !tag.contains(&b'>')
 }
+
+/// The longest attribute value read; no join link is longer, and it bounds the work on unterminated quotes.
+const MAX_ATTRIBUTE: usize = 16 * 1024;
 
 /// The position of the `</a` that closes the anchor opened before `from`.
 fn find_close_anchor(b: &[u8], from: usize) -> Option<usize> {
