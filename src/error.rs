@@ -30,6 +30,9 @@ pub enum ErrorCode {
     ReadOnly,
     NotIcalendar,
     Duplicate,
+    NoMeetingLink,
+    UnsafeLink,
+    OpenFailed,
     Storage,
     Io,
     Internal,
@@ -55,6 +58,9 @@ impl ErrorCode {
             ErrorCode::ReadOnly => "read_only",
             ErrorCode::NotIcalendar => "not_icalendar",
             ErrorCode::Duplicate => "duplicate",
+            ErrorCode::NoMeetingLink => "no_meeting_link",
+            ErrorCode::UnsafeLink => "unsafe_link",
+            ErrorCode::OpenFailed => "open_failed",
             ErrorCode::Storage => "storage",
             ErrorCode::Io => "io",
             ErrorCode::Internal => "internal",
@@ -65,7 +71,7 @@ impl ErrorCode {
     pub fn is_bad_input(&self) -> bool {
         !matches!(
             self,
-            ErrorCode::Storage | ErrorCode::Io | ErrorCode::Internal
+            ErrorCode::Storage | ErrorCode::Io | ErrorCode::Internal | ErrorCode::OpenFailed
         )
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod detect;
 pub mod error;
 pub mod ical;
+pub mod join;
 pub mod model;
 pub mod recurrence;
 pub mod store;

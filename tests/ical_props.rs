@@ -197,6 +197,7 @@ fn event_strategy() -> impl Strategy<Value = Event> {
                     this_and_future: false,
                     conference: ConferenceData::default(),
                     meeting: None,
+                    attendance: Default::default(),
                     platform: "ics".to_string(),
                     platform_id: None,
                     raw: None,

@@ -49,6 +49,7 @@ fn base(uid: &str, start: When, end: When, tz: Zone) -> Event {
         this_and_future: false,
         conference: ConferenceData::default(),
         meeting: None,
+        attendance: Default::default(),
         platform: "ics".to_string(),
         platform_id: None,
         raw: None,

@@ -8,9 +8,11 @@
 mod cursor;
 mod edit;
 mod ics;
+mod joins;
 mod validate;
 mod view;
 
+pub use joins::{JoinHost, JoinOutcome, NextMeeting};
 pub use validate::MAX_TITLE_CHARS;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -298,11 +300,13 @@ impl App {
                 .and(first)
                 .map(|k| cursor::encode(&scope, k, PageDirection::Previous)),
         };
+        let mut events: Vec<EventView> = rows
+            .iter()
+            .map(|r| view::of_occurrence(r, self.zone))
+            .collect();
+        self.attach_joins(&mut events)?;
         Ok(EventPage {
-            events: rows
-                .iter()
-                .map(|r| view::of_occurrence(r, self.zone))
-                .collect(),
+            events,
             has_more: next_cursor.is_some(),
             next_cursor,
             previous_cursor,
@@ -352,7 +356,7 @@ impl App {
 
     /// One occurrence (or event) by id.
     pub fn get_event(&self, id: &str) -> Result<EventView> {
-        self.store.read(|r| {
+        let mut v = self.store.read(|r| {
             if let Some(row) = r.occurrence(id)? {
                 return Ok(view::of_occurrence(&row, self.zone));
             }
@@ -360,7 +364,9 @@ impl App {
                 Some((e, deleted)) => Ok(view::of_event(&e, deleted, self.zone)),
                 None => Err(Error::not_found("event", id)),
             }
-        })
+        })?;
+        self.attach_joins(std::slice::from_mut(&mut v))?;
+        Ok(v)
     }
 
     /// Creates an event after validating every field; nothing is written when any is bad.
@@ -393,6 +399,7 @@ impl App {
             this_and_future: false,
             conference: ConferenceData::default(),
             meeting: None,
+            attendance: Default::default(),
             platform: "local".to_string(),
             platform_id: None,
             raw: None,
@@ -405,6 +412,7 @@ impl App {
             w.save_event(&event)?;
             w.materialize_group(&event.calendar_id, &event.uid)
         })?;
+        self.replan()?;
         self.first_view(&event)
     }
 
@@ -458,6 +466,7 @@ impl App {
             self.zone,
             self.clock.now(),
         )?;
+        self.replan()?;
         self.first_view_or(&edited)
     }
 
@@ -472,7 +481,8 @@ impl App {
     pub fn delete_event(&self, id: &str, scope: Scope) -> Result<()> {
         let target = edit::resolve(&self.store, id, self.zone)?;
         self.writable_calendar(&target.event.calendar_id)?;
-        edit::delete(&self.store, &target, scope, self.zone, self.clock.now())
+        edit::delete(&self.store, &target, scope, self.zone, self.clock.now())?;
+        self.replan()
     }
 
     /// Every calendar with its event count.
@@ -506,13 +516,15 @@ impl App {
         data: &[u8],
         calendar_name: Option<&str>,
     ) -> Result<ImportReport> {
-        ics::import(
+        let report = ics::import(
             &self.store,
             data,
             calendar_name,
             self.zone,
             self.clock.now(),
-        )
+        )?;
+        self.replan()?;
+        Ok(report)
     }
 
     /// Writes a calendar (default: the local calendar) as iCalendar text.

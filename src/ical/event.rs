@@ -479,6 +479,7 @@ impl<'o> Mapper<'o> {
             this_and_future,
             conference,
             meeting: None,
+            attendance: Default::default(),
             platform: "ics".to_string(),
             platform_id: None,
             raw: Some(raw),

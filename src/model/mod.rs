@@ -69,6 +69,17 @@ pub struct ConferenceData {
     pub html: Option<String>,
 }
 
+/// The user's part in an event: what join planning needs beyond times and links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attendance {
+    /// The user declined (their own responseStatus / PARTSTAT).
+    #[serde(default)]
+    pub declined: bool,
+    /// A kind of event that is never joined (Google's focusTime, outOfOffice, workingLocation).
+    #[serde(default)]
+    pub not_joinable: bool,
+}
+
 /// A calendar event as stored: a single event, a series master or an override.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -94,6 +105,9 @@ pub struct Event {
     pub this_and_future: bool,
     pub conference: ConferenceData,
     pub meeting: Option<MeetingLink>,
+    /// The user's own part in the event, as providers report it.
+    #[serde(default)]
+    pub attendance: Attendance,
     /// Where it came from: "local", "ics", "google_calendar", ...
     pub platform: String,
     /// The provider's own id, where it has one.

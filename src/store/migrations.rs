@@ -107,25 +107,45 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL
 );
 
+-- Join plans (see crate::join): one per upcoming meeting, deduplicated across calendars by uid_key/url_key.
 CREATE TABLE join_plans (
     id                  TEXT PRIMARY KEY,
     occurrence_id       TEXT NOT NULL,
     event_id            TEXT NOT NULL,
-    dedup_key           TEXT NOT NULL,
+    calendar_id         TEXT NOT NULL,
+    title               TEXT NOT NULL,
+    start_utc           INTEGER NOT NULL,
+    end_utc             INTEGER NOT NULL,
+    scheduled_join_time INTEGER NOT NULL,
+    early_reminder_at   INTEGER,
+    early_sent          INTEGER NOT NULL DEFAULT 0,
     status              TEXT NOT NULL,
     action              TEXT NOT NULL,
-    scheduled_join_time INTEGER NOT NULL,
     platform            TEXT,
     meeting_url         TEXT,
+    uid_key             TEXT NOT NULL,
+    url_key             TEXT,
+    next_fire_at        INTEGER,
     updated_at          TEXT NOT NULL
 );
-CREATE INDEX join_plans_due ON join_plans(status, scheduled_join_time);
-CREATE UNIQUE INDEX join_plans_dedup ON join_plans(dedup_key);
+CREATE INDEX join_plans_next ON join_plans(next_fire_at) WHERE next_fire_at IS NOT NULL;
+CREATE INDEX join_plans_window ON join_plans(end_utc, start_utc);
+CREATE INDEX join_plans_occurrence ON join_plans(occurrence_id);
+CREATE INDEX join_plans_uid_key ON join_plans(uid_key);
+CREATE INDEX join_plans_url_key ON join_plans(url_key);
 
+-- Every status a plan has had, with its time.
 CREATE TABLE join_plan_history (
     plan_id TEXT NOT NULL REFERENCES join_plans(id) ON DELETE CASCADE,
     status  TEXT NOT NULL,
     at      TEXT NOT NULL
+);
+CREATE INDEX join_plan_history_plan ON join_plan_history(plan_id);
+
+-- User settings, one JSON value per key.
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 "#,
 ];

@@ -15,9 +15,11 @@
 
 mod calendars;
 mod events;
+mod joins;
 pub mod migrations;
 mod occurrences;
 
+pub use joins::bad_setting;
 pub use occurrences::{
     instance_id, OccurrenceRow, PageDirection, PageKey, WindowQuery, MAX_INSTANCES_PER_RANGE,
 };
