@@ -1021,3 +1021,29 @@ fn accept_url_rejects_what_detect_rejects() {
         );
     }
 }
+
+#[test]
+fn hostile_html_costs_linear_time() {
+    let inputs = [
+        "<a href=x>".repeat(100_000),
+        "<a href='".repeat(100_000),
+        format!("https://zoom.us/j/1{}", ")".repeat(200_000)),
+        "):".repeat(300_000),
+        "&amp;https://".repeat(60_000),
+    ];
+    for input in &inputs {
+        let started = std::time::Instant::now();
+        let _ = explain(&Invite {
+            html: Some(input),
+            description: Some(input),
+            location: Some(input),
+            ..Default::default()
+        });
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "a {} byte hostile body took {took:?}; quadratic scanning would let one invite stall every sync",
+            input.len()
+        );
+    }
+}
