@@ -137,8 +137,18 @@ impl Writer<'_> {
         let at = now.to_rfc3339();
         self.conn()
             .prepare_cached(&format!(
-                "INSERT OR REPLACE INTO join_plans ({PLAN_COLUMNS}, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                // An upsert, not INSERT OR REPLACE: a replace deletes the row, and with it the history.
+                "INSERT INTO join_plans ({PLAN_COLUMNS}, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                 ON CONFLICT (id) DO UPDATE SET
+                     occurrence_id = excluded.occurrence_id, event_id = excluded.event_id,
+                     calendar_id = excluded.calendar_id, title = excluded.title,
+                     start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+                     scheduled_join_time = excluded.scheduled_join_time,
+                     early_reminder_at = excluded.early_reminder_at, early_sent = excluded.early_sent,
+                     status = excluded.status, action = excluded.action, platform = excluded.platform,
+                     meeting_url = excluded.meeting_url, uid_key = excluded.uid_key, url_key = excluded.url_key,
+                     next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at"
             ))?
             .execute(params![
                 p.id,
