@@ -293,3 +293,97 @@ fn human_agenda_groups_by_day() {
         "the agenda shows the time range and title: {text}"
     );
 }
+
+#[test]
+fn join_next_opens_through_browser_and_next_prints_waybar_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("opened.txt");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", log.display()),
+    )
+    .expect("write fake browser");
+    let _ = Command::new("chmod").arg("+x").arg(&browser).status();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_punctual"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("PUNCTUAL_TIME_ZONE", "UTC")
+            .env("BROWSER", &browser)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    let lunch = run(&[
+        "create",
+        "--title",
+        "Lunch",
+        "--start",
+        &future(1, 11),
+        "--end",
+        &future(1, 12),
+        "--location",
+        "Cafeteria",
+        "--json",
+    ]);
+    let lunch_id = json_of(&lunch.stdout)["id"]
+        .as_str()
+        .map(str::to_string)
+        .expect("an id");
+    let out = run(&["join", &lunch_id, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "joining an event with no link is bad input"
+    );
+    assert_eq!(
+        json_of(&out.stderr)["error"]["code"],
+        "no_meeting_link",
+        "the error says there is no link"
+    );
+    assert!(
+        !log.exists(),
+        "nothing was opened for an event without a link"
+    );
+
+    run(&[
+        "create",
+        "--title",
+        "Sync",
+        "--start",
+        &future(1, 9),
+        "--end",
+        &future(1, 10),
+        "--location",
+        "https://meet.google.com/abc-defg-hij",
+    ]);
+    let out = run(&["next", "--waybar"]);
+    assert!(out.status.success(), "next --waybar exits 0");
+    let w = json_of(&out.stdout);
+    assert!(
+        w["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Sync in ")),
+        "waybar text has the countdown: {w}"
+    );
+    assert_eq!(w["class"], "later", "a meeting tomorrow is 'later'");
+    assert!(
+        w["tooltip"].as_str().is_some_and(|t| t.contains("Sync")),
+        "the tooltip names the meeting"
+    );
+
+    let out = run(&["join", "next", "--json"]);
+    assert!(
+        out.status.success(),
+        "join next succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opened = std::fs::read_to_string(&log).expect("the browser was called");
+    assert_eq!(
+        opened.trim(),
+        "https://meet.google.com/abc-defg-hij",
+        "the browser got exactly the meeting link"
+    );
+}

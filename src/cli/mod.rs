@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for the `punctual` command.
 
+mod opener;
 mod render;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -45,6 +46,17 @@ enum Command {
     Calendars,
     /// Find the meeting link in an invite read from stdin.
     Detect(DetectArgs),
+    /// Join a meeting: `next`, or an event, occurrence or join-plan id. Opens only links detection accepts.
+    Join {
+        /// `next`, or an id from `punctual events --json`.
+        target: String,
+    },
+    /// Print the next meeting (or the one in progress).
+    Next {
+        /// Waybar's custom-module JSON: text with the countdown, a tooltip, and a class.
+        #[arg(long)]
+        waybar: bool,
+    },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -238,6 +250,27 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Detect(a) => detect(a, json),
+        Command::Join { target } => {
+            let app = open(cli.data_dir)?;
+            let out = app.join(&target, &opener::SystemOpener)?;
+            if json {
+                render::json(&out)
+            } else {
+                render::line(&format!(
+                    "Joining {:?} ({}): {}",
+                    out.title, out.platform, out.opened
+                ))
+            }
+        }
+        Command::Next { waybar } => {
+            let app = open(cli.data_dir)?;
+            let next = app.next_meeting()?;
+            match (waybar, json) {
+                (true, _) => render::json(&render::waybar(next.as_ref(), app.user_zone())),
+                (false, true) => render::json(&next),
+                (false, false) => render::line(&render::next(next.as_ref(), app.user_zone())),
+            }
+        }
         Command::Events(a) => {
             let app = open(cli.data_dir)?;
             let q = ListQuery {

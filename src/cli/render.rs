@@ -135,3 +135,63 @@ pub fn calendars(cals: &[CalendarView]) -> Result<(), Error> {
     }
     out(&s)
 }
+
+/// "in 12 min", "in 2 h 5 min", or "now" for a countdown.
+fn countdown(secs: i64) -> String {
+    if secs <= 0 {
+        return "now".into();
+    }
+    let m = (secs + 59) / 60;
+    if m < 60 {
+        format!("in {m} min")
+    } else {
+        format!("in {} h {} min", m / 60, m % 60)
+    }
+}
+
+fn start_local(n: &punctual::app::NextMeeting, zone: Zone) -> String {
+    instant(&n.event.start_time)
+        .map(|t| zone.local(t).format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+pub fn next(n: Option<&punctual::app::NextMeeting>, zone: Zone) -> String {
+    match n {
+        None => "No meeting in the next four weeks.".into(),
+        Some(n) if n.in_progress => {
+            format!("Now: {} (since {})", n.event.title, start_local(n, zone))
+        }
+        Some(n) => format!(
+            "{} {} (at {}{})",
+            n.event.title,
+            countdown(n.starts_in_seconds),
+            start_local(n, zone),
+            n.event
+                .meeting_platform
+                .as_deref()
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Waybar's custom module format: `text`, `tooltip` and `class` ("none", "later", "soon" within 10 minutes,
+/// "now" during the meeting).
+pub fn waybar(n: Option<&punctual::app::NextMeeting>, zone: Zone) -> serde_json::Value {
+    let Some(n) = n else {
+        return serde_json::json!({ "text": "", "tooltip": "No upcoming meetings", "class": "none" });
+    };
+    let class = if n.in_progress {
+        "now"
+    } else if n.starts_in_seconds <= 600 {
+        "soon"
+    } else {
+        "later"
+    };
+    let text = if n.in_progress {
+        format!("Now: {}", n.event.title)
+    } else {
+        format!("{} {}", n.event.title, countdown(n.starts_in_seconds))
+    };
+    serde_json::json!({ "text": text, "tooltip": next(Some(n), zone), "class": class })
+}
