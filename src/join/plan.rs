@@ -34,41 +34,126 @@ pub enum Change {
     Cancel(String),
 }
 
-/// A meeting URL reduced to what identifies the room: scheme and host lower-cased, no "www.", no trailing
-/// slash, no fragment, and no query parameters that only track the click.
+/// A meeting URL reduced to what identifies the room: no scheme, host lower-cased without "www.", no
+/// trailing slash, no fragment, and no query parameters that only track the click (utm_*, from,
+/// referrer). Plain string work, since planning normalizes every candidate's link.
 pub fn normalize_url(raw: &str) -> String {
-    let Ok(mut u) = url::Url::parse(raw.trim()) else {
-        return raw.trim().to_ascii_lowercase();
+    let s = raw.trim();
+    let s = s.split('#').next().unwrap_or(s);
+    let lower = s.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let s = if lower.starts_with("https://") {
+        &s[8..]
+    } else if lower.starts_with("http://") {
+        &s[7..]
+    } else {
+        s
     };
-    u.set_fragment(None);
-    let kept: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("utm_") && k != "from" && k != "referrer")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let host = u
-        .host_str()
-        .unwrap_or("")
-        .trim_start_matches("www.")
-        .to_ascii_lowercase();
-    let path = u.path().trim_end_matches('/').to_string();
-    let mut out = format!("{host}{path}");
-    if !kept.is_empty() {
-        let q: Vec<String> = kept.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push('?');
-        out.push_str(&q.join("&"));
+    let (rest, query) = s.split_once('?').unwrap_or((s, ""));
+    let (host, path) = rest
+        .find('/')
+        .map(|i| rest.split_at(i))
+        .unwrap_or((rest, ""));
+    let host = host.to_ascii_lowercase();
+    let mut out = String::with_capacity(s.len());
+    out.push_str(host.strip_prefix("www.").unwrap_or(&host));
+    out.push_str(path.trim_end_matches('/'));
+    let mut first = true;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split('=').next().unwrap_or("");
+        if key.starts_with("utm_") || key == "from" || key == "referrer" {
+            continue;
+        }
+        out.push(if first { '?' } else { '&' });
+        out.push_str(pair);
+        first = false;
     }
     out
 }
 
-fn uid_key(c: &Candidate) -> String {
-    format!("{}|{}", c.uid, c.start.timestamp())
+/// A dedup key as stored: "part|start".
+fn key(part: &str, start: DateTime<Utc>) -> String {
+    format!("{part}|{}", start.timestamp())
 }
 
-fn url_key(c: &Candidate) -> Option<String> {
-    c.meeting_url
-        .as_deref()
-        .map(|u| format!("{}|{}", normalize_url(u), c.start.timestamp()))
+/// FNV-1a over a key's bytes, streamed from its parts so no string is built: planning hashes hundreds of
+/// thousands of keys, where std's DoS-resistant SipHash and the allocations dominated the profile.
+fn key_hash(part: &str, start: DateTime<Utc>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    part.bytes().for_each(&mut eat);
+    eat(b'|');
+    let mut digits = [0u8; 24];
+    let mut n = start.timestamp();
+    let negative = n < 0;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10).unsigned_abs() as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        eat(b'-');
+    }
+    digits[i..].iter().copied().for_each(&mut eat);
+    h
+}
+
+/// A stored key's hash, equal to [`key_hash`] of its parts.
+fn stored_hash(k: &str) -> u64 {
+    match k.rsplit_once('|') {
+        Some((part, ts)) => match ts
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+        {
+            Some(t) => key_hash(part, t),
+            None => 0,
+        },
+        None => 0,
+    }
+}
+
+/// The identity hasher for keys that are already FNV hashes, and FNV-1a for strings.
+#[derive(Default, Clone, Copy)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = n as u64;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<PreHashed>>;
+
+/// Each candidate's (uid key, url key) hashes; each distinct URL is normalized once.
+fn keys_of<'a>(
+    cands: &[&'a Candidate],
+    normalized: &mut FastMap<&'a str, String>,
+) -> Vec<(u64, Option<u64>)> {
+    cands
+        .iter()
+        .map(|c| {
+            let url = c.meeting_url.as_deref().map(|u| {
+                let n = normalized.entry(u).or_insert_with(|| normalize_url(u));
+                key_hash(n, c.start)
+            });
+            (key_hash(&c.uid, c.start), url)
+        })
+        .collect()
 }
 
 /// Whether the rules give this occurrence a plan, and with which action.
@@ -110,8 +195,8 @@ fn wanted(c: &Candidate, rules: &JoinRules) -> Option<(JoinAction, i64)> {
 }
 
 /// Groups duplicates: candidates sharing a uid key or a url key are one meeting (union-find).
-fn groups(cands: &[&Candidate]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..cands.len()).collect();
+fn groups(keys: &[(u64, Option<u64>)]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
             p[i] = p[p[i]];
@@ -119,9 +204,10 @@ fn groups(cands: &[&Candidate]) -> Vec<Vec<usize>> {
         }
         i
     }
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(cands.len() * 2);
-    for (i, c) in cands.iter().enumerate() {
-        for key in std::iter::once(uid_key(c)).chain(url_key(c)) {
+    let mut seen: FastMap<u64, usize> = FastMap::default();
+    seen.reserve(keys.len() * 2);
+    for (i, &(uid, url)) in keys.iter().enumerate() {
+        for key in std::iter::once(uid).chain(url) {
             match seen.get(&key) {
                 Some(&j) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
@@ -133,14 +219,40 @@ fn groups(cands: &[&Candidate]) -> Vec<Vec<usize>> {
             }
         }
     }
-    let mut by_root: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..cands.len() {
+    // Roots are the smallest index of their group, so groups come out in candidate order.
+    let mut slot: Vec<usize> = vec![usize::MAX; keys.len()];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in 0..keys.len() {
         let r = find(&mut parent, i);
-        by_root.entry(r).or_default().push(i);
+        if slot[r] == usize::MAX {
+            slot[r] = out.len();
+            out.push(Vec::new());
+        }
+        out[slot[r]].push(i);
     }
-    let mut out: Vec<Vec<usize>> = by_root.into_values().collect();
-    out.sort_unstable_by_key(|g| g[0]);
     out
+}
+
+/// Whether an existing plan already says everything planning would write for this candidate.
+fn unchanged(
+    old: &JoinPlan,
+    c: &Candidate,
+    action: JoinAction,
+    scheduled: DateTime<Utc>,
+    early: Option<DateTime<Utc>>,
+) -> bool {
+    old.status != JoinStatus::Cancelled
+        && old.start == c.start
+        && old.end == c.end
+        && old.scheduled_join_time == scheduled
+        && old.action == action
+        && (old.early_sent || old.early_reminder_at == early)
+        && old.occurrence_id == c.occurrence_id
+        && old.event_id == c.event_id
+        && old.calendar_id == c.calendar_id
+        && old.title == c.title
+        && old.platform == c.platform
+        && old.meeting_url == c.meeting_url
 }
 
 /// Computes the changes that bring `existing` in line with `candidates`. Candidates are the occurrences in
@@ -160,20 +272,24 @@ pub fn plan(
         .filter_map(|c| wanted(c, rules).map(|(a, l)| (c, a, l)))
         .collect();
     let refs: Vec<&Candidate> = live.iter().map(|(c, _, _)| *c).collect();
+    let mut normalized = FastMap::default();
+    let keys = keys_of(&refs, &mut normalized);
 
-    let mut by_occurrence: HashMap<&str, usize> = HashMap::new();
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    let mut by_occurrence: FastMap<&str, usize> = FastMap::default();
+    by_occurrence.reserve(existing.len());
+    let mut by_key: FastMap<u64, usize> = FastMap::default();
+    by_key.reserve(existing.len() * 2);
     for (i, p) in existing.iter().enumerate() {
         by_occurrence.insert(p.occurrence_id.as_str(), i);
-        by_key.insert(p.uid_key.as_str(), i);
+        by_key.insert(stored_hash(&p.uid_key), i);
         if let Some(k) = &p.url_key {
-            by_key.insert(k.as_str(), i);
+            by_key.insert(stored_hash(k), i);
         }
     }
     let mut claimed = vec![false; existing.len()];
     let mut changes = Vec::new();
 
-    for group in groups(&refs) {
+    for group in groups(&keys) {
         // The representative: one with a link first, then the lowest occurrence id, so it is stable.
         let Some(&rep) = group.iter().min_by(|&&a, &&b| {
             (refs[a].meeting_url.is_none(), &refs[a].occurrence_id)
@@ -193,10 +309,10 @@ pub fn plan(
             })
             .or_else(|| {
                 group.iter().find_map(|&i| {
-                    let c = refs[i];
-                    std::iter::once(uid_key(c))
-                        .chain(url_key(c))
-                        .find_map(|k| by_key.get(k.as_str()).copied().filter(|&e| !claimed[e]))
+                    let (uid, url) = keys[i];
+                    std::iter::once(uid)
+                        .chain(url)
+                        .find_map(|k| by_key.get(&k).copied().filter(|&e| !claimed[e]))
                 })
             });
         let scheduled = c.start - Duration::minutes(lead);
@@ -204,6 +320,14 @@ pub fn plan(
             .early_reminder_minutes
             .filter(|&m| m > lead)
             .map(|m| c.start - Duration::minutes(m));
+        if let Some(e) = found.filter(|&e| unchanged(&existing[e], c, action, scheduled, early)) {
+            claimed[e] = true;
+            continue;
+        }
+        let url_key = c
+            .meeting_url
+            .as_deref()
+            .map(|u| key(normalized.get(u).map(String::as_str).unwrap_or(u), c.start));
         let mut p = JoinPlan {
             id: String::new(),
             occurrence_id: c.occurrence_id.clone(),
@@ -219,8 +343,8 @@ pub fn plan(
             action,
             platform: c.platform.clone(),
             meeting_url: c.meeting_url.clone(),
-            uid_key: uid_key(c),
-            url_key: url_key(c),
+            uid_key: key(&c.uid, c.start),
+            url_key,
             next_fire_at: None,
         };
         match found {
