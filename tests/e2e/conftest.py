@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "punctual-target"))
@@ -154,7 +156,8 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": str(DESKTOP_BIN)})
-        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        connection = RemoteConnection(client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
+        driver = webdriver.Remote(command_executor=connection, options=options)
         started[-1] = (driver, proc)
         driver.implicitly_wait(0)
         app = Punctual(driver, data_dir, SHOTS, request.node.name)
