@@ -195,7 +195,7 @@ fn wanted(c: &Candidate, rules: &JoinRules) -> Option<(JoinAction, i64)> {
 }
 
 /// Groups duplicates: candidates sharing a uid key or a url key are one meeting (union-find).
-fn groups(keys: &[(u64, Option<u64>)]) -> Vec<Vec<usize>> {
+fn groups(keys: &[(u64, Option<u64>)]) -> Groups {
     let mut parent: Vec<usize> = (0..keys.len()).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
@@ -219,18 +219,36 @@ fn groups(keys: &[(u64, Option<u64>)]) -> Vec<Vec<usize>> {
             }
         }
     }
-    // Roots are the smallest index of their group, so groups come out in candidate order.
-    let mut slot: Vec<usize> = vec![usize::MAX; keys.len()];
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for i in 0..keys.len() {
-        let r = find(&mut parent, i);
-        if slot[r] == usize::MAX {
-            slot[r] = out.len();
-            out.push(Vec::new());
-        }
-        out[slot[r]].push(i);
+    // Flat groups by counting sort on the root: one allocation for all, not one per group.
+    let roots: Vec<usize> = (0..keys.len()).map(|i| find(&mut parent, i)).collect();
+    let mut start = vec![0usize; keys.len() + 1];
+    for &r in &roots {
+        start[r + 1] += 1;
     }
-    out
+    for i in 0..keys.len() {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut members = vec![0usize; keys.len()];
+    for (i, &r) in roots.iter().enumerate() {
+        members[fill[r]] = i;
+        fill[r] += 1;
+    }
+    Groups { members, start }
+}
+
+/// Groups as one list of members and the offset where each root's group starts.
+struct Groups {
+    members: Vec<usize>,
+    start: Vec<usize>,
+}
+
+impl Groups {
+    fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        (0..self.start.len() - 1)
+            .map(|r| &self.members[self.start[r]..self.start[r + 1]])
+            .filter(|g| !g.is_empty())
+    }
 }
 
 /// Whether an existing plan already says everything planning would write for this candidate.
@@ -273,6 +291,7 @@ pub fn plan(
         .collect();
     let refs: Vec<&Candidate> = live.iter().map(|(c, _, _)| *c).collect();
     let mut normalized = FastMap::default();
+    normalized.reserve(refs.len());
     let keys = keys_of(&refs, &mut normalized);
 
     let mut by_occurrence: FastMap<&str, usize> = FastMap::default();
@@ -289,7 +308,8 @@ pub fn plan(
     let mut claimed = vec![false; existing.len()];
     let mut changes = Vec::new();
 
-    for group in groups(&keys) {
+    let grouped = groups(&keys);
+    for group in grouped.iter() {
         // The representative: one with a link first, then the lowest occurrence id, so it is stable.
         let Some(&rep) = group.iter().min_by(|&&a, &&b| {
             (refs[a].meeting_url.is_none(), &refs[a].occurrence_id)
