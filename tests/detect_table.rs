@@ -693,6 +693,13 @@ fn block_cases() -> Vec<Case> {
             expect: ok("google_meet", "https://meet.google.com/kpw-qzrt-vxa"),
         },
         Case {
+            // Found by fuzzing: detect's host shortcut must read extra slashes as the URL Standard does.
+            name: "extra slashes before the host".into(),
+            field: Field::Description,
+            input: "Join Zoom: https:///acme.zoom.us/j/84512345678?pwd=bX".into(),
+            expect: ok("zoom", "https:///acme.zoom.us/j/84512345678?pwd=bX"),
+        },
+        Case {
             name: "www link without scheme".into(),
             field: Field::Description,
             input: "Join at www.gotomeeting.com/join/987654321, thanks".into(),

@@ -157,7 +157,9 @@ pub fn may_be_interesting(raw: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
         {
-            &raw[i + 3..]
+            // The URL Standard skips any further slashes and backslashes before the host of an http(s) URL
+            // (`https:///acme.zoom.us/…` has host acme.zoom.us), and so must this shortcut (found by fuzzing).
+            raw[i + 3..].trim_start_matches(['/', '\\'])
         }
         _ => raw,
     };
