@@ -4,3 +4,13 @@ import { afterEach } from 'vitest';
 
 // Each test starts with an empty document.
 afterEach(() => cleanup());
+
+// jsdom has no layout, so no ResizeObserver; the calendar grid only needs it to exist.
+if (!('ResizeObserver' in globalThis)) {
+  class NoLayoutResizeObserver {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  }
+  (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = NoLayoutResizeObserver;
+}
