@@ -12,7 +12,7 @@ mod joins;
 mod validate;
 mod view;
 
-pub use joins::{JoinHost, JoinOutcome, NextMeeting};
+pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use validate::MAX_TITLE_CHARS;
 
 use crate::error::{Error, ErrorCode, Result};

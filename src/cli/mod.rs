@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `punctual` command.
 
 mod opener;
+mod remind;
 mod render;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -57,6 +58,8 @@ enum Command {
         #[arg(long)]
         waybar: bool,
     },
+    /// Watch for meetings and show reminders (with Join, Snooze and Dismiss) until interrupted.
+    Remind,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -250,6 +253,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Detect(a) => detect(a, json),
+        Command::Remind => remind::run(open(cli.data_dir)?),
         Command::Join { target } => {
             let app = open(cli.data_dir)?;
             let out = app.join(&target, &opener::SystemOpener)?;
