@@ -43,5 +43,10 @@ cargo build -p punctual --bin punctual
 step "desktop end-to-end tests (Xvfb + dbus-run-session + tauri-driver)"
 export PUNCTUAL_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/punctual-desktop"
 export PUNCTUAL_CLI_BIN="$CARGO_TARGET_DIR/debug/punctual"
+# The X server, the session bus and the accessibility daemons that WebKit starts on it write to stderr, some of
+# them after pytest has finished (when Xvfb goes away); they go to a log, so that pytest's summary stays last.
+SESSION_LOG="$(mktemp -t punctual-e2e-session.XXXXXX.log)"
+echo "(X server and session bus messages: $SESSION_LOG)"
 exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
-  "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" -p no:cacheprovider -v
+  sh -c 'exec "$0" -m pytest "$1" -p no:cacheprovider -v 2>&1' "$VENV/bin/python" "$ROOT/tests/e2e" \
+  2>"$SESSION_LOG"

@@ -83,3 +83,15 @@ describe('event details', () => {
     expect(screen.getByLabelText('Title')).toHaveValue('Board <b>meeting</b>');
   });
 });
+
+describe('an empty window with events elsewhere', () => {
+  it('is not the first-run empty state', async () => {
+    const backend = mockBackend();
+    backend.calendarList = [
+      { id: 'local', connection_id: 'local', name: 'Local', color: '#6CD9FF', is_primary: true, selected: true, read_only: false, event_count: 3 },
+    ];
+    render(App, { backend });
+    expect(await screen.findByTestId('agenda-empty')).toBeInTheDocument();
+    expect(screen.queryByTestId('empty-state'), 'events exist, just not in the next four weeks').toBeNull();
+  });
+});
