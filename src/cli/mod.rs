@@ -3,6 +3,7 @@
 mod opener;
 mod remind;
 mod render;
+mod screen;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use punctual::app::{self, App, EventInput, ListQuery, Scope};

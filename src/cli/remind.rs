@@ -3,9 +3,10 @@
 //! way to see reminders work end to end.
 
 use super::opener::SystemOpener;
+use super::screen::SessionLock;
 use punctual::app::{App, JoinHost, LoopSignal};
 use punctual::error::Error;
-use punctual::join::{NeverLocked, Notification, Notifier};
+use punctual::join::{Notification, Notifier};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -63,7 +64,7 @@ pub fn run(app: App) -> Result<(), Error> {
     let host = JoinHost {
         notifier: &notifier,
         opener: &SystemOpener,
-        screen: &NeverLocked,
+        screen: &SessionLock,
     };
     eprintln!("Punctual is watching for meetings (Ctrl-C to stop).");
     app.run_join_loop(&host, &rx)
