@@ -1,0 +1,480 @@
+//! Join plans through the app: planning after every write and on each tick, the due loop's tick, joining,
+//! snoozing and dismissing, the next meeting, and the `joins` of listed events.
+//!
+//! The order of a tick is save-then-send: each plan's new status is committed before its notification goes
+//! out, so a crash or a restart never repeats one (RFC-style "at most once"), and a second process running
+//! the same loop finds nothing left to send.
+
+use super::{App, EventView, JoinView, ListQuery};
+use crate::error::{Error, ErrorCode, Result};
+use crate::join::{
+    self, Candidate, JoinPlan, JoinRules, JoinStatus, Notification, NotificationKind, Notifier,
+    Opener, ScreenLock, Step, MAX_SLEEP_SECS,
+};
+use crate::model::{Availability, EventStatus};
+use crate::store::{bad_setting, OccurrenceRow, WindowQuery};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+
+const RULES_KEY: &str = "join_rules";
+/// Occurrences a planning pass may see; far above any real two-day window.
+const MAX_CANDIDATES: usize = 100_000;
+/// How soon before a plan is due its event is checked with its provider.
+const RECHECK_BEFORE_SECS: i64 = 120;
+
+/// What wakes the due loop early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopSignal {
+    /// Something changed: plan again now.
+    Changed,
+    Stop,
+}
+
+/// What the due loop's host provides.
+pub struct JoinHost<'a> {
+    pub notifier: &'a dyn Notifier,
+    pub opener: &'a dyn Opener,
+    pub screen: &'a dyn ScreenLock,
+}
+
+/// What a join opened.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinOutcome {
+    pub occurrence_id: String,
+    pub title: String,
+    pub platform: String,
+    /// The link that was opened: the native-app link or the web link.
+    pub opened: String,
+    pub native: bool,
+}
+
+/// The next meeting and how far away it is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NextMeeting {
+    pub event: EventView,
+    /// Seconds until the start; negative while it runs.
+    pub starts_in_seconds: i64,
+    pub in_progress: bool,
+}
+
+fn candidate(r: &OccurrenceRow) -> Candidate {
+    let e = &r.event;
+    Candidate {
+        occurrence_id: r.id.clone(),
+        event_id: e.id.clone(),
+        series_id: r.series_id.clone(),
+        calendar_id: e.calendar_id.clone(),
+        uid: e.uid.clone(),
+        title: e.title.clone(),
+        start: r.start,
+        end: r.end,
+        all_day: e.all_day(),
+        free: e.availability == Availability::Free,
+        declined: e.attendance.declined || e.status == EventStatus::Cancelled,
+        not_joinable: e.attendance.not_joinable,
+        platform: e.meeting.as_ref().map(|m| m.platform.clone()),
+        meeting_url: e.meeting.as_ref().map(|m| m.url.clone()),
+    }
+}
+
+fn join_view(p: &JoinPlan) -> JoinView {
+    JoinView {
+        id: p.id.clone(),
+        status: p.status.as_str().to_string(),
+        scheduled_join_time: p
+            .scheduled_join_time
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        platform: p.platform.clone(),
+        meeting_url: p.meeting_url.clone(),
+        action: p.action.as_str().to_string(),
+        is_scheduled: matches!(p.status, JoinStatus::Scheduled | JoinStatus::Snoozed),
+    }
+}
+
+impl App {
+    /// The join rules (defaults until the user changes them).
+    pub fn join_rules(&self) -> Result<JoinRules> {
+        match self.store.read(|r| r.setting(RULES_KEY))? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| bad_setting(RULES_KEY, e)),
+            None => Ok(JoinRules::default()),
+        }
+    }
+
+    /// Saves the join rules after checking them, and plans again.
+    pub fn set_join_rules(&self, rules: &JoinRules) -> Result<()> {
+        let minutes = |v: i64, field: &str| {
+            if (0..=24 * 60).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::field(
+                    ErrorCode::InvalidInput,
+                    field,
+                    format!("{field} must be between 0 and 1440 minutes"),
+                ))
+            }
+        };
+        minutes(rules.lead_minutes, "lead_minutes")?;
+        if let Some(m) = rules.early_reminder_minutes {
+            minutes(m, "early_reminder_minutes")?;
+        }
+        if !(1..=24 * 14).contains(&rules.horizon_hours) {
+            return Err(Error::field(
+                ErrorCode::InvalidInput,
+                "horizon_hours",
+                "horizon_hours must be between 1 and 336",
+            ));
+        }
+        let json = serde_json::to_string(rules)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        self.store.write(|w| w.set_setting(RULES_KEY, &json))?;
+        self.replan()
+    }
+
+    /// Brings the join plans in line with the calendar. Cheap when nothing changed.
+    pub fn replan(&self) -> Result<()> {
+        let now = self.clock.now();
+        let rules = self.join_rules()?;
+        let to = now + Duration::hours(rules.horizon_hours.max(1));
+        if !self.store.read(|r| r.horizon_covers(now, to))? {
+            self.store.write(|w| w.ensure_months(now, to))?;
+        }
+        let q = WindowQuery {
+            from: now,
+            to,
+            calendars: Vec::new(),
+            meeting_only: false,
+            limit: MAX_CANDIDATES,
+            page: None,
+        };
+        let (rows, existing) = self
+            .store
+            .read(|r| Ok((r.query_window(&q)?, r.plans_between(now, to)?)))?;
+        let candidates: Vec<Candidate> = rows.iter().map(candidate).collect();
+        let changes = join::plan(&candidates, &existing, &rules, now, &mut || {
+            uuid::Uuid::new_v4().to_string()
+        });
+        if !changes.is_empty() {
+            self.store.write(|w| w.apply_plan_changes(&changes, now))?;
+        }
+        Ok(())
+    }
+
+    /// One pass of the due loop: plans again, then handles every plan that is due. Returns when the loop
+    /// should wake next (never later than [`MAX_SLEEP_SECS`] from now).
+    pub fn tick(&self, host: &JoinHost<'_>) -> Result<DateTime<Utc>> {
+        self.replan()?;
+        let now = self.clock.now();
+        let rules = self.join_rules()?;
+        let locked = host.screen.is_locked();
+        let (due, next) = self
+            .store
+            .read(|r| r.plans_due(now + Duration::seconds(RECHECK_BEFORE_SECS)))?;
+        // The earliest time a plan looked at now but not yet acted on needs the loop again.
+        let mut pending: Option<DateTime<Utc>> = None;
+        for p in due {
+            if !self.still_on(&p)? {
+                self.store
+                    .write(|w| w.save_plan(&join::closed(&p, JoinStatus::Cancelled), now))?;
+                continue;
+            }
+            let Some(step) = join::due(&p, now, rules.nag, locked) else {
+                // Checked ahead of time (the provider re-check window); it fires later.
+                pending = pending
+                    .into_iter()
+                    .chain(p.next_fire_at.filter(|t| *t > now))
+                    .min();
+                continue;
+            };
+            let updated = join::after(&p, step, now, rules.nag);
+            // Save first: a crash after this never repeats the notification.
+            self.store.write(|w| w.save_plan(&updated, now))?;
+            match step {
+                Step::AutoJoin => {
+                    if let Err(e) = self.open_link(p.meeting_url.as_deref(), &rules, host.opener) {
+                        // Could not open: tell the user instead, so the meeting is not silently lost.
+                        let n = self.notification(&p, NotificationKind::CatchUp, Some(&e.message));
+                        let _ = host.notifier.notify(&n);
+                    }
+                }
+                Step::Miss => {}
+                Step::EarlyReminder => {
+                    let _ =
+                        host.notifier
+                            .notify(&self.notification(&p, NotificationKind::Early, None));
+                }
+                Step::Nag => {
+                    let _ =
+                        host.notifier
+                            .notify(&self.notification(&p, NotificationKind::Nag, None));
+                }
+                Step::Notify {
+                    started_minutes_ago,
+                } => {
+                    let kind = if started_minutes_ago.is_some() {
+                        NotificationKind::CatchUp
+                    } else {
+                        NotificationKind::Due
+                    };
+                    let _ = host.notifier.notify(&self.notification(&p, kind, None));
+                }
+            }
+        }
+        let cap = now + Duration::seconds(MAX_SLEEP_SECS);
+        let later = next.map(|n| n - Duration::seconds(RECHECK_BEFORE_SECS));
+        Ok(pending
+            .into_iter()
+            .chain(later)
+            .min()
+            .map(|t| t.clamp(now, cap))
+            .unwrap_or(cap))
+    }
+
+    /// Runs the due loop until `signals` says stop (or its sender is gone). It sleeps until the next plan
+    /// is due but never longer than [`MAX_SLEEP_SECS`], and reads the wall clock each time it wakes, since
+    /// monotonic timers stand still while the machine sleeps. Send [`LoopSignal::Changed`] after a write so
+    /// new plans are seen at once.
+    pub fn run_join_loop(&self, host: &JoinHost<'_>, signals: &Receiver<LoopSignal>) -> Result<()> {
+        loop {
+            let wake = self.tick(host)?;
+            let wait = (wake - self.clock.now()).to_std().unwrap_or_default();
+            match signals.recv_timeout(wait) {
+                Ok(LoopSignal::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Ok(LoopSignal::Changed) | Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    /// Asks the event's source whether the meeting is still on. The local calendar answers from the store;
+    /// providers plug their own check in here.
+    fn still_on(&self, p: &JoinPlan) -> Result<bool> {
+        self.store.read(|r| {
+            Ok(match r.occurrence(&p.occurrence_id)? {
+                Some(row) => {
+                    row.event.status != EventStatus::Cancelled && !row.event.attendance.declined
+                }
+                None => false,
+            })
+        })
+    }
+
+    fn notification(
+        &self,
+        p: &JoinPlan,
+        kind: NotificationKind,
+        note: Option<&str>,
+    ) -> Notification {
+        let now = self.clock.now();
+        let at = self.zone.local(p.start).format("%H:%M");
+        let platform = p
+            .platform
+            .as_deref()
+            .map(|id| crate::detect::platform_name(id).unwrap_or(id).to_string());
+        let on = platform
+            .as_deref()
+            .map(|n| format!(" · {n}"))
+            .unwrap_or_default();
+        let mut body = match kind {
+            NotificationKind::Early => format!(
+                "in {} min, at {at}{on}",
+                (p.start - now).num_minutes().max(1)
+            ),
+            NotificationKind::CatchUp if now > p.start => {
+                format!(
+                    "started {} min ago — Join?{on}",
+                    (now - p.start).num_minutes().max(1)
+                )
+            }
+            _ => format!("{at}{on}"),
+        };
+        if let Some(n) = note {
+            body.push_str(&format!(" ({n})"));
+        }
+        Notification {
+            plan_id: p.id.clone(),
+            occurrence_id: p.occurrence_id.clone(),
+            kind,
+            title: p.title.clone(),
+            body,
+            start: p.start,
+            platform,
+            has_link: p.meeting_url.is_some(),
+        }
+    }
+
+    /// Re-validates a link with detection and opens it: the native app when the rules say so and the
+    /// platform has one, else the browser.
+    fn open_link(
+        &self,
+        url: Option<&str>,
+        rules: &JoinRules,
+        opener: &dyn Opener,
+    ) -> Result<(String, String, bool)> {
+        let url = url.ok_or_else(|| {
+            Error::new(
+                ErrorCode::NoMeetingLink,
+                "this event has no meeting link to join",
+            )
+        })?;
+        let link = crate::detect::accept_url(url).map_err(|r| {
+            Error::new(
+                ErrorCode::UnsafeLink,
+                format!("the link was not opened: {r}"),
+            )
+        })?;
+        let (target, native) = match (&link.native_url, rules.open_native) {
+            (Some(n), true) => (n.clone(), true),
+            _ => (link.url.clone(), false),
+        };
+        opener.open(&target).map_err(|e| {
+            Error::new(
+                ErrorCode::OpenFailed,
+                format!("could not open the meeting: {e}"),
+            )
+        })?;
+        Ok((target, link.platform, native))
+    }
+
+    /// Joins a meeting: `next`, an occurrence id, or a plan id. Opens only links that detection accepts.
+    pub fn join(&self, target: &str, opener: &dyn Opener) -> Result<JoinOutcome> {
+        let now = self.clock.now();
+        let (occurrence, plan) = if target == "next" {
+            let next = self
+                .next_meeting()?
+                .ok_or_else(|| Error::new(ErrorCode::NotFound, "no upcoming meeting"))?;
+            (next.event, None)
+        } else if let Some(p) = self.store.read(|r| r.plan(target))? {
+            (self.get_event(&p.occurrence_id)?, Some(p))
+        } else {
+            (self.get_event(target)?, None)
+        };
+        let rules = self.join_rules()?;
+        let url = occurrence.meeting_url.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::NoMeetingLink,
+                format!("{:?} has no meeting link to join", occurrence.title),
+            )
+        })?;
+        let (opened, platform, native) = self.open_link(Some(&url), &rules, opener)?;
+        let plan = match plan {
+            Some(p) => Some(p),
+            None => self
+                .plans_for(std::slice::from_ref(&occurrence))?
+                .into_iter()
+                .next()
+                .map(|(_, p)| p),
+        };
+        if let Some(p) = plan.filter(|p| !p.status.is_final()) {
+            self.store
+                .write(|w| w.save_plan(&join::closed(&p, JoinStatus::Joined), now))?;
+        }
+        Ok(JoinOutcome {
+            occurrence_id: occurrence.id,
+            title: occurrence.title,
+            platform,
+            opened,
+            native,
+        })
+    }
+
+    /// Snoozes a plan's reminder for `minutes`.
+    pub fn snooze(&self, plan_id: &str, minutes: i64) -> Result<()> {
+        if !(1..=60).contains(&minutes) {
+            return Err(Error::field(
+                ErrorCode::InvalidInput,
+                "minutes",
+                "snooze for 1 to 60 minutes",
+            ));
+        }
+        let now = self.clock.now();
+        let p = self
+            .store
+            .read(|r| r.plan(plan_id))?
+            .ok_or_else(|| Error::not_found("join plan", plan_id))?;
+        self.store
+            .write(|w| w.save_plan(&join::snoozed(&p, now, minutes), now))
+    }
+
+    /// Dismisses a plan: no more reminders for this meeting.
+    pub fn dismiss(&self, plan_id: &str) -> Result<()> {
+        let now = self.clock.now();
+        let p = self
+            .store
+            .read(|r| r.plan(plan_id))?
+            .ok_or_else(|| Error::not_found("join plan", plan_id))?;
+        self.store
+            .write(|w| w.save_plan(&join::closed(&p, JoinStatus::Dismissed), now))
+    }
+
+    /// A plan's status history, oldest first, as (status, RFC 3339 time).
+    pub fn plan_history(&self, plan_id: &str) -> Result<Vec<(String, String)>> {
+        self.store.read(|r| r.plan_history(plan_id))
+    }
+
+    /// The meeting in progress or the next one to start, with a link, within four weeks.
+    pub fn next_meeting(&self) -> Result<Option<NextMeeting>> {
+        let now = self.clock.now();
+        let page = self.list_events(&ListQuery {
+            from: Some(now.to_rfc3339()),
+            to: Some((now + Duration::days(28)).to_rfc3339()),
+            limit: Some(10),
+            ..Default::default()
+        })?;
+        let next = page
+            .events
+            .into_iter()
+            .find(|e| !e.all_day && e.meeting_url.is_some());
+        Ok(next.and_then(|event| {
+            let start = DateTime::parse_from_rfc3339(&event.start_time)
+                .ok()?
+                .with_timezone(&Utc);
+            let secs = (start - now).num_seconds();
+            Some(NextMeeting {
+                in_progress: secs <= 0,
+                starts_in_seconds: secs,
+                event,
+            })
+        }))
+    }
+
+    /// The plans of listed occurrences, matched directly or as duplicates of another calendar's copy.
+    pub(super) fn plans_for(&self, views: &[EventView]) -> Result<Vec<(usize, JoinPlan)>> {
+        let ids: Vec<String> = views.iter().map(|v| v.id.clone()).collect();
+        let mut keys = Vec::new();
+        let mut per_view = Vec::new();
+        for v in views {
+            let start = DateTime::parse_from_rfc3339(&v.start_time)
+                .map(|t| t.timestamp())
+                .unwrap_or(i64::MIN);
+            let uid = format!("{}|{start}", v.ical_uid);
+            let url = v
+                .meeting_url
+                .as_deref()
+                .map(|u| format!("{}|{start}", join::normalize_url(u)));
+            keys.push(uid.clone());
+            keys.extend(url.clone());
+            per_view.push((uid, url));
+        }
+        let plans = self.store.read(|r| r.plans_matching(&ids, &keys))?;
+        let mut out = Vec::new();
+        for (i, v) in views.iter().enumerate() {
+            let (uid, url) = &per_view[i];
+            if let Some(p) = plans.iter().find(|p| {
+                p.occurrence_id == v.id || &p.uid_key == uid || (url.is_some() && &p.url_key == url)
+            }) {
+                out.push((i, p.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills `joins` on listed events.
+    pub(super) fn attach_joins(&self, views: &mut [EventView]) -> Result<()> {
+        for (i, p) in self.plans_for(views)? {
+            views[i].joins = vec![join_view(&p)];
+        }
+        Ok(())
+    }
+}
