@@ -387,7 +387,13 @@ pub fn scan<'t>(text: &'t str, html: bool, bad_schemes: bool, emit: &mut dyn FnM
                 let value: Cow<'t, str> = if bad_schemes || may_be_interesting(raw_value) {
                     match decode_entities(raw_value) {
                         Cow::Borrowed(b) => Cow::Borrowed(b),
-                        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+                        // A decoded `&nbsp;` or other space never belongs in a join link: the link ends there.
+                        Cow::Owned(o) => {
+                            let o = o.trim();
+                            Cow::Owned(
+                                o[..o.find(char::is_whitespace).unwrap_or(o.len())].to_string(),
+                            )
+                        }
                     }
                 } else {
                     Cow::Borrowed("")
