@@ -11,7 +11,6 @@ use punctual::join::{
     Notifier, Opener, ScreenLock, Step,
 };
 use punctual::time::{FixedClock, Zone};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 fn t0() -> DateTime<Utc> {
@@ -497,7 +496,7 @@ fn join_next_opens_the_browser_link_when_native_is_off_and_marks_the_plan_joined
     );
     assert_eq!(
         rec.opened(),
-        [out.opened.clone()],
+        std::slice::from_ref(&out.opened),
         "exactly the reported link was opened"
     );
     assert!(
