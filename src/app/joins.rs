@@ -472,6 +472,25 @@ impl App {
 
     /// Fills `joins` on listed events.
     pub(super) fn attach_joins(&self, views: &mut [EventView]) -> Result<()> {
+        let span = |v: &EventView, s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+                .filter(|_| !v.all_day)
+        };
+        let (Some(from), Some(to)) = (
+            views.first().and_then(|v| span(v, &v.start_time)),
+            views.iter().filter_map(|v| span(v, &v.end_time)).max(),
+        ) else {
+            return Ok(());
+        };
+        // Plans exist only near now; a page of other weeks skips the key matching entirely.
+        if !self
+            .store
+            .read(|r| r.any_plan_between(from - Duration::days(1), to + Duration::days(1)))?
+        {
+            return Ok(());
+        }
         for (i, p) in self.plans_for(views)? {
             views[i].joins = vec![join_view(&p)];
         }

@@ -52,6 +52,15 @@ impl Reader<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether any plan's meeting overlaps `[from, to)`.
+    pub fn any_plan_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM join_plans WHERE end_utc > ?1 AND start_utc < ?2)",
+            [from.timestamp(), to.timestamp()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Plans that need the due loop at or before `now`, and the earliest time any other plan will.
     pub fn plans_due(&self, now: DateTime<Utc>) -> Result<(Vec<JoinPlan>, Option<DateTime<Utc>>)> {
         let mut stmt = self.conn.prepare_cached(&format!(
