@@ -387,3 +387,85 @@ fn join_next_opens_through_browser_and_next_prints_waybar_json() {
         "the browser got exactly the meeting link"
     );
 }
+
+fn detect(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_punctual"))
+        .arg("detect")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("punctual detect runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write the invite");
+    child.wait_with_output().expect("detect ends")
+}
+
+#[test]
+fn detect_reads_an_invite_from_stdin_and_explains_every_candidate() {
+    let invite = "Join Zoom Meeting\nhttps://us02web.zoom.us/j/84512345678?pwd=bXlS.1\n\nNot this: https://zoom.us.evil.com/j/1\n";
+    let out = detect(&["--json"], invite);
+    assert!(
+        out.status.success(),
+        "detect exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(
+        v["link"]["url"], "https://us02web.zoom.us/j/84512345678?pwd=bXlS.1",
+        "the link as written, trailing dot stripped: {v}"
+    );
+    assert_eq!(v["link"]["platform"], "zoom", "the platform is named");
+    let all = detect(&["--all"], invite);
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        text.contains("zoom.us.evil.com"),
+        "--all lists the rejected lookalike too: {text}"
+    );
+    let bad = detect(&["--field", "bogus", "--json"], invite);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown --field is bad input"
+    );
+    assert_eq!(
+        json_of(&bad.stderr)["error"]["field"],
+        "field",
+        "the error names the flag"
+    );
+}
+
+#[test]
+fn an_imported_conference_property_becomes_the_meeting_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y%m%dT100000Z")
+        .to_string();
+    let end = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y%m%dT110000Z")
+        .to_string();
+    let ics = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:c@t\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:Conf\r\nCONFERENCE;VALUE=URI;FEATURE=VIDEO:https://meet.google.com/abc-defg-hij\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    let file = dir.path().join("c.ics");
+    std::fs::write(&file, ics).expect("write ics");
+    let imp = punctual(dir.path(), &["import", file.to_str().unwrap_or_default()]);
+    assert!(
+        imp.status.success(),
+        "the file imports: {}",
+        String::from_utf8_lossy(&imp.stderr)
+    );
+    let list = json_of(&punctual(dir.path(), &["events", "--json"]).stdout);
+    assert_eq!(
+        list["events"][0]["meeting_platform"], "google_meet",
+        "RFC 7986 CONFERENCE is found by detection: {list}"
+    );
+    assert_eq!(
+        list["events"][0]["meeting_url"], "https://meet.google.com/abc-defg-hij",
+        "the conference URI is the link"
+    );
+}
