@@ -324,3 +324,18 @@ pub fn human(t: DateTime<Utc>, zone: Zone) -> String {
 pub fn rfc3339_in(t: DateTime<Utc>, zone: Zone) -> String {
     t.with_timezone(&zone.0).to_rfc3339()
 }
+
+/// The weekday of an iCalendar two-letter code (RFC 5545 §3.3.10 "weekday"): MO, TU, ... SU.
+pub fn ical_weekday(code: &str) -> Option<chrono::Weekday> {
+    use chrono::Weekday;
+    Some(match code {
+        "MO" => Weekday::Mon,
+        "TU" => Weekday::Tue,
+        "WE" => Weekday::Wed,
+        "TH" => Weekday::Thu,
+        "FR" => Weekday::Fri,
+        "SA" => Weekday::Sat,
+        "SU" => Weekday::Sun,
+        _ => return None,
+    })
+}

@@ -153,16 +153,7 @@ impl Observance {
 }
 
 fn weekday(code: &str) -> Option<Weekday> {
-    Some(match code {
-        "MO" => Weekday::Mon,
-        "TU" => Weekday::Tue,
-        "WE" => Weekday::Wed,
-        "TH" => Weekday::Thu,
-        "FR" => Weekday::Fri,
-        "SA" => Weekday::Sat,
-        "SU" => Weekday::Sun,
-        _ => return None,
-    })
+    crate::time::ical_weekday(code)
 }
 
 /// Parses the yearly rule shapes VTIMEZONEs use (see the module doc). Anything else gives `None`, and

@@ -99,16 +99,7 @@ where
 }
 
 fn weekday(code: &str) -> Option<Weekday> {
-    Some(match code {
-        "MO" => Weekday::Mon,
-        "TU" => Weekday::Tue,
-        "WE" => Weekday::Wed,
-        "TH" => Weekday::Thu,
-        "FR" => Weekday::Fri,
-        "SA" => Weekday::Sat,
-        "SU" => Weekday::Sun,
-        _ => return None,
-    })
+    crate::time::ical_weekday(code)
 }
 
 fn by_day(value: &str) -> Result<Vec<NWeekday>, RecurrenceError> {
