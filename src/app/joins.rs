@@ -416,27 +416,63 @@ impl App {
     /// The meeting in progress or the next one to start, with a link, within four weeks.
     pub fn next_meeting(&self) -> Result<Option<NextMeeting>> {
         let now = self.clock.now();
-        let page = self.list_events(&ListQuery {
-            from: Some(now.to_rfc3339()),
-            to: Some((now + Duration::days(28)).to_rfc3339()),
-            limit: Some(10),
-            ..Default::default()
-        })?;
-        let next = page
-            .events
+        Ok(self
+            .upcoming_meetings(now + Duration::days(28), 1)?
             .into_iter()
-            .find(|e| !e.all_day && e.meeting_url.is_some());
-        Ok(next.and_then(|event| {
-            let start = DateTime::parse_from_rfc3339(&event.start_time)
-                .ok()?
-                .with_timezone(&Utc);
-            let secs = (start - now).num_seconds();
-            Some(NextMeeting {
-                in_progress: secs <= 0,
-                starts_in_seconds: secs,
-                event,
-            })
-        }))
+            .next())
+    }
+
+    /// Timed meetings with a link that are in progress or start before `until`, soonest first, at most
+    /// `limit` (1 to 100). The "Up next" panel and the tray's list of today's meetings read this.
+    pub fn upcoming_meetings(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<NextMeeting>> {
+        if !(1..=100).contains(&limit) {
+            return Err(Error::field(
+                ErrorCode::InvalidLimit,
+                "limit",
+                "limit must be between 1 and 100",
+            ));
+        }
+        let now = self.clock.now();
+        if until <= now {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut cursor = None;
+        // All-day entries are not meetings one joins, so a page may hold fewer than `limit`: read on.
+        loop {
+            let page = self.list_events(&ListQuery {
+                from: Some(now.to_rfc3339()),
+                to: Some(until.to_rfc3339()),
+                limit: Some(100),
+                cursor,
+                ..Default::default()
+            })?;
+            for event in page.events {
+                if event.all_day || event.meeting_url.is_none() {
+                    continue;
+                }
+                let Ok(start) = DateTime::parse_from_rfc3339(&event.start_time) else {
+                    continue;
+                };
+                let secs = (start.with_timezone(&Utc) - now).num_seconds();
+                out.push(NextMeeting {
+                    in_progress: secs <= 0,
+                    starts_in_seconds: secs,
+                    event,
+                });
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+            match (page.has_more, page.next_cursor) {
+                (true, Some(next)) => cursor = Some(next),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// The plans of listed occurrences, matched directly or as duplicates of another calendar's copy.

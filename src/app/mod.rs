@@ -9,10 +9,12 @@ mod cursor;
 mod edit;
 mod ics;
 mod joins;
+mod settings;
 mod validate;
 mod view;
 
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
+pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
 
 use crate::error::{Error, ErrorCode, Result};
