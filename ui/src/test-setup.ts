@@ -15,6 +15,19 @@ if (!('ResizeObserver' in globalThis)) {
   (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = NoLayoutResizeObserver;
 }
 
+// Nor IntersectionObserver, which the time grid (day and week views) creates.
+if (!('IntersectionObserver' in globalThis)) {
+  class NoLayoutIntersectionObserver {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+    takeRecords(): [] {
+      return [];
+    }
+  }
+  (globalThis as unknown as { IntersectionObserver: unknown }).IntersectionObserver = NoLayoutIntersectionObserver;
+}
+
 // jsdom's Blob has no text() (WebKit's has); the import reads chosen files with it.
 if (typeof Blob.prototype.text !== 'function') {
   Blob.prototype.text = function text(this: Blob): Promise<string> {
