@@ -19,7 +19,7 @@ function setup(backend = mockBackend([sampleEvent({ title: 'Standup' })])) {
   return { backend, queries, onconnect, lastFrom };
 }
 
-const key = (k: string, target: EventTarget = window) => fireEvent.keyDown(target, { key: k });
+const key = (k: string, target: Element | Window = window) => fireEvent.keyDown(target, { key: k });
 
 describe('CalendarPage keyboard', () => {
   it('d, w, m and a switch the view', async () => {
