@@ -128,17 +128,19 @@ describe('CalendarPage', () => {
     expect(onconnect).toHaveBeenCalledOnce();
   });
 
-  it('shows Up next beside the calendar', async () => {
-    const backend = mockBackend();
-    backend.upcoming = [
-      {
-        event: sampleEvent({ title: 'Planning', start_time: new Date(Date.now() + 10 * 60_000).toISOString(), end_time: new Date(Date.now() + 40 * 60_000).toISOString() }),
-        starts_in_seconds: 600,
-        in_progress: false,
-      },
-    ];
+  it('shows Up next beside the calendar, but not on first run', async () => {
+    const start = Date.now() + 10 * 60_000;
+    const ev = sampleEvent({ title: 'Planning', start_time: new Date(start).toISOString(), end_time: new Date(start + 30 * 60_000).toISOString() });
+    const backend = mockBackend([ev]);
+    backend.upcoming = [{ event: ev, starts_in_seconds: 600, in_progress: false }];
     setup(backend);
     const panel = await screen.findByTestId('up-next');
     expect(await within(panel).findByText('Planning')).toBeInTheDocument();
+  });
+
+  it('leaves the first-run empty state alone on the page', async () => {
+    setup(mockBackend());
+    await screen.findByTestId('empty-state');
+    expect(screen.queryByTestId('up-next'), 'no Up next panel with nothing on any calendar').toBeNull();
   });
 });

@@ -61,7 +61,8 @@ describe('UpNext', () => {
     backend.upcoming = [m];
     backend.events = [m.event];
     render(UpNext, { backend });
-    await fireEvent.click(await screen.findByRole('button', { name: 'Join Meeting ev-zoom' }));
+    expect(await screen.findByTestId('up-next-item'), 'the platform by its name').toHaveTextContent('Zoom');
+    await fireEvent.click(screen.getByRole('button', { name: 'Join Meeting ev-zoom' }));
     await vi.waitFor(() => expect(backend.joined, 'joinEvent got the event id').toEqual(['ev-zoom']));
     expect(await screen.findByTestId('join-status')).toHaveTextContent('Opened in the browser');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../ipc/mock';
-import { countdown, defaultSlot, firstDayOf, groupByDay, timeRange, toLocalInput } from './format';
+import { countdown, defaultSlot, firstDayOf, groupByDay, platformName, timeRange, toLocalInput } from './format';
 
 describe('groupByDay', () => {
   it('groups by the day in the display zone and sorts by start', () => {
@@ -70,5 +70,13 @@ describe('countdown', () => {
 describe('firstDayOf', () => {
   it('maps the week start to the grid\'s first day', () => {
     expect([firstDayOf('sunday'), firstDayOf('monday'), firstDayOf('saturday')]).toEqual([0, 1, 6]);
+  });
+});
+
+describe('platformName', () => {
+  it('names the common platforms and tidies the others', () => {
+    expect(platformName('google_meet')).toBe('Google Meet');
+    expect(platformName('teams')).toBe('Microsoft Teams');
+    expect(platformName('ringcentral_video'), 'an id without a name is still readable').toBe('Ringcentral video');
   });
 });

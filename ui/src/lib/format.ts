@@ -138,3 +138,27 @@ export function countdown(start: number, end: number, now: number): string {
   if (now < end) return `Now · ${minutesText(end - now)} left`;
   return 'Ended';
 }
+
+// The names of the most common platforms. The full table is the core's (src/detect/platforms.rs); until the
+// core sends display names with events, other ids are shown tidied ("ringcentral_video" → "Ringcentral video").
+const PLATFORM_NAMES: Record<string, string> = {
+  google_meet: 'Google Meet',
+  zoom: 'Zoom',
+  teams: 'Microsoft Teams',
+  webex: 'Webex',
+  gotomeeting: 'GoTo Meeting',
+  jitsi: 'Jitsi Meet',
+  whereby: 'Whereby',
+  chime: 'Amazon Chime',
+  slack_huddle: 'Slack huddle',
+  skype: 'Skype',
+  facetime: 'FaceTime',
+};
+
+/** A meeting platform's id as a reader expects it: "google_meet" → "Google Meet". */
+export function platformName(id: string): string {
+  const known = PLATFORM_NAMES[id];
+  if (known) return known;
+  const words = id.replace(/_/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
