@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CalendarView } from '../ipc/backend';
-import { mockBackend } from '../ipc/mock';
+import { defaultJoinRules, mockBackend } from '../ipc/mock';
 import ConnectionsPage from './ConnectionsPage.svelte';
 
 function calendar(overrides: Partial<CalendarView>): CalendarView {
@@ -103,5 +103,35 @@ describe('ConnectionsPage', () => {
     expect(within(section).getByRole('heading', { name: 'Accounts' })).toBeInTheDocument();
     expect(section).toHaveTextContent(/Google, Microsoft and CalDAV\) arrives in a later version/);
     expect(within(section).queryAllByRole('button'), 'no fake buttons').toHaveLength(0);
+  });
+
+  it('turns join reminders off for one calendar, keeping every other rule', async () => {
+    const backend = mockBackend();
+    backend.calendarList = [calendar({}), calendar({ id: 'cal-2', name: 'Holidays', is_primary: false })];
+    backend.storedRules = {
+      ...defaultJoinRules(),
+      lead_minutes: 4,
+      calendars: { 'cal-2': { enabled: true, lead_minutes: 2, auto_join: null } },
+    };
+    render(ConnectionsPage, { backend });
+    const switches = await screen.findAllByTestId('calendar-reminders');
+    expect(switches.map((s) => (s as HTMLInputElement).checked), 'on unless a calendar rule says off').toEqual([true, true]);
+    await fireEvent.click(screen.getByLabelText('Reminders for Holidays'));
+    await vi.waitFor(() => expect(backend.storedRules.calendars['cal-2']?.enabled).toBe(false));
+    expect(backend.storedRules.calendars['cal-2']?.lead_minutes, "the calendar's other override stays").toBe(2);
+    expect(backend.storedRules.lead_minutes, 'the global rules stay').toBe(4);
+    expect(backend.storedRules.calendars.local, 'the other calendar is untouched').toBeUndefined();
+  });
+
+  it('shows a refused reminders change beside its calendar and puts the switch back', async () => {
+    const backend = mockBackend();
+    backend.calendarList = [calendar({})];
+    render(ConnectionsPage, { backend });
+    const toggle = (await screen.findByLabelText('Reminders for Local')) as HTMLInputElement;
+    backend.nextError = { code: 'storage', message: 'database is locked', field: null };
+    await fireEvent.click(toggle);
+    expect(await screen.findByTestId('calendar-reminders-error')).toHaveTextContent('database is locked');
+    expect(toggle.checked, 'the switch shows what is stored').toBe(true);
+    expect(backend.storedRules.calendars, 'nothing stored').toEqual({});
   });
 });
