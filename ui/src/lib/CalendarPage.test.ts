@@ -120,6 +120,7 @@ describe('CalendarPage', () => {
     await fireEvent.click(await screen.findByText('Retro'));
     const details = await screen.findByTestId('event-details');
     expect(within(details).getByTestId('details-calendar'), 'the name, not the id cal-7').toHaveTextContent(/^Team$/);
+    expect(within(details).getByLabelText('Reminder'), "the event's own join rule is offered in its details").toBeInTheDocument();
   });
 
   it('"Connect a calendar" in the empty state goes to Connections', async () => {
