@@ -146,6 +146,30 @@ describe('settings applied to the window', () => {
     expect(document.documentElement, 'the saved theme stays after leaving Settings').toHaveAttribute('data-theme', 'light');
   });
 
+  it('the top bar theme menu applies at once and stores only the theme', async () => {
+    const backend = mockBackend();
+    backend.storedSettings = { ...defaultSettings(), week_start: 'sunday', time_format: 'h24' };
+    render(App, { backend });
+    await screen.findByTestId('empty-state');
+    await waitFor(() => expect(backend.storedSettings.week_start).toBe('sunday'));
+    await fireEvent.change(screen.getByTestId('theme-select'), { target: { value: 'dark' } });
+    expect(document.documentElement, 'applied before the core answers').toHaveAttribute('data-theme', 'dark');
+    await waitFor(() => expect(backend.storedSettings.theme).toBe('dark'));
+    expect(backend.storedSettings, 'the other preferences are kept').toMatchObject({ week_start: 'sunday', time_format: 'h24' });
+    expect(localStorage.getItem('punctual.theme'), 'remembered for the first paint of the next start').toBe('dark');
+  });
+
+  it('the top bar theme menu puts the stored theme back when the core refuses', async () => {
+    const backend = mockBackend();
+    render(App, { backend });
+    await screen.findByTestId('empty-state');
+    backend.nextError = { code: 'storage', message: 'database is locked', field: null };
+    await fireEvent.change(screen.getByTestId('theme-select'), { target: { value: 'dark' } });
+    expect(await screen.findByTestId('theme-error')).toHaveTextContent('database is locked');
+    expect(document.documentElement, 'back to the stored theme').not.toHaveAttribute('data-theme');
+    expect(screen.getByTestId('theme-select')).toHaveValue('system');
+  });
+
   it('drops an unsaved theme when Settings is left', async () => {
     render(App, { backend: mockBackend() });
     await fireEvent.click(screen.getByTestId('nav-settings'));
