@@ -1,9 +1,12 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/svelte';
+import { cleanup, configure } from '@testing-library/svelte';
 import { afterEach } from 'vitest';
 
 // Each test starts with an empty document.
 afterEach(() => cleanup());
+
+// findBy and waitFor give up after 5 s rather than 1 s: the calendar grid mounts slowly on a busy machine.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom has no layout, so no ResizeObserver; the calendar grid only needs it to exist.
 if (!('ResizeObserver' in globalThis)) {

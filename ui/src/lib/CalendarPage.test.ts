@@ -19,6 +19,9 @@ function setup(backend = mockBackend([sampleEvent({ title: 'Standup' })])) {
   return { backend, queries, onconnect, lastFrom };
 }
 
+// The grid mounts slowly on a busy machine.
+const until = (check: () => void) => vi.waitFor(check, { timeout: 5000 });
+
 const key = (k: string, target: Element | Window = window) => fireEvent.keyDown(target, { key: k });
 
 describe('CalendarPage keyboard', () => {
@@ -41,18 +44,18 @@ describe('CalendarPage keyboard', () => {
     const { lastFrom } = setup();
     await screen.findByTestId('agenda');
     await key('w');
-    await vi.waitFor(() => expect(lastFrom(), 'the week view asks for its range').not.toBeNull());
+    await until(() => expect(lastFrom(), 'the week view asks for its range').not.toBeNull());
     const thisWeek = Date.parse(lastFrom() as string);
     // In whole days, so that a daylight-saving change inside the range does not matter.
     const daysOn = () => Math.round((Date.parse(lastFrom() as string) - thisWeek) / DAY);
     await key('ArrowRight');
-    await vi.waitFor(() => expect(daysOn(), '→ is the next week').toBe(7));
+    await until(() => expect(daysOn(), '→ is the next week').toBe(7));
     await key('ArrowRight');
-    await vi.waitFor(() => expect(daysOn()).toBe(14));
+    await until(() => expect(daysOn()).toBe(14));
     await key('ArrowLeft');
-    await vi.waitFor(() => expect(daysOn(), '← goes back a week').toBe(7));
+    await until(() => expect(daysOn(), '← goes back a week').toBe(7));
     await key('t');
-    await vi.waitFor(() => expect(daysOn(), 't is this week again').toBe(0));
+    await until(() => expect(daysOn(), 't is this week again').toBe(0));
   });
 
   it('the arrows step the agenda by four weeks and t returns to the default window', async () => {
@@ -61,13 +64,13 @@ describe('CalendarPage keyboard', () => {
     expect(lastFrom(), "the agenda starts on the core's default window").toBeNull();
     const before = Date.now();
     await key('ArrowRight');
-    await vi.waitFor(() => expect(lastFrom()).not.toBeNull());
+    await until(() => expect(lastFrom()).not.toBeNull());
     const from = Date.parse(lastFrom() as string);
     expect(from, 'four weeks on, from a day before now').toBeGreaterThanOrEqual(before - DAY + 28 * DAY);
     expect(from).toBeLessThanOrEqual(Date.now() - DAY + 28 * DAY);
     expect(screen.getByTestId('agenda-range')).not.toHaveTextContent('Next four weeks');
     await key('t');
-    await vi.waitFor(() => expect(lastFrom(), 't: the default window again').toBeNull());
+    await until(() => expect(lastFrom(), 't: the default window again').toBeNull());
     expect(screen.getByTestId('agenda-range')).toHaveTextContent('Next four weeks');
   });
 

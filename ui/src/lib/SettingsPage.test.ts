@@ -129,6 +129,24 @@ describe('SettingsPage', () => {
     expect(update, 'nothing is sent').not.toHaveBeenCalled();
   });
 
+  it('shows a start-at-login failure beside its box', async () => {
+    const backend = mockBackend();
+    await renderPage(backend);
+    backend.nextError = { code: 'io', message: 'could not write the autostart entry', field: 'start_at_login' };
+    await fireEvent.click(screen.getByTestId('set-start-at-login'));
+    await fireEvent.click(screen.getByTestId('settings-save'));
+    expect(await screen.findByTestId('error-start_at_login')).toHaveTextContent('could not write the autostart entry');
+    expect(screen.queryByTestId('settings-error')).toBeNull();
+  });
+
+  it('shows an error naming a field without a slot at the top, not nowhere', async () => {
+    const backend = mockBackend();
+    await renderPage(backend);
+    backend.nextError = { code: 'invalid_input', message: 'unknown theme', field: 'theme' };
+    await fireEvent.click(screen.getByTestId('settings-save'));
+    expect(await screen.findByTestId('settings-error')).toHaveTextContent('unknown theme');
+  });
+
   it('shows an error without a field at the top', async () => {
     const backend = mockBackend();
     await renderPage(backend);
