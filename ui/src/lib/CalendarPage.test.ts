@@ -114,6 +114,32 @@ describe('CalendarPage keyboard', () => {
 });
 
 describe('CalendarPage', () => {
+  it('shows the newest range when answers arrive out of order', async () => {
+    const backend = mockBackend();
+    const pending: { from: string | null; resolve: (title: string) => void }[] = [];
+    backend.listEvents = (q) =>
+      new Promise((resolve) =>
+        pending.push({
+          from: q.from,
+          resolve: (title) =>
+            resolve({ events: [sampleEvent({ title })], has_more: false, next_cursor: null, previous_cursor: null }),
+        }),
+      );
+    render(CalendarPage, { backend, onconnect: vi.fn() });
+    await until(() => expect(pending).toHaveLength(1));
+    pending[0].resolve('This month');
+    await screen.findByText('This month');
+    await key('ArrowRight');
+    await key('ArrowLeft');
+    await until(() => expect(pending).toHaveLength(3));
+    pending[2].resolve('This month, again');
+    await screen.findByText('This month, again');
+    pending[1].resolve('Next month (late)');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByText('Next month (late)'), 'a late answer for a range no longer shown is dropped').toBeNull();
+    expect(screen.getByText('This month, again')).toBeInTheDocument();
+  });
+
   it("shows the calendar's name in the event details", async () => {
     const backend = mockBackend([sampleEvent({ title: 'Retro', calendar_id: 'cal-7' })]);
     backend.calendarList = [
