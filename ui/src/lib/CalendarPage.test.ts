@@ -86,6 +86,16 @@ describe('CalendarPage keyboard', () => {
     expect(screen.queryByTestId('event-form')).toBeNull();
   });
 
+  it('Escape closes the event details, and keys wait while they are open', async () => {
+    setup();
+    await fireEvent.click(await screen.findByText('Standup'));
+    await screen.findByTestId('event-details');
+    await key('n');
+    expect(screen.queryByTestId('event-form'), 'n does not open a form over the details').toBeNull();
+    await key('Escape');
+    expect(screen.queryByTestId('event-details')).toBeNull();
+  });
+
   it('ignores shortcuts typed into a text field', async () => {
     const { queries } = setup();
     await screen.findByTestId('agenda');
