@@ -64,7 +64,7 @@ describe('UpNext', () => {
     expect(await screen.findByTestId('up-next-item'), 'the platform by its name').toHaveTextContent('Zoom');
     await fireEvent.click(screen.getByRole('button', { name: 'Join Meeting ev-zoom' }));
     await vi.waitFor(() => expect(backend.joined, 'joinEvent got the event id').toEqual(['ev-zoom']));
-    expect(await screen.findByTestId('join-status')).toHaveTextContent('Opened in the browser');
+    expect(await screen.findByTestId('join-status')).toHaveTextContent('Opened Zoom in the browser');
   });
 
   it('shows the core error as text when the meeting has no link', async () => {
@@ -78,6 +78,16 @@ describe('UpNext', () => {
     expect(status, 'the no_meeting_link message is shown').toHaveTextContent('Meeting ev-room has no meeting link');
     expect(status).toHaveAttribute('role', 'alert');
     expect(backend.joined, 'nothing was opened').toEqual([]);
+  });
+
+  it('says so when the meetings cannot be loaded', async () => {
+    const backend = mockBackend();
+    backend.upcomingMeetings = async () => {
+      throw { code: 'storage', message: 'database is locked', field: null };
+    };
+    render(UpNext, { backend });
+    expect(await screen.findByTestId('up-next-error')).toHaveTextContent('database is locked');
+    expect(screen.queryByTestId('up-next-empty'), 'an error is not an empty list').toBeNull();
   });
 
   it('refreshes when the core reports a change', async () => {
