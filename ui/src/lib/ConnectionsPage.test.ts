@@ -123,6 +123,16 @@ describe('ConnectionsPage', () => {
     expect(backend.storedRules.calendars.local, 'the other calendar is untouched').toBeUndefined();
   });
 
+  it("stores a calendar's own reminder time", async () => {
+    const backend = mockBackend();
+    backend.calendarList = [calendar({})];
+    render(ConnectionsPage, { backend });
+    await fireEvent.change(await screen.findByLabelText('Reminder time for Local'), { target: { value: '10' } });
+    await vi.waitFor(() =>
+      expect(backend.storedRules.calendars.local).toEqual({ enabled: true, lead_minutes: 10, auto_join: null }),
+    );
+  });
+
   it('shows a refused reminders change beside its calendar and puts the switch back', async () => {
     const backend = mockBackend();
     backend.calendarList = [calendar({})];
