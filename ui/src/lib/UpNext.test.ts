@@ -90,6 +90,18 @@ describe('UpNext', () => {
     expect(screen.queryByTestId('up-next-empty'), 'an error is not an empty list').toBeNull();
   });
 
+  it('shows a meeting once it comes within 24 hours, without asking the core again', async () => {
+    const backend = mockBackend();
+    backend.upcoming = [meeting('later', 25 * 60, 30, null)];
+    const calls = vi.spyOn(backend, 'upcomingMeetings');
+    render(UpNext, { backend });
+    expect(await screen.findByTestId('up-next-empty'), '25 hours away is not up next yet').toBeInTheDocument();
+    await vi.advanceTimersByTimeAsync(61 * MIN);
+    expect(await screen.findByText('Meeting later')).toBeInTheDocument();
+    expect(screen.getByTestId('up-next-countdown')).toHaveTextContent('in 23 h 59 min');
+    expect(calls, 'the clock, not a refetch, brought it in').toHaveBeenCalledTimes(1);
+  });
+
   it('refreshes when the core reports a change', async () => {
     const backend = mockBackend();
     render(UpNext, { backend });
