@@ -121,7 +121,12 @@ fn main() {
     if run("import") {
         let text = ics(9_800, 200, base, 7);
         let (mut rates, mut cpus) = (Vec::new(), Vec::new());
-        for _ in 0..5 {
+        // PUNCTUAL_BENCH_SAMPLES=1 imports once (for callgrind).
+        let reps: usize = std::env::var("PUNCTUAL_BENCH_SAMPLES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..reps {
             let (_d, app) = open(now);
             let (t, cpu) = (Instant::now(), cpu_ms());
             let rep = app.import_ics(&text, None).expect("import works");

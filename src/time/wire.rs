@@ -5,7 +5,8 @@
 //! parser (which accepts every variant the RFC allows) was a tenth of a window query. The store only ever
 //! writes chrono's own canonical forms, `2026-06-24T12:45:00Z` and `2026-06-24T12:45:00`, so those exact
 //! shapes are read digit by digit; anything else (fractional seconds, offsets, text written by hand) goes
-//! to chrono, so the accepted set is unchanged. Writing is chrono's, so the stored text is unchanged too.
+//! to chrono, so the accepted set is unchanged. Writing takes the same shortcut for whole seconds and is
+//! checked against chrono's own text, so what is stored is unchanged too.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::de::{self, Deserializer, Visitor};
@@ -60,32 +61,84 @@ pub fn parse_naive(s: &str) -> Result<NaiveDateTime, chrono::ParseError> {
 
 /// Writes an instant as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds), the form every listing shows; the same text
 /// as chrono's `to_rfc3339_opts(SecondsFormat::Secs, true)`, without its general formatting machinery.
+/// (Fractional seconds are dropped, as that format drops them.)
 pub fn utc_string(t: DateTime<Utc>) -> String {
+    match canonical(t.naive_utc()) {
+        Some(mut b) => {
+            b[19] = b'Z';
+            std::str::from_utf8(&b)
+                .map(str::to_owned)
+                .unwrap_or_default()
+        }
+        None => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// Writes `n` as `width` decimal digits at `at` (the caller checked it fits).
+fn put(b: &mut [u8], at: usize, width: usize, mut n: u32) {
+    for i in (at..at + width).rev() {
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` plus one spare byte, for whole-second times in years 0 to 9999 (everything the
+/// calendar stores); `None` sends anything else to chrono.
+fn canonical(t: NaiveDateTime) -> Option<[u8; 20]> {
     use chrono::{Datelike, Timelike};
-    // One conversion to calendar fields; each accessor on DateTime<Utc> would convert again.
+    let (date, time) = (t.date(), t.time());
+    let year = date.year();
+    if !(0..=9999).contains(&year) || time.nanosecond() != 0 {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00 ";
+    put(&mut b, 0, 4, year.unsigned_abs());
+    put(&mut b, 5, 2, date.month());
+    put(&mut b, 8, 2, date.day());
+    put(&mut b, 11, 2, time.hour());
+    put(&mut b, 14, 2, time.minute());
+    put(&mut b, 17, 2, time.second());
+    Some(b)
+}
+
+/// An instant in iCalendar's compact UTC form, `YYYYMMDDTHHMMSSZ` (fractional seconds dropped): the key of
+/// every materialized series instance, so it is written without chrono's format-string machinery.
+pub fn compact_utc(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
     let (date, time) = (t.date_naive(), t.time());
     let year = date.year();
     if !(0..=9999).contains(&year) {
-        return t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return t.format("%Y%m%dT%H%M%SZ").to_string();
     }
-    let mut b = *b"0000-00-00T00:00:00Z";
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(0, 4, year.unsigned_abs());
-    put(5, 2, date.month());
-    put(8, 2, date.day());
-    put(11, 2, time.hour());
-    put(14, 2, time.minute());
-    // A leap second (chrono's nanosecond >= 1e9) is written as :60, as chrono writes it.
+    let mut b = *b"00000000T000000Z";
+    put(&mut b, 0, 4, year.unsigned_abs());
+    put(&mut b, 4, 2, date.month());
+    put(&mut b, 6, 2, date.day());
+    put(&mut b, 9, 2, time.hour());
+    put(&mut b, 11, 2, time.minute());
+    // A leap second is written as 60, as chrono writes it.
     put(
-        17,
+        &mut b,
+        13,
         2,
         time.second() + u32::from(time.nanosecond() >= 1_000_000_000),
     );
+    std::str::from_utf8(&b)
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// A date in iCalendar's compact form, `YYYYMMDD`.
+pub fn compact_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        return d.format("%Y%m%d").to_string();
+    }
+    let mut b = *b"00000000";
+    put(&mut b, 0, 4, year.unsigned_abs());
+    put(&mut b, 4, 2, d.month());
+    put(&mut b, 6, 2, d.day());
     std::str::from_utf8(&b)
         .map(str::to_owned)
         .unwrap_or_default()
@@ -108,7 +161,13 @@ pub mod utc {
     use super::*;
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        t.serialize(s)
+        match canonical(t.naive_utc()) {
+            Some(mut b) => {
+                b[19] = b'Z';
+                s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
+            }
+            None => t.serialize(s),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -121,7 +180,12 @@ pub mod naive {
     use super::*;
 
     pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        t.serialize(s)
+        match canonical(*t) {
+            Some(b) => {
+                s.serialize_str(std::str::from_utf8(&b[..19]).map_err(serde::ser::Error::custom)?)
+            }
+            None => t.serialize(s),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
@@ -180,6 +244,13 @@ mod tests {
 
     proptest! {
         #[test]
+        fn compact_forms_are_chrono_s(secs in -62_000_000_000i64..250_000_000_000i64) {
+            let at = DateTime::from_timestamp(secs, 0).expect("in chrono's range");
+            prop_assert_eq!(compact_utc(at), at.format("%Y%m%dT%H%M%SZ").to_string(), "instance keys keep their text");
+            prop_assert_eq!(compact_date(at.date_naive()), at.date_naive().format("%Y%m%d").to_string(), "all-day keys keep their text");
+        }
+
+        #[test]
         fn utc_string_writes_what_chrono_writes(secs in -62_000_000_000i64..250_000_000_000i64) {
             let at = DateTime::from_timestamp(secs, 0).expect("in chrono's range");
             prop_assert_eq!(
@@ -188,6 +259,24 @@ mod tests {
                 "listings must show exactly the text chrono would"
             );
         }
+    }
+
+    #[test]
+    fn fractional_seconds_are_written_by_chrono() {
+        let at = DateTime::from_timestamp(1_764_000_000, 500_000_000).expect("in range");
+        let v = Both {
+            at,
+            local: at.naive_utc(),
+        };
+        assert_eq!(
+            serde_json::to_string(&v).ok(),
+            Some(format!(
+                r#"{{"at":{},"local":{}}}"#,
+                serde_json::to_string(&at).expect("serializes"),
+                serde_json::to_string(&at.naive_utc()).expect("serializes")
+            )),
+            "a time the fast path does not cover is written exactly as chrono writes it"
+        );
     }
 
     #[test]
