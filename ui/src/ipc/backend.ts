@@ -69,3 +69,21 @@ export function toCoreError(e: unknown): CoreError {
   const message = e instanceof Error ? e.message : typeof e === 'string' ? e : 'Something went wrong';
   return { code: 'internal', message, field: null };
 }
+
+/**
+ * Calls `handler` on every data change until the returned function is called. `onChange` resolves later
+ * than a component may unmount, so an unsubscribe that comes first still ends the subscription when it
+ * arrives.
+ */
+export function subscribeToChanges(backend: Backend, handler: () => void): () => void {
+  let unlisten: (() => void) | undefined;
+  let stopped = false;
+  backend
+    .onChange(handler)
+    .then((u) => (stopped ? u() : (unlisten = u)))
+    .catch(() => {});
+  return () => {
+    stopped = true;
+    unlisten?.();
+  };
+}
