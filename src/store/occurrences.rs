@@ -590,6 +590,27 @@ mod tests {
         );
     }
 
+    /// Writing an event must not build a temporary table per row (as a CHECK with `IN (...)` does).
+    #[test]
+    fn an_event_insert_builds_no_temporary_table() {
+        let store = Store::open_in_memory(Zone::UTC).expect("opens");
+        let ops: Vec<String> = store
+            .read(|r| {
+                let mut stmt = r.conn.prepare(
+                    "EXPLAIN INSERT INTO events (id, calendar_id, uid, recurrence_key, kind, has_meeting,
+                         deleted, body, created_at, updated_at, raw)
+                     VALUES ('a', 'local', 'u', '', 'single', 0, 0, '{}', 'x', 'x', NULL)",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(1))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .expect("explains");
+        assert!(
+            !ops.iter().any(|op| op == "OpenEphemeral"),
+            "an insert into events opens no ephemeral table: {ops:?}"
+        );
+    }
+
     #[test]
     fn month_ranges_merge_contiguous_months() {
         let r = month_ranges(&[24300, 24301, 24303]);
