@@ -1,0 +1,256 @@
+"""The desktop shell as a user meets it: one instance, the tray menu, Join, and closing to the tray.
+
+The tray is checked twice over: by its pixels (trayer docks the icon, xdotool clicks it, the screen is
+captured) and by what the menu says over D-Bus (libayatana-appindicator exports the menu as
+com.canonical.dbusmenu on the session bus, whichever tray shows it), which is also how a test clicks
+"Open Punctual" without guessing pixel positions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import DESKTOP_BIN, SHOTS, Punctual, app_pids, webkit_children, x_windows
+from selenium.webdriver.support import expected_conditions as EC
+from test_desktop import agenda_titles, by_testid, wait
+
+MEET = "https://meet.google.com/abc-defg-hij"
+
+
+def soon(minutes: int) -> str:
+    """`minutes` from now, on the minute, in the machine's zone with its offset."""
+    t = dt.datetime.now().astimezone().replace(second=0, microsecond=0) + dt.timedelta(minutes=minutes)
+    return t.isoformat(timespec="seconds")
+
+
+def until(check, seconds: float, what: str):  # type: ignore[no-untyped-def]
+    """Polls `check` until it returns something truthy; fails with `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def the_app(data_dir: Path) -> int:
+    pids = until(lambda: app_pids(data_dir), 20, "the app process")
+    assert len(pids) == 1, f"one instance per data directory, found {pids}"
+    return pids[0]
+
+
+def punctual_windows() -> list[str]:
+    return x_windows("--onlyvisible", "--name", "^Punctual$")
+
+
+def focused_window_name() -> str:
+    out = subprocess.run(["xdotool", "getwindowfocus", "getwindowname"], capture_output=True, text=True, timeout=10)
+    return out.stdout.strip()
+
+
+def screen_shot(name: str) -> Path:
+    path = SHOTS / f"{name}.png"
+    subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=30)
+    return path
+
+
+# --- the tray menu over D-Bus (com.canonical.dbusmenu) ---------------------------------------------------
+
+
+def _gdbus(*args: str) -> str:
+    out = subprocess.run(["gdbus", *args], capture_output=True, text=True, timeout=10)
+    return out.stdout if out.returncode == 0 else ""
+
+
+def tray_menu(pid: int) -> tuple[str, str] | None:
+    """(bus name, object path) of the dbusmenu that process `pid` exports, if any."""
+    names = re.findall(r"'(:[0-9.]+)'", _gdbus("call", "--session", "--dest", "org.freedesktop.DBus",
+                                               "--object-path", "/org/freedesktop/DBus",
+                                               "--method", "org.freedesktop.DBus.ListNames"))
+    for name in names:
+        owner = _gdbus("call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                       "--method", "org.freedesktop.DBus.GetConnectionUnixProcessID", name)
+        if f"uint32 {pid}," not in owner:
+            continue
+        node = None
+        for line in _gdbus("introspect", "--session", "--dest", name, "--object-path", "/", "--recurse").splitlines():
+            line = line.strip()
+            if line.startswith("node /"):
+                node = line.split()[1]
+            elif line.startswith("interface com.canonical.dbusmenu") and node:
+                return name, node
+    return None
+
+
+def menu_items(menu: tuple[str, str]) -> dict[str, tuple[int, bool]]:
+    """label -> (item id, enabled) of the top-level menu entries."""
+    layout = _gdbus("call", "--session", "--dest", menu[0], "--object-path", menu[1],
+                    "--method", "com.canonical.dbusmenu.GetLayout", "0", "-1", "[]")
+    items = {}
+    for item_id, props in re.findall(r"<\((\d+), \{([^{}]*)\}, \[\]\)>", layout):
+        label = re.search(r"'label': <'((?:[^'\\]|\\.)*)'>", props)
+        if label:
+            items[label.group(1)] = (int(item_id), "'enabled': <false>" not in props)
+    return items
+
+
+def click_menu_item(menu: tuple[str, str], item_id: int) -> None:
+    _gdbus("call", "--session", "--dest", menu[0], "--object-path", menu[1], "--method",
+           "com.canonical.dbusmenu.Event", str(item_id), "clicked", "<int32 0>", "0")
+
+
+# --- closing a window as the window manager's close button does -------------------------------------------
+
+
+def close_window(window_id: int) -> None:
+    """Sends WM_DELETE_WINDOW (ICCCM §4.2.8.1), the message a title bar's close button sends."""
+    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class XEvent(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    display = x11.XOpenDisplay(None)
+    assert display, "the test can open the X display"
+    event = XEvent()
+    event.xclient.type = 33  # ClientMessage
+    event.xclient.window = window_id
+    event.xclient.message_type = x11.XInternAtom(display, b"WM_PROTOCOLS", 0)
+    event.xclient.format = 32
+    event.xclient.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+    event.xclient.data[1] = 0  # CurrentTime
+    x11.XSendEvent(display, window_id, 0, 0, ctypes.byref(event))
+    x11.XFlush(display)
+    x11.XCloseDisplay(display)
+
+
+# --- the tests ------------------------------------------------------------------------------------------------
+
+
+def test_a_second_launch_focuses_the_first_instance_and_exits(launch, data_dir):
+    app = launch()
+    wait(app.driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    first = the_app(data_dir)
+    # Something else has the focus, as when the user starts Punctual again from a launcher.
+    other = subprocess.Popen(["xmessage", "-name", "elsewhere", "-title", "Elsewhere", "elsewhere"])
+    try:
+        focus = until(lambda: x_windows("--name", "^Elsewhere$"), 10, "another window")
+        subprocess.run(["xdotool", "windowfocus", "--sync", focus[0]], timeout=10, check=False)
+        until(lambda: focused_window_name() == "Elsewhere", 5, "the other window to take the focus")
+
+        env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir))
+        env.pop("TAURI_WEBVIEW_AUTOMATION", None)
+        started = time.monotonic()
+        second = subprocess.run([str(DESKTOP_BIN)], env=env, capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - started
+        assert second.returncode == 0, f"the second launch exits successfully: {second.stderr}"
+        assert took < 10, f"the second launch hands over and exits at once, not after {took:.1f}s"
+        until(lambda: focused_window_name() == "Punctual", 5, "the first window to take the focus back")
+        app.screenshot("first-instance-focused")
+        assert app_pids(data_dir) == [first], "the first instance runs on, and the second is gone"
+        assert len(punctual_windows()) == 1, "still exactly one Punctual window"
+        assert app.driver.title == "Punctual", "the first window still answers"
+    finally:
+        other.terminate()
+
+
+def test_the_tray_menu_shows_the_next_meeting(launch, data_dir, tray_panel):
+    Punctual.cli_on(data_dir, "create", "--title", "Tray standup", "--start", soon(90), "--end", soon(120),
+                    "--location", MEET)
+    app = launch()
+    wait(app.driver).until(lambda d: "Tray standup" in agenda_titles(d))
+    pid = the_app(data_dir)
+
+    menu = until(lambda: tray_menu(pid), 20, "the tray menu on the session bus")
+    items = until(lambda: menu_items(menu), 10, "the tray menu's items")
+    first = next(iter(items))
+    assert first.startswith("Next: Tray standup · "), f"the menu opens with the next meeting and its start: {items}"
+    assert items[first][1] is False, "the next-meeting line is information, not a button"
+    assert items.get("Join next meeting", (0, False))[1], f"Join next meeting is there and enabled: {items}"
+    for label in ("Open Punctual", "Quit"):
+        assert label in items, f"the menu always has {label!r}: {items}"
+
+    # The same menu as a user sees it: click the icon in the panel.
+    icon = until(lambda: x_windows("--class", "trayer"), 10, "the tray panel")
+    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", icon[0]], capture_output=True,
+                              text=True, timeout=10).stdout
+    g = dict(line.split("=", 1) for line in geometry.split())
+    x, y = int(g["X"]) + 12, int(g["Y"]) + int(g["HEIGHT"]) // 2
+    subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"], timeout=10, check=True)
+    time.sleep(1.0)
+    shot = screen_shot("tray-menu-open")
+    print(f"tray menu screenshot: {shot}")
+    subprocess.run(["xdotool", "key", "Escape"], timeout=10, check=False)
+    assert shot.stat().st_size > 0, "the screen was captured"
+
+    # A meeting created while the app runs reaches the menu without a restart: the watcher refreshes the tray.
+    Punctual.cli_on(data_dir, "create", "--title", "Earlier sync", "--start", soon(30), "--end", soon(45),
+                    "--location", "https://zoom.us/j/1234567890")
+    items = until(lambda: (i := menu_items(menu)) and next(iter(i)).startswith("Next: Earlier sync") and i,
+                  10, "the tray to show the new next meeting")
+    later = [label for label in items if label.startswith("Join Tray standup")]
+    if dt.datetime.fromisoformat(soon(90)).date() == dt.datetime.now().astimezone().date():
+        assert later, f"the rest of today's meetings are listed, each with Join: {items}"
+
+
+def test_join_in_the_window_opens_the_link_through_the_browser(launch, data_dir, tmp_path):
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
+    browser.chmod(0o755)
+    Punctual.cli_on(data_dir, "create", "--title", "Join me", "--start", soon(60), "--end", soon(90),
+                    "--location", MEET)
+    app = launch({"BROWSER": str(browser)})
+    driver = app.driver
+    wait(driver).until(lambda d: "Join me" in agenda_titles(d))
+    driver.find_element(*by_testid("agenda-event")).click()
+    wait(driver).until(EC.element_to_be_clickable(by_testid("details-join"))).click()
+    status = wait(driver).until(EC.visibility_of_element_located(by_testid("details-join-status")))
+    app.screenshot("joined")
+    assert "Opened" in status.text, f"the window says what it opened: {status.text!r}"
+    lines = until(lambda: opened.exists() and opened.read_text().splitlines(), 10, "the browser to be called")
+    assert lines == [MEET], f"the browser got exactly the meeting link, once: {lines}"
+
+
+def test_closing_the_window_keeps_the_app_in_the_tray_without_webkit(launch, data_dir, tray_panel):
+    app = launch()
+    wait(app.driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    pid = the_app(data_dir)
+    assert "WebKitWebProcess" in webkit_children(pid), "an open window has its web process"
+    window = until(punctual_windows, 10, "the Punctual window")
+
+    close_window(int(window[0]))
+    until(lambda: not punctual_windows(), 10, "the window to close")
+    until(lambda: not webkit_children(pid), 15, "no WebKit process once the window is closed")
+    time.sleep(1)
+    assert app_pids(data_dir) == [pid], "closing the window does not quit: Punctual stays in the tray"
+    screen_shot("closed-to-tray")
+
+    menu = until(lambda: tray_menu(pid), 20, "the tray menu")
+    items = menu_items(menu)
+    assert "Open Punctual" in items, f"the tray offers to open the window again: {items}"
+    click_menu_item(menu, items["Open Punctual"][0])
+    until(punctual_windows, 15, "the window to come back from the tray")
+    until(lambda: "WebKitWebProcess" in webkit_children(pid), 15, "a web process for the new window")
+    screen_shot("reopened-from-tray")
+    assert app_pids(data_dir) == [pid], "the same instance opened its window again"
