@@ -210,7 +210,8 @@ def app_pids(data_dir: Path) -> list[int]:
 
 
 def webkit_children(pid: int) -> list[str]:
-    """The WebKit helper processes (WebKitWebProcess, WebKitNetworkProcess) whose parent is `pid`."""
+    """The WebKit helper processes whose parent is `pid`, by their 15-character kernel names (WebKitWebProces,
+    WebKitNetworkPr)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
