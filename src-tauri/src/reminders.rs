@@ -11,7 +11,7 @@
 
 use punctual::app::{App, JoinHost, LoopSignal};
 use punctual::desktop_host::{DesktopNotifier, SessionLock, SystemOpener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -63,7 +63,7 @@ impl DueLoop {
     }
 }
 
-fn run(dir: &PathBuf, wake: Sender<LoopSignal>, signals: &Receiver<LoopSignal>) {
+fn run(dir: &Path, wake: Sender<LoopSignal>, signals: &Receiver<LoopSignal>) {
     loop {
         let result = App::open(dir).map(Arc::new).and_then(|app| {
             let notifier = DesktopNotifier::new(app.clone(), wake.clone());

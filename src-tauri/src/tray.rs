@@ -400,7 +400,12 @@ mod tests {
     fn during_a_meeting_the_tray_says_now() {
         let now = at("2026-11-21T10:07:00Z");
         let running = meeting("a", "Standup", "2026-11-21T10:00:00Z", now);
-        let m = model(Some(&running), &[running.clone()], Zone::UTC, now);
+        let m = model(
+            Some(&running),
+            std::slice::from_ref(&running),
+            Zone::UTC,
+            now,
+        );
         assert_eq!(
             m.status, "Now: Standup",
             "a meeting in progress is shown as now, not as a negative countdown"
