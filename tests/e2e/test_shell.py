@@ -48,6 +48,21 @@ def the_app(data_dir: Path) -> int:
     return pids[0]
 
 
+def app_windows(pid: int) -> list[tuple[str, int, int, int, int]]:
+    """(id, x, y, width, height) of the visible X windows of process `pid`: the main window, the tray icon
+    (docked by trayer), the tray menu while it is open."""
+    found = []
+    for wid in x_windows("--onlyvisible", "--pid", str(pid)):
+        out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid], capture_output=True, text=True,
+                             timeout=10).stdout
+        g = dict(line.split("=", 1) for line in out.split() if "=" in line)
+        try:
+            found.append((wid, int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])))
+        except (KeyError, ValueError):
+            continue
+    return found
+
+
 def punctual_windows() -> list[str]:
     return x_windows("--onlyvisible", "--name", "^Punctual$")
 
@@ -201,18 +216,20 @@ def test_the_tray_menu_shows_the_next_meeting(launch, data_dir, tray_panel):
     for label in ("Open Punctual", "Quit"):
         assert label in items, f"the menu always has {label!r}: {items}"
 
-    # The same menu as a user sees it: click the icon in the panel.
-    icon = until(lambda: x_windows("--class", "trayer"), 10, "the tray panel")
-    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", icon[0]], capture_output=True,
-                              text=True, timeout=10).stdout
-    g = dict(line.split("=", 1) for line in geometry.split())
-    x, y = int(g["X"]) + 12, int(g["Y"]) + int(g["HEIGHT"]) // 2
+    # The same menu as a user sees it: click the icon that trayer docked, and the menu pops up under it.
+    icon = until(lambda: [w for w in app_windows(pid) if w[3] <= 64 and w[4] <= 64 and w[2] < 40], 10,
+                 "the tray icon docked in the panel")[0]
+    before = {w[0] for w in app_windows(pid)}
+    x, y = icon[1] + icon[3] // 2, icon[2] + icon[4] // 2
     subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"], timeout=10, check=True)
-    time.sleep(1.0)
-    shot = screen_shot("tray-menu-open")
+    popup = until(lambda: [w for w in app_windows(pid) if w[0] not in before and w[3] > 100], 10,
+                  "the tray menu to pop up")[0]
+    time.sleep(0.5)
+    shot = screen_shot("test_the_tray_menu_shows_the_next_meeting-menu-open")
+    window_shot(popup[0], "test_the_tray_menu_shows_the_next_meeting-menu")
     print(f"tray menu screenshot: {shot}")
     subprocess.run(["xdotool", "key", "Escape"], timeout=10, check=False)
-    assert shot.stat().st_size > 0, "the screen was captured"
+    assert abs(popup[1] - icon[1]) < 400 and popup[2] >= icon[2], f"the menu opens at the icon: {popup} vs {icon}"
 
     # A meeting created while the app runs reaches the menu without a restart: the watcher refreshes the tray.
     Punctual.cli_on(data_dir, "create", "--title", "Earlier sync", "--start", soon(30), "--end", soon(45),
@@ -255,7 +272,7 @@ def test_closing_the_window_keeps_the_app_in_the_tray_without_webkit(launch, dat
     until(lambda: not webkit_children(pid), 15, "no WebKit process once the window is closed")
     time.sleep(1)
     assert app_pids(data_dir) == [pid], "closing the window does not quit: Punctual stays in the tray"
-    screen_shot("closed-to-tray")
+    screen_shot("test_closing_the_window_keeps_the_app_in_the_tray_without_webkit-closed")
 
     menu = until(lambda: tray_menu(pid), 20, "the tray menu")
     items = menu_items(menu)
@@ -265,10 +282,10 @@ def test_closing_the_window_keeps_the_app_in_the_tray_without_webkit(launch, dat
     until(lambda: "WebKitWebProces" in webkit_children(pid), 15, "a web process for the new window")
     # WebDriver ends its session with the first window, so the new one is checked by its pixels: the app's
     # page has text, buttons and colours, where a blank or failed page has one or two colours.
-    shot = until(lambda: (p := window_shot(punctual_windows()[0], "reopened-from-tray")) and colours(p) > 50 and p,
+    shot = until(lambda: (p := window_shot(punctual_windows()[0], "test_closing_the_window_keeps_the_app_in_the_tray_without_webkit-reopened")) and colours(p) > 50 and p,
                  20, "the reopened window to paint Punctual's page")
     print(f"reopened window: {shot} ({colours(shot)} colours)")
     # For the human reviewer: the page a moment later, with the data loaded over IPC.
     time.sleep(3)
-    window_shot(punctual_windows()[0], "reopened-later")
+    window_shot(punctual_windows()[0], "test_closing_the_window_keeps_the_app_in_the_tray_without_webkit-later")
     assert app_pids(data_dir) == [pid], "the same instance opened its window again"
