@@ -289,3 +289,86 @@ def test_closing_the_window_keeps_the_app_in_the_tray_without_webkit(launch, dat
     time.sleep(3)
     window_shot(punctual_windows()[0], "test_closing_the_window_keeps_the_app_in_the_tray_without_webkit-later")
     assert app_pids(data_dir) == [pid], "the same instance opened its window again"
+
+
+def test_a_meeting_coming_due_is_notified_by_the_desktop_app(launch, data_dir, tmp_path):
+    bus_log = tmp_path / "notify.log"
+    monitor = subprocess.Popen(
+        ["dbus-monitor", "--session", "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"],
+        stdout=bus_log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        time.sleep(0.5)
+        # Due at start - 1 min (the default lead): the start is 63 s away, so the reminder is due in 3 s.
+        start = dt.datetime.now().astimezone().replace(microsecond=0) + dt.timedelta(seconds=63)
+        due = start.timestamp() - 60
+        app = launch()
+        app.cli("create", "--title", "Due loop standup", "--start", start.isoformat(),
+                "--end", (start + dt.timedelta(minutes=30)).isoformat(), "--location", MEET)
+        until(lambda: "Due loop standup" in bus_log.read_text(), 20, "a Notify call with the meeting's title")
+    finally:
+        monitor.terminate()
+    log = bus_log.read_text()
+    call = next(line for line in log.splitlines() if "member=Notify" in line)
+    at = float(next(w for w in call.split() if w.startswith("time=")).removeprefix("time="))
+    print(f"desktop reminder: Notify {at - due:+.3f} s from the due time")
+    assert at >= due - 0.5, "the reminder does not come before it is due"
+    for action in ('"join"', '"snooze1"', '"snooze5"', '"dismiss"'):
+        assert action in log, f"the notification offers the {action} button"
+
+
+UPDATE_SETTINGS = """
+const [settings, done] = arguments;
+window.__TAURI_INTERNALS__.invoke('update_settings', { settings }).then((ok) => done({ ok }), (err) => done({ err }));
+"""
+
+
+def settings(start_at_login: bool, join_shortcut: str | None) -> dict:
+    return {"theme": "system", "week_start": "monday", "time_format": "auto", "start_at_login": start_at_login,
+            "join_shortcut": join_shortcut}
+
+
+def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
+    browser.chmod(0o755)
+    Punctual.cli_on(data_dir, "create", "--title", "Shortcut sync", "--start", soon(20), "--end", soon(40),
+                    "--location", MEET)
+    # The autostart entry goes to $HOME/.config/autostart: a home of the test's own.
+    app = launch({"HOME": str(home), "BROWSER": str(browser)})
+    driver = app.driver
+    driver.set_script_timeout(15)
+    wait(driver).until(lambda d: "Shortcut sync" in agenda_titles(d))
+    entry = home / ".config" / "autostart" / "Punctual.desktop"
+    assert not entry.exists(), "start at login is off by default: nothing is written at launch"
+
+    out = driver.execute_async_script(UPDATE_SETTINGS, settings(True, "Ctrl+Shift+J"))
+    assert "ok" in out, f"the settings are stored and applied: {out}"
+    text = entry.read_text()
+    assert f"Exec={DESKTOP_BIN} --tray" in text, f"at login Punctual starts in the tray: {text}"
+
+    # The shortcut joins the next meeting from anywhere: X delivers the grabbed keys to Punctual.
+    subprocess.run(["xdotool", "key", "ctrl+shift+j"], timeout=10, check=True)
+    lines = until(lambda: opened.exists() and opened.read_text().splitlines(), 10, "the shortcut to join")
+    assert lines == [MEET], f"the shortcut opened the next meeting's link: {lines}"
+
+    refused = driver.execute_async_script(UPDATE_SETTINGS, settings(False, "Ctrl+Shift+Nokey"))
+    assert refused.get("err", {}).get("field") == "join_shortcut", f"a key the OS cannot grab is refused: {refused}"
+    stored = driver.execute_async_script(
+        "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('settings').then(done, done);"
+    )
+    assert stored.get("join_shortcut") == "Ctrl+Shift+J" and stored.get("start_at_login") is True, (
+        f"a refused change leaves the previous settings stored and in effect: {stored}"
+    )
+    assert entry.exists(), "and start at login still on"
+
+    out = driver.execute_async_script(UPDATE_SETTINGS, settings(False, None))
+    assert "ok" in out, f"turning both off is stored: {out}"
+    assert not entry.exists(), "start at login off removes the autostart entry"
+    subprocess.run(["xdotool", "key", "ctrl+shift+j"], timeout=10, check=True)
+    time.sleep(1.5)
+    assert opened.read_text().splitlines() == [MEET], "with the shortcut off, the keys join nothing"
