@@ -51,7 +51,6 @@ pub fn run() -> Result<(), tauri::Error> {
                 .build(),
         )
         .plugin(prefs::autostart_plugin())
-        .plugin(prefs::shortcut_plugin())
         .manage(core)
         .setup(|app| {
             let handle = app.handle();

@@ -253,6 +253,16 @@ def test_closing_the_window_keeps_the_app_in_the_tray_without_webkit(launch, dat
     window_shot(punctual_windows()[0], "test_closing_the_window_keeps_the_app_in_the_tray_without_webkit-later")
     assert app_pids(data_dir) == [pid], "the same instance opened its window again"
 
+    # Closed again, a second launch (from the desktop's launcher) also brings the window back, then exits.
+    close_window(int(punctual_windows()[0]))
+    until(lambda: not punctual_windows(), 10, "the window to close again")
+    env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir))
+    env.pop("TAURI_WEBVIEW_AUTOMATION", None)
+    second = subprocess.run([str(DESKTOP_BIN)], env=env, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, f"the second launch hands over and exits: {second.stderr}"
+    until(punctual_windows, 15, "the first instance to create its window again")
+    assert app_pids(data_dir) == [pid], "still the one instance"
+
 
 def test_a_meeting_coming_due_is_notified_by_the_desktop_app(launch, data_dir, tmp_path):
     bus_log = tmp_path / "notify.log"
