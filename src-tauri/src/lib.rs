@@ -25,6 +25,8 @@ use tray::Tray;
 
 /// Builds and runs the app until Quit.
 pub fn run() -> Result<(), tauri::Error> {
+    let mode = lifecycle::mode(std::env::args());
+    lifecycle::prepare(mode);
     let core = Core::open_default();
     let context = tauri::generate_context!();
     let instance = lifecycle::instance_id(
@@ -37,7 +39,7 @@ pub fn run() -> Result<(), tauri::Error> {
         .plugin(
             tauri_plugin_single_instance::Builder::new()
                 .dbus_id(instance)
-                .callback(|app, _args, _cwd| lifecycle::open_main_logged(app))
+                .callback(|app, _args, _cwd| lifecycle::open_main_for_second_launch(app))
                 .build(),
         )
         .plugin(
@@ -52,7 +54,8 @@ pub fn run() -> Result<(), tauri::Error> {
         )
         .plugin(prefs::autostart_plugin())
         .manage(core)
-        .setup(|app| {
+        .manage(mode)
+        .setup(move |app| {
             let handle = app.handle();
             let stored = handle.state::<Core>().with(|c| c.settings());
             match stored.and_then(|s| prefs::apply(handle, &s)) {
@@ -94,7 +97,7 @@ pub fn run() -> Result<(), tauri::Error> {
                     Err(e) => eprintln!("punctual-desktop: not watching {}: {e}", dir.display()),
                 }
             }
-            if !lifecycle::starts_in_tray(std::env::args()) {
+            if mode == lifecycle::Mode::Window {
                 lifecycle::open_main(handle)?;
             }
             Ok(())
@@ -126,6 +129,7 @@ pub fn run() -> Result<(), tauri::Error> {
         RunEvent::ExitRequested {
             code: None, api, ..
         } if app.try_state::<Tray>().is_some() => api.prevent_exit(),
+        RunEvent::ExitRequested { code: Some(_), .. } => lifecycle::quitting(),
         RunEvent::Exit => {
             if let Some(due) = app.try_state::<DueLoop>() {
                 due.stop();

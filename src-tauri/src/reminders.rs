@@ -11,9 +11,9 @@
 
 use punctual::app::{App, JoinHost, LoopSignal};
 use punctual::desktop_host::{DesktopNotifier, SessionLock, SystemOpener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ const RETRY: Duration = Duration::from_secs(15);
 
 /// The running loop.
 pub struct DueLoop {
+    dir: PathBuf,
     signals: Mutex<Sender<LoopSignal>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -29,16 +30,31 @@ pub struct DueLoop {
 impl DueLoop {
     /// Starts the loop on `data_dir`.
     pub fn start(data_dir: &Path) -> std::io::Result<DueLoop> {
+        let due = DueLoop {
+            dir: data_dir.to_path_buf(),
+            signals: Mutex::new(channel().0),
+            thread: Mutex::new(None),
+        };
+        due.resume()?;
+        Ok(due)
+    }
+
+    /// Starts the loop again after [`DueLoop::stop`]; does nothing while it runs.
+    pub fn resume(&self) -> std::io::Result<()> {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if thread.is_some() {
+            return Ok(());
+        }
         let (tx, rx) = channel();
         let wake = tx.clone();
-        let dir = data_dir.to_path_buf();
-        let thread = std::thread::Builder::new()
-            .name("punctual-due".into())
-            .spawn(move || run(&dir, wake, &rx))?;
-        Ok(DueLoop {
-            signals: Mutex::new(tx),
-            thread: Mutex::new(Some(thread)),
-        })
+        let dir = self.dir.clone();
+        *thread = Some(
+            std::thread::Builder::new()
+                .name("punctual-due".into())
+                .spawn(move || run(&dir, wake, &rx))?,
+        );
+        *self.signals.lock().unwrap_or_else(PoisonError::into_inner) = tx;
+        Ok(())
     }
 
     /// The data changed: plan again now.
@@ -120,5 +136,11 @@ mod tests {
             due.thread.lock().map(|t| t.is_none()).unwrap_or(false),
             "the thread was joined, so nothing runs after Quit"
         );
+        due.resume().expect("the loop starts again");
+        assert!(
+            due.thread.lock().map(|t| t.is_some()).unwrap_or(false),
+            "after a failed switch of process the reminders run again"
+        );
+        due.stop();
     }
 }

@@ -291,7 +291,10 @@ fn on_menu(app: &AppHandle, id: &str) {
     match id {
         JOIN_NEXT => joins::join_in_background(app, "next".to_string()),
         OPEN => lifecycle::open_main_logged(app),
-        QUIT => app.exit(0),
+        QUIT => {
+            lifecycle::quitting();
+            app.exit(0);
+        }
         other => {
             if let Some(occurrence) = other.strip_prefix(JOIN_PREFIX) {
                 joins::join_in_background(app, occurrence.to_string());

@@ -193,12 +193,13 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def app_pids(data_dir: Path) -> list[int]:
-    """The running punctual-desktop processes on `data_dir` (WebKit's children share the environment, not the name)."""
+def app_pids(data_dir: Path, name: str = "punctual-deskto") -> list[int]:
+    """The running processes on `data_dir` whose name starts with `name`: the app, or (name="WebKit") the WebKit
+    processes it started, which inherit its environment, even if they outlived it."""
     wanted = f"PUNCTUAL_DATA_DIR={data_dir}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or not _comm(int(entry.name)).startswith("punctual-deskto"):
+        if not entry.name.isdigit() or not _comm(int(entry.name)).startswith(name):
             continue
         try:
             env = (entry / "environ").read_bytes().split(b"\0")
