@@ -239,7 +239,8 @@ mod webkit {
     /// The kernel's 15-character `comm` of WebKit's network process.
     const NETWORK_COMM: &str = "WebKitNetworkPr";
 
-    /// Ends every WebKit child of this process and reaps it, waiting at most `grace`.
+    /// Ends every WebKit child of this process and reaps it: SIGTERM, then SIGKILL for any still running
+    /// after `grace`.
     pub fn end_children(grace: Duration) {
         let mut left: Vec<Pid> = children_named(std::process::id(), "WebKit")
             .into_iter()
@@ -254,8 +255,10 @@ mod webkit {
             left.retain(|pid| matches!(waitpid(Some(*pid), WaitOptions::NOHANG), Ok(None)));
             std::thread::sleep(Duration::from_millis(20));
         }
-        if !left.is_empty() {
-            eprintln!("punctual-desktop: WebKit processes still running: {left:?}");
+        // Past the grace period (a loaded machine), no more asking: a killed process exits at once.
+        for pid in left {
+            let _ = kill_process(pid, Signal::KILL);
+            let _ = waitpid(Some(pid), WaitOptions::empty());
         }
     }
 
