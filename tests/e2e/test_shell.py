@@ -348,3 +348,24 @@ def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, t
     subprocess.run(["xdotool", "key", "ctrl+shift+j"], timeout=10, check=True)
     time.sleep(1.5)
     assert opened.read_text().splitlines() == [MEET], "with the shortcut off, the keys join nothing"
+
+
+def test_the_window_size_and_position_are_remembered(launch, data_dir, tray_panel):
+    app = launch()
+    wait(app.driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
+    window = until(punctual_windows, 10, "the Punctual window")[0]
+    subprocess.run(["xdotool", "windowsize", "--sync", window, "900", "640"], timeout=10, check=True)
+    subprocess.run(["xdotool", "windowmove", "--sync", window, "40", "30"], timeout=10, check=True)
+    time.sleep(0.5)
+    close_window(int(window))
+    until(lambda: not punctual_windows(), 10, "the window to close")
+    env = dict(os.environ, PUNCTUAL_DATA_DIR=str(data_dir))
+    env.pop("TAURI_WEBVIEW_AUTOMATION", None)
+    time.sleep(1)
+    subprocess.run([str(DESKTOP_BIN)], env=env, capture_output=True, timeout=30, check=True)
+    reopened = until(punctual_windows, 15, "the window to come back")[0]
+    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", reopened], capture_output=True,
+                              text=True, timeout=10).stdout
+    g = dict(line.split("=", 1) for line in geometry.split() if "=" in line)
+    assert (g["WIDTH"], g["HEIGHT"]) == ("900", "640"), f"the window comes back at the size it was left: {g}"
+    assert abs(int(g["X"]) - 40) < 10 and abs(int(g["Y"]) - 30) < 10, f"and where it was left: {g}"
