@@ -20,5 +20,11 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "import_ics",
         "export_ics",
         "data_dir",
+        "settings",
+        "update_settings",
+        "join_rules",
+        "set_join_rules",
+        "upcoming_meetings",
+        "join_event",
     ]
 }

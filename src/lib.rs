@@ -4,6 +4,7 @@
 //! thin skins over [`app`]; the tests drive it directly. See ARCHITECTURE.md for the plan of the house.
 
 pub mod app;
+pub mod desktop_host;
 pub mod detect;
 pub mod error;
 pub mod ical;

@@ -6,14 +6,15 @@
 //! `Mutex` because one SQLite connection serves one caller at a time.
 
 use punctual::app::{
-    App, CalendarView, EventInput, EventPage, EventView, ImportReport, ListQuery, NextMeeting,
-    Scope, Settings,
+    App, CalendarView, EventInput, EventPage, EventView, ImportReport, JoinOutcome, ListQuery,
+    NextMeeting, Scope, Settings,
 };
+use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
 use punctual::join::JoinRules;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use tauri::State;
+use tauri::{AppHandle, State};
 
 /// The core as the shell holds it. If the data directory cannot be opened, the window still opens and every
 /// command returns that error, so the user sees why instead of a crash.
@@ -113,10 +114,22 @@ pub fn settings(core: State<'_, Core>) -> Result<Settings> {
     core.with(|app| app.settings())
 }
 
-/// Validates and stores the desktop preferences; returns what was stored.
+/// Validates and stores the desktop preferences, then applies start at login and the join shortcut; returns
+/// what was stored. If the OS refuses one (a shortcut taken by another app), the previous settings come
+/// back, so the store never claims what is not in effect.
 #[tauri::command(async)]
-pub fn update_settings(core: State<'_, Core>, settings: Settings) -> Result<Settings> {
-    core.with(|app| app.update_settings(&settings))
+pub fn update_settings(
+    app: AppHandle,
+    core: State<'_, Core>,
+    settings: Settings,
+) -> Result<Settings> {
+    let before = core.with(|c| c.settings())?;
+    let stored = core.with(|c| c.update_settings(&settings))?;
+    crate::prefs::apply(&app, &stored).inspect_err(|_| {
+        let _ = core.with(|c| c.update_settings(&before));
+        let _ = crate::prefs::apply(&app, &before);
+    })?;
+    Ok(stored)
 }
 
 /// The join rules: reminder lead time, which events get a plan, auto-join and the overrides.
@@ -142,6 +155,13 @@ pub fn upcoming_meetings(
         let until = app.now() + chrono::Duration::hours(i64::from(hours.min(24 * 28)));
         app.upcoming_meetings(until, limit)
     })
+}
+
+/// Opens a meeting: `target` is an event or occurrence id, or "next". Only links that detection accepted
+/// are opened, with `$BROWSER` or the desktop's default opener.
+#[tauri::command(async)]
+pub fn join_event(core: State<'_, Core>, target: String) -> Result<JoinOutcome> {
+    core.with(|app| app.join(&target, &SystemOpener))
 }
 
 /// The data directory in use, shown in the UI's footer and settings.

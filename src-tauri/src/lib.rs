@@ -1,28 +1,95 @@
-//! Punctual's desktop shell: one window titled "Punctual" over the `punctual` core.
+//! Punctual's desktop shell: a window titled "Punctual" and a tray icon over the `punctual` core.
 //!
 //! The shell holds no domain logic. It opens the core on the data directory (`PUNCTUAL_DATA_DIR` or the OS
-//! data dir), registers the IPC commands of [`commands`], and serves the web UI built into `ui/dist`.
-//! When another process writes the database, [`watch`] tells the UI to refresh. Tray and notifications are
-//! later steps; they belong here, beside the commands.
+//! data dir) and registers the IPC commands of [`commands`]. Beside them:
+//! - [`lifecycle`]: the window is created from its config, destroyed on close and created again from the
+//!   tray; the app keeps running in the tray until Quit, and runs once per data directory;
+//! - [`tray`]: the next meeting with a countdown, Join, today's other meetings, Open and Quit;
+//! - [`reminders`]: the due loop on its own thread and connection, with real notifications;
+//! - [`watch`]: another process's writes refresh the window, and every write the tray and the due loop;
+//! - [`prefs`]: start at login and the global join shortcut, from the stored settings;
+//! - [`joins`]: joining from the tray and the shortcut.
 
 pub mod commands;
+pub mod joins;
+pub mod lifecycle;
+pub mod prefs;
+pub mod reminders;
+pub mod tray;
 pub mod watch;
 
 use commands::Core;
-use tauri::Manager;
+use reminders::DueLoop;
+use tauri::{Manager, RunEvent, WindowEvent};
+use tray::Tray;
 
-/// Builds and runs the app until its last window closes.
+/// Builds and runs the app until Quit.
 pub fn run() -> Result<(), tauri::Error> {
+    let mode = lifecycle::mode(std::env::args());
+    lifecycle::prepare(mode);
     let core = Core::open_default();
-    tauri::Builder::default()
+    let context = tauri::generate_context!();
+    let instance = lifecycle::instance_id(
+        &context.config().identifier,
+        core.data_dir(),
+        punctual::app::default_data_dir().ok().as_deref(),
+    );
+    let app = tauri::Builder::default()
+        // First, so that a second launch hands over before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance)
+                .callback(|app, _args, _cwd| lifecycle::open_main_for_second_launch(app))
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                // Visibility is the app's to decide (a start at login stays in the tray).
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::SIZE
+                        | tauri_plugin_window_state::StateFlags::POSITION
+                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
+                )
+                .build(),
+        )
+        .plugin(prefs::autostart_plugin())
         .manage(core)
-        .setup(|app| {
-            let dir = app
+        .manage(mode)
+        .setup(move |app| {
+            let handle = app.handle();
+            let stored = handle.state::<Core>().with(|c| c.settings());
+            match stored.and_then(|s| prefs::apply(handle, &s)) {
+                Ok(()) => {}
+                Err(e) => eprintln!("punctual-desktop: settings not applied: {}", e.message),
+            }
+            match tray::start(handle) {
+                Ok(tray) => {
+                    app.manage(tray);
+                }
+                // Without a tray, closing the window quits (see `run` below), so the app is never unreachable.
+                Err(e) => eprintln!("punctual-desktop: no tray icon: {e}"),
+            }
+            let dir = handle
                 .state::<Core>()
                 .data_dir()
                 .map(std::path::Path::to_path_buf);
             if let Some(dir) = dir {
-                match watch::start(app.handle(), &dir) {
+                match DueLoop::start(&dir) {
+                    Ok(due) => {
+                        app.manage(due);
+                    }
+                    Err(e) => eprintln!("punctual-desktop: no reminders: {e}"),
+                }
+                let notify = handle.clone();
+                let on_change = move || {
+                    if let Some(tray) = notify.try_state::<Tray>() {
+                        tray.changed();
+                    }
+                    if let Some(due) = notify.try_state::<DueLoop>() {
+                        due.changed();
+                    }
+                };
+                match watch::start(handle, &dir, on_change) {
                     Ok(watching) => {
                         app.manage(watching);
                     }
@@ -30,7 +97,15 @@ pub fn run() -> Result<(), tauri::Error> {
                     Err(e) => eprintln!("punctual-desktop: not watching {}: {e}", dir.display()),
                 }
             }
+            if mode == lifecycle::Mode::Window {
+                lifecycle::open_main(handle)?;
+            }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if window.label() == lifecycle::MAIN && matches!(event, WindowEvent::Destroyed) {
+                lifecycle::after_main_closed(window.app_handle());
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_events,
@@ -46,6 +121,21 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::join_rules,
             commands::set_join_rules,
             commands::upcoming_meetings,
+            commands::join_event,
         ])
-        .run(tauri::generate_context!())
+        .build(context)?;
+    app.run(|app, event| match event {
+        // The last window closed: Punctual lives on in the tray. Quit exits with a code, which passes.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } if app.try_state::<Tray>().is_some() => api.prevent_exit(),
+        RunEvent::ExitRequested { code: Some(_), .. } => lifecycle::quitting(),
+        RunEvent::Exit => {
+            if let Some(due) = app.try_state::<DueLoop>() {
+                due.stop();
+            }
+        }
+        _ => {}
+    });
+    Ok(())
 }

@@ -5,6 +5,10 @@
 //! A burst of writes (the WAL, the shared-memory index, a checkpoint) is coalesced into one notice, and the
 //! notice is sent only when SQLite's `data_version` says another connection committed: reads and this app's own
 //! writes (which the UI refreshes after by itself) do not echo back.
+//!
+//! The tray and the due loop hear of every write, the window's own included (the commands' connection
+//! counts its changes), through the `on_change` callback: a meeting created in the window must reach the
+//! tray and the reminders too.
 
 use crate::commands::Core;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
@@ -25,8 +29,13 @@ pub struct Watching {
     _watcher: Mutex<RecommendedWatcher>,
 }
 
-/// Watches `dir` and emits [`CHANGED_EVENT`] to every window when another process changed the database.
-pub fn start(app: &AppHandle, dir: &Path) -> notify::Result<Watching> {
+/// Watches `dir` and emits [`CHANGED_EVENT`] to every window when another process changed the database;
+/// calls `on_change` after any write, this app's own included.
+pub fn start(
+    app: &AppHandle,
+    dir: &Path,
+    on_change: impl Fn() + Send + 'static,
+) -> notify::Result<Watching> {
     let (tx, rx) = mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res {
@@ -45,17 +54,24 @@ pub fn start(app: &AppHandle, dir: &Path) -> notify::Result<Watching> {
     std::thread::Builder::new()
         .name("punctual-watch".into())
         .spawn(move || {
-            let mut last_version = None;
+            let mut last = None;
             while rx.recv().is_ok() {
                 std::thread::sleep(SETTLE);
                 while rx.try_recv().is_ok() {}
-                let version = app.state::<Core>().with(|core| core.data_version()).ok();
-                if version.is_none() || version == last_version {
+                let seen = app
+                    .state::<Core>()
+                    .with(|core| Ok((core.data_version()?, core.total_changes())))
+                    .ok();
+                if seen.is_none() || seen == last {
                     continue;
                 }
-                last_version = version;
-                if let Err(e) = app.emit(CHANGED_EVENT, ()) {
-                    eprintln!("punctual-desktop: cannot notify the window of a change: {e}");
+                let others_wrote = seen.map(|s| s.0) != last.map(|s: (i64, u64)| s.0);
+                last = seen;
+                on_change();
+                if others_wrote {
+                    if let Err(e) = app.emit(CHANGED_EVENT, ()) {
+                        eprintln!("punctual-desktop: cannot notify the window of a change: {e}");
+                    }
                 }
             }
         })

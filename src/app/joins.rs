@@ -169,10 +169,12 @@ impl App {
         self.replan()?;
         let now = self.clock.now();
         let rules = self.join_rules()?;
-        let locked = host.screen.is_locked();
         let (due, next) = self
             .store
             .read(|r| r.plans_due(now + Duration::seconds(RECHECK_BEFORE_SECS)))?;
+        // Asked only when something is due: the check is a D-Bus round trip, and an idle tick should cost
+        // nothing but the query above.
+        let locked = !due.is_empty() && host.screen.is_locked();
         // The earliest time a plan looked at now but not yet acted on needs the loop again.
         let mut pending: Option<DateTime<Utc>> = None;
         for p in due {

@@ -1,9 +1,7 @@
 //! Argument parsing and dispatch for the `punctual` command.
 
-mod opener;
 mod remind;
 mod render;
-mod screen;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use punctual::app::{self, App, EventInput, ListQuery, Scope};
@@ -257,7 +255,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Remind => remind::run(open(cli.data_dir)?),
         Command::Join { target } => {
             let app = open(cli.data_dir)?;
-            let out = app.join(&target, &opener::SystemOpener)?;
+            let out = app.join(&target, &punctual::desktop_host::SystemOpener)?;
             if json {
                 render::json(&out)
             } else {

@@ -128,7 +128,7 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
         pytest.fail("tauri-driver is missing: run scripts/setup-debian.sh")
     started: list[tuple[webdriver.Remote | None, subprocess.Popen]] = []
 
-    def start() -> Punctual:
+    def start(extra_env: dict[str, str] | None = None) -> Punctual:
         port, native_port = _free_port(), _free_port()
         # WebKit keeps localStorage (the theme) and caches under the XDG folders: give each test its own, so
         # that no test sees what an earlier one (or the user's own Punctual) left there.
@@ -140,6 +140,7 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
             XDG_DATA_HOME=str(xdg / "data"),
             XDG_CONFIG_HOME=str(xdg / "config"),
             XDG_CACHE_HOME=str(xdg / "cache"),
+            **(extra_env or {}),
         )
         log = open(SHOTS / f"{request.node.name}-tauri-driver.log", "ab")
         proc = subprocess.Popen(
@@ -177,3 +178,79 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+    # The app outlives its window (it stays in the tray): end what this test started, found by its data dir.
+    for pid in app_pids(data_dir):
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            pass
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def app_pids(data_dir: Path, name: str = "punctual-deskto") -> list[int]:
+    """The running processes on `data_dir` whose name starts with `name`: the app, or (name="WebKit") the WebKit
+    processes it started, which inherit its environment, even if they outlived it."""
+    wanted = f"PUNCTUAL_DATA_DIR={data_dir}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not _comm(int(entry.name)).startswith(name):
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in env:
+            pids.append(int(entry.name))
+    return pids
+
+
+def webkit_children(pid: int) -> list[str]:
+    """The WebKit helper processes whose parent is `pid`, by their 15-character kernel names (WebKitWebProces,
+    WebKitNetworkPr)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        if ppid == pid and comm.startswith("WebKit"):
+            found.append(comm)
+    return found
+
+
+@pytest.fixture
+def tray_panel():
+    """A system tray on the Xvfb display (trayer), as a desktop panel would provide; plain Xvfb has none."""
+    if shutil.which("trayer") is None or shutil.which("xdotool") is None:
+        pytest.fail("trayer and xdotool are missing: run scripts/setup-debian.sh")
+    proc = subprocess.Popen(
+        ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "120",
+         "--heighttype", "pixel", "--height", "32", "--transparent", "false", "--tint", "0xffffff"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not x_windows("--class", "trayer"):
+        time.sleep(0.1)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def x_windows(*search: str) -> list[str]:
+    """X window ids matching an `xdotool search` query."""
+    out = subprocess.run(["xdotool", "search", *search], capture_output=True, text=True, timeout=10)
+    return out.stdout.split()

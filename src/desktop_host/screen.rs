@@ -2,8 +2,9 @@
 //! the session's org.freedesktop.ScreenSaver (GetActive), then logind's LockedHint for this session; where
 //! neither answers, the screen counts as unlocked. Elsewhere it is never reported locked.
 
-use punctual::join::ScreenLock;
+use crate::join::ScreenLock;
 
+/// The session's screen lock, asked over D-Bus each time the loop looks.
 pub struct SessionLock;
 
 #[cfg(target_os = "linux")]
