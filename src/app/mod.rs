@@ -5,6 +5,7 @@
 //! both. Writes go through one store transaction each, so a failed validation or a failed write leaves the
 //! database exactly as it was.
 
+mod accounts;
 mod cursor;
 mod edit;
 mod ics;
@@ -12,6 +13,7 @@ mod joins;
 mod validate;
 mod view;
 
+pub use accounts::{GoogleSetup, GOOGLE_CLIENT_SETTING};
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use validate::MAX_TITLE_CHARS;
 
@@ -164,6 +166,12 @@ pub struct App {
     clock: Arc<dyn Clock>,
     zone: Zone,
     data_dir: Option<PathBuf>,
+    /// Account tokens: the OS keychain unless a test swaps it.
+    secrets: Arc<dyn crate::secrets::Secrets>,
+    google: GoogleSetup,
+    backoff: crate::sync::Backoff,
+    /// Join plans whose event a provider has been asked about (at most once each).
+    checked_plans: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Months materialized around "now" when the app opens: last month through a year ahead.
@@ -211,6 +219,10 @@ impl App {
             clock,
             zone,
             data_dir,
+            secrets: Arc::new(crate::secrets::KeyringSecrets::default()),
+            google: GoogleSetup::from_env(),
+            backoff: crate::sync::Backoff::default(),
+            checked_plans: Default::default(),
         })
     }
 

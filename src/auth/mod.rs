@@ -54,13 +54,18 @@ pub struct Tokens {
     pub expires_in: Option<Duration>,
 }
 
-/// The HTTP client for token and API requests: rustls with ring, no redirects, bounded time.
-pub fn http_client() -> Result<reqwest::blocking::Client> {
+/// Installs ring as the process's rustls provider, once. Any reqwest client in the process needs it first.
+pub fn install_tls_provider() {
     static PROVIDER: Once = Once::new();
-    // One process-wide rustls provider; a second install (the shell's plugins) is refused, which is fine.
+    // A second install (the shell's plugins may have done it) is refused, which is fine: one provider is set.
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// The HTTP client for token and API requests: rustls with ring, no redirects, bounded time.
+pub fn http_client() -> Result<reqwest::blocking::Client> {
+    install_tls_provider();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)
