@@ -16,8 +16,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::join::{self, JoinPlan, JoinStatus};
 use crate::model::{stamp, Connection, ConnectionState, Provider};
 use crate::providers::google::{self, Google};
-use crate::providers::{CalendarProvider, EventCheck, ProviderError};
+use crate::providers::{CalendarProvider, CalendarRef, ProviderError};
 use crate::secrets::{access_key, refresh_key, SecretString, Secrets};
+use crate::store::RemoteChange;
 use crate::sync::{Engine, Progress, SyncReport, TokenSource};
 use std::time::Duration;
 
@@ -457,43 +458,63 @@ impl App {
         self.replan()
     }
 
-    /// The provider's word on a plan's event, asked once per plan; `None` when the plan is not an account's
-    /// or the provider could not answer (the local answer stands then).
-    pub(super) fn provider_still_on(&self, p: &JoinPlan) -> Result<Option<bool>> {
+    /// Asks the provider for a plan's event, once per plan, and stores what it says (Google: the single
+    /// event or instance), so the store's answer that follows is the provider's latest word. Offline or
+    /// refused, nothing changes and the stored copy decides: a network hiccup never cancels a meeting.
+    pub(super) fn refresh_plan_event(&self, p: &JoinPlan) -> Result<()> {
         let Some((connection_id, Some(remote_cal))) =
             self.store.read(|r| r.calendar_origin(&p.calendar_id))?
         else {
-            return Ok(None);
+            return Ok(());
         };
         {
             let mut asked = self.checked_plans.lock().unwrap_or_else(|e| e.into_inner());
             if !asked.insert(p.id.clone()) {
-                return Ok(None);
+                return Ok(());
             }
         }
-        let Some(conn) = self.store.read(|r| r.connection(&connection_id))? else {
-            return Ok(None);
-        };
-        let Some(event_id) = self
+        let (Some(conn), Some((event, _))) = self
             .store
-            .read(|r| r.event(&p.event_id))?
-            .and_then(|(e, _)| e.platform_id)
+            .read(|r| Ok((r.connection(&connection_id)?, r.event(&p.event_id)?)))?
         else {
-            return Ok(None);
+            return Ok(());
+        };
+        let Some(platform_id) = event.platform_id.clone() else {
+            return Ok(());
+        };
+        // An instance of a series is asked for by Google's instance id: the master's id and the original
+        // start, in the same compact UTC form our occurrence ids end with.
+        let remote_id = match p.occurrence_id.split_once('_') {
+            Some((_, rid)) if event.is_series() => format!("{platform_id}_{rid}"),
+            _ => platform_id,
         };
         let (Ok(provider), Ok(tokens)) = (self.provider_for(&conn), self.tokens_for(&conn)) else {
-            return Ok(None);
+            return Ok(());
         };
-        let ask = |t: &SecretString| provider.check_event(t, &remote_cal, &event_id);
+        let cal = CalendarRef {
+            id: &p.calendar_id,
+            remote_id: &remote_cal,
+            zone: self.zone,
+        };
+        let ask = |t: &SecretString| provider.event(t, &cal, &remote_id);
         let answer = match tokens.access().map(|t| ask(&t)) {
             Ok(Err(ProviderError::Unauthorized)) => tokens.refresh().map(|t| ask(&t)),
             other => other,
         };
-        Ok(match answer {
-            Ok(Ok(EventCheck::On)) => Some(true),
-            Ok(Ok(EventCheck::Off)) => Some(false),
-            // Offline or refused: the stored copy decides, so a network hiccup never cancels a meeting.
-            _ => None,
-        })
+        let change = match answer {
+            Ok(Ok(Some(RemoteChange::Upsert(e)))) => {
+                RemoteChange::Upsert(Box::new(super::with_link(*e)))
+            }
+            Ok(Ok(Some(remove))) => remove,
+            // Gone at the provider: the whole event, or the override that stood for this instance.
+            Ok(Ok(None)) if !event.is_series() => RemoteChange::Remove {
+                uid: event.uid.clone(),
+                recurrence_id: event.recurrence_id,
+            },
+            _ => return Ok(()),
+        };
+        self.store
+            .write(|w| w.apply_remote_page(&p.calendar_id, std::slice::from_ref(&change)))?;
+        Ok(())
     }
 }

@@ -258,9 +258,7 @@ impl App {
     /// Asks the event's source whether the meeting is still on: an account's provider, once per plan
     /// (Google: the single event), else (or when the provider cannot answer) the store.
     fn still_on(&self, p: &JoinPlan) -> Result<bool> {
-        if let Some(answer) = self.provider_still_on(p)? {
-            return Ok(answer);
-        }
+        self.refresh_plan_event(p)?;
         self.store.read(|r| {
             Ok(match r.occurrence(&p.occurrence_id)? {
                 Some(row) => {

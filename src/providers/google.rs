@@ -13,7 +13,7 @@
 //! - Event ids may contain underscores (instance ids are `<master>_<start>`), so they are never our ids:
 //!   an event's `uid` is its master's Google id (`recurringEventId`, else `id`), its `platform_id` its own id.
 
-use super::{CalendarProvider, CalendarRef, ChangePage, Cursor, EventCheck, ProviderError};
+use super::{CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
 use crate::auth::{http_client, net_message};
 use crate::model::{Attendance, Availability, ConferenceData, Event, EventStatus, Provider};
 use crate::secrets::SecretString;
@@ -274,27 +274,21 @@ impl CalendarProvider for Google {
         Ok(out)
     }
 
-    fn check_event(
+    fn event(
         &self,
         token: &SecretString,
-        calendar_remote_id: &str,
+        calendar: &CalendarRef<'_>,
         event_remote_id: &str,
-    ) -> Result<EventCheck, ProviderError> {
-        let url = self.url(&["calendars", calendar_remote_id, "events", event_remote_id]);
+    ) -> Result<Option<RemoteChange>, ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events", event_remote_id]);
         let body = match self.get(token, url) {
             Ok(b) => b,
-            Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => {
-                return Ok(EventCheck::Off)
-            }
+            Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let v: Value = serde_json::from_slice(&body).map_err(cut_short)?;
-        let cancelled = v.get("status").and_then(Value::as_str) == Some("cancelled");
-        Ok(if cancelled || declined_by_self(&v) {
-            EventCheck::Off
-        } else {
-            EventCheck::On
-        })
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| ProviderError::Other(format!("Google's answer is not UTF-8: {e}")))?;
+        map_item(text, calendar.id, calendar.zone).map_err(ProviderError::Other)
     }
 }
 

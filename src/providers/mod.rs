@@ -49,14 +49,6 @@ pub struct ChangePage {
     pub warnings: Vec<String>,
 }
 
-/// Whether the meeting behind a join plan is still on, by the provider's latest word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventCheck {
-    On,
-    /// Cancelled, deleted, or declined by the user.
-    Off,
-}
-
 /// A provider call's failure, in the terms the sync engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
@@ -123,11 +115,12 @@ pub trait CalendarProvider: Send + Sync {
         cursor: Cursor<'_>,
     ) -> Result<ChangePage, ProviderError>;
 
-    /// Whether one event (by the provider's id) is still on, for the join-plan re-check.
-    fn check_event(
+    /// One event (or one instance of a series) by the provider's id, as a change to store: the join-plan
+    /// re-check applies it, so the plan follows the provider's latest word. `None` when it does not exist.
+    fn event(
         &self,
         token: &SecretString,
-        calendar_remote_id: &str,
+        calendar: &CalendarRef<'_>,
         event_remote_id: &str,
-    ) -> Result<EventCheck, ProviderError>;
+    ) -> Result<Option<RemoteChange>, ProviderError>;
 }
