@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_google;
+pub mod keyring_session;
 
 use chrono::{DateTime, Utc};
 use fake_google::FakeGoogle;
