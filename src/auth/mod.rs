@@ -63,15 +63,23 @@ pub fn install_tls_provider() {
     });
 }
 
-/// The HTTP client for token and API requests: rustls with ring, no redirects, bounded time.
+/// The HTTP client for token and API requests: rustls with ring, no redirects, bounded time. One per
+/// process (a clone shares its connection pool and runtime thread; building one costs a thread start).
 pub fn http_client() -> Result<reqwest::blocking::Client> {
+    static CLIENT: std::sync::OnceLock<std::result::Result<reqwest::blocking::Client, String>> =
+        std::sync::OnceLock::new();
     install_tls_provider();
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("punctual/", env!("CARGO_PKG_VERSION")))
-        .build()
+    CLIENT
+        .get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(HTTP_TIMEOUT)
+                .connect_timeout(Duration::from_secs(10))
+                .user_agent(concat!("punctual/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
         .map_err(|e| {
             Error::new(
                 ErrorCode::Internal,

@@ -535,9 +535,6 @@ impl FakeGoogle {
         let listener =
             TcpListener::bind("127.0.0.1:0").expect("the fake binds a free loopback port");
         let base = format!("http://{}", listener.local_addr().expect("a bound address"));
-        listener
-            .set_nonblocking(true)
-            .expect("a non-blocking listener lets the fake stop");
         let state = Arc::new(Mutex::new(State {
             calendars: vec![FakeCalendar {
                 id: "jane@acme.example".into(),
@@ -563,14 +560,15 @@ impl FakeGoogle {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
+        // Blocking accept: Drop wakes it with one last connection after setting `stop`.
         let thread = std::thread::spawn(move || {
-            while !sp.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let st = st.clone();
-                        std::thread::spawn(move || serve(stream, &st));
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            for stream in listener.incoming() {
+                if sp.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let st = st.clone();
+                    std::thread::spawn(move || serve(stream, &st));
                 }
             }
         });
@@ -688,6 +686,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
 impl Drop for FakeGoogle {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.base.trim_start_matches("http://"));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
