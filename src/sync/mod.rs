@@ -5,6 +5,8 @@
 //! - A page's events and the cursor that follows it (the next page token, or on the last page the new sync
 //!   token) commit together, so a crash at any point leaves either the old cursor with the old data or the
 //!   new cursor with the new data; the next run continues from there and converges.
+//! - A fetch resumed from a saved page token is followed by one incremental round, so a run that ends
+//!   well leaves the calendar as the server is now, not as it was when an interrupted fetch began.
 //! - A full sync starts by dropping the calendar's events in the transaction of its first page. A 410 (the
 //!   token expired) drops the sync state and starts a full sync, at most twice per calendar per run.
 //! - Access tokens: the cached one is tried first; a 401 refreshes it and retries that request once. A
@@ -305,6 +307,13 @@ impl Engine<'_> {
     ) -> Result<()> {
         let mut gone = 0;
         let mut total = 0;
+        // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe runs
+        // ago; one more incremental round after its last page brings the calendar up to now.
+        let mut catch_up = self
+            .store
+            .read(|r| r.sync_state(cal.id))?
+            .page_token
+            .is_some();
         loop {
             let state = self.store.read(|r| r.sync_state(cal.id))?;
             let cursor = match (&state.sync_token, &state.page_token) {
@@ -383,7 +392,9 @@ impl Engine<'_> {
                 changes: changes.len(),
                 total,
             });
-            if last {
+            if last && catch_up && new_state.sync_token.is_some() {
+                catch_up = false;
+            } else if last {
                 return Ok(());
             }
         }
