@@ -140,6 +140,33 @@ impl Google {
     }
 }
 
+/// Reads one events.list page: every item becomes a change, or a warning when it cannot be read.
+pub fn parse_events_page(
+    body: &[u8],
+    calendar: &CalendarRef<'_>,
+) -> Result<ChangePage, ProviderError> {
+    let page: EventsPage<'_> = serde_json::from_slice(body).map_err(cut_short)?;
+    let zone = page
+        .time_zone
+        .as_deref()
+        .and_then(Zone::parse)
+        .unwrap_or(calendar.zone);
+    let mut out = ChangePage {
+        changes: Vec::with_capacity(page.items.len()),
+        next_page: page.next_page_token,
+        sync_token: page.next_sync_token,
+        warnings: Vec::new(),
+    };
+    for item in page.items {
+        match map_item(item.get(), calendar.id, zone) {
+            Ok(Some(c)) => out.changes.push(c),
+            Ok(None) => {}
+            Err(why) => out.warnings.push(why),
+        }
+    }
+    Ok(out)
+}
+
 /// Maps an HTTP status (and Google's error body) onto the engine's terms.
 fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Result<(), ProviderError> {
     let reason = || -> String {
@@ -252,26 +279,7 @@ impl CalendarProvider for Google {
             }
         }
         let body = self.get(token, url)?;
-        let page: EventsPage<'_> = serde_json::from_slice(&body).map_err(cut_short)?;
-        let zone = page
-            .time_zone
-            .as_deref()
-            .and_then(Zone::parse)
-            .unwrap_or(calendar.zone);
-        let mut out = ChangePage {
-            changes: Vec::with_capacity(page.items.len()),
-            next_page: page.next_page_token,
-            sync_token: page.next_sync_token,
-            warnings: Vec::new(),
-        };
-        for item in page.items {
-            match map_item(item.get(), calendar.id, zone) {
-                Ok(Some(c)) => out.changes.push(c),
-                Ok(None) => {}
-                Err(why) => out.warnings.push(why),
-            }
-        }
-        Ok(out)
+        parse_events_page(&body, calendar)
     }
 
     fn event(

@@ -18,7 +18,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{stamp, ConnectionFailure, ConnectionState};
-use crate::providers::{CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
+use crate::providers::{CalendarProvider, CalendarRef, Cursor, ProviderError};
 use crate::secrets::SecretString;
 use crate::store::{RemoteChange, Store, SyncState};
 use crate::time::{Clock, Zone};
@@ -94,6 +94,35 @@ pub struct SyncReport {
     pub pages: usize,
     pub full_resyncs: usize,
     pub warnings: Vec<String>,
+}
+
+/// The apply path of one page: link detection on each event, then the page's changes and the cursor that
+/// follows them in one transaction (after dropping the calendar's events when a full fetch starts).
+/// Returns the number of changes and the expansion warnings.
+pub fn apply_page(
+    store: &Store,
+    calendar_id: &str,
+    changes: Vec<RemoteChange>,
+    next: &SyncState,
+    starts_full: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let changes: Vec<RemoteChange> = changes
+        .into_iter()
+        .map(|c| match c {
+            RemoteChange::Upsert(e) => RemoteChange::Upsert(Box::new(crate::app::with_link(*e))),
+            other => other,
+        })
+        .collect();
+    let warnings = store.write(|w| {
+        if starts_full {
+            w.wipe_calendar(calendar_id)?;
+        }
+        let warnings = w.apply_remote_page(calendar_id, &changes)?;
+        w.save_sync_state(calendar_id, next, now)?;
+        Ok(warnings)
+    })?;
+    Ok((changes.len(), warnings))
 }
 
 /// Why a provider call gave up.
@@ -342,29 +371,14 @@ impl Engine<'_> {
                 }
                 Err(e) => return Err(e.into_error()),
             };
-            let ChangePage {
-                changes,
-                next_page,
-                sync_token,
-                warnings,
-            } = page;
-            let changes: Vec<RemoteChange> = changes
-                .into_iter()
-                .map(|c| match c {
-                    RemoteChange::Upsert(e) => {
-                        RemoteChange::Upsert(Box::new(crate::app::with_link(*e)))
-                    }
-                    other => other,
-                })
-                .collect();
-            let last = next_page.is_none();
+            let last = page.next_page.is_none();
             let new_state = SyncState {
                 sync_token: if last {
-                    sync_token.or(state.sync_token.clone())
+                    page.sync_token.clone().or(state.sync_token.clone())
                 } else {
                     state.sync_token.clone()
                 },
-                page_token: next_page,
+                page_token: page.next_page.clone(),
                 last_sync_at: None,
             };
             if last && new_state.sync_token.is_none() {
@@ -373,23 +387,23 @@ impl Engine<'_> {
                     cal.id
                 ));
             }
+            report.warnings.extend(page.warnings.iter().cloned());
             let now = self.clock.now();
-            let expansion = self.store.write(|w| {
-                if starts_full {
-                    w.wipe_calendar(cal.id)?;
-                }
-                let warnings = w.apply_remote_page(cal.id, &changes)?;
-                w.save_sync_state(cal.id, &new_state, now)?;
-                Ok(warnings)
-            })?;
-            total += changes.len();
-            report.changes += changes.len();
+            let (changes_len, expansion) = apply_page(
+                self.store,
+                cal.id,
+                page.changes,
+                &new_state,
+                starts_full,
+                now,
+            )?;
+            total += changes_len;
+            report.changes += changes_len;
             report.pages += 1;
-            report.warnings.extend(warnings);
             report.warnings.extend(expansion);
             progress(Progress::Page {
                 calendar: cal.id.to_string(),
-                changes: changes.len(),
+                changes: changes_len,
                 total,
             });
             if last && catch_up && new_state.sync_token.is_some() {
