@@ -304,3 +304,29 @@ fn without_a_secret_service_the_error_says_how_to_fix_it() {
     );
     assert!(!text.contains(&rt), "the token is never printed");
 }
+
+#[test]
+fn the_browser_sign_in_works_from_the_command_line() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let fake = FakeGoogle::start();
+    let data = tempfile::tempdir().expect("a data dir");
+    let mut c = with_fake(ks.punctual(data.path()), &fake);
+    // The "browser" is curl following the authorize redirect to the loopback listener.
+    c.env("BROWSER", "curl -sfL -o /dev/null")
+        .env("PUNCTUAL_GOOGLE_CLIENT_ID", CLIENT_ID)
+        .env("PUNCTUAL_GOOGLE_CLIENT_SECRET", CLIENT_SECRET);
+    let o = run(c, &["--json", "connect", "google", "--timeout", "30"], "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "the browser flow connects: {err}");
+    assert!(
+        err.contains("http://127.0.0.1:") || err.contains("127.0.0.1%3A"),
+        "the sign-in URL is printed with the loopback redirect: {err}"
+    );
+    assert_eq!(
+        json_of(&o)["account_email"],
+        "jane@acme.example",
+        "the account is connected"
+    );
+}

@@ -653,3 +653,65 @@ fn no_token_reaches_the_database_or_the_output() {
         );
     }
 }
+
+#[test]
+fn a_google_calendar_refuses_local_events_until_provider_writes_exist() {
+    let h = Harness::new();
+    let id = h.connect();
+    let cal = h.app.connection(&id).expect("connection").calendars[0]
+        .id
+        .clone();
+    let changes = h.app.total_changes();
+    let e = h
+        .app
+        .create_event(&punctual::app::EventInput {
+            title: Some("Local only".into()),
+            start: Some("2026-03-20T10:00:00+01:00".into()),
+            end: Some("2026-03-20T11:00:00+01:00".into()),
+            calendar: Some(cal),
+            ..Default::default()
+        })
+        .expect_err("an event only this store knows would vanish at the next full sync");
+    assert_eq!(
+        e.code,
+        ErrorCode::ReadOnly,
+        "the calendar refuses writes: {e:?}"
+    );
+    assert_eq!(
+        h.app.total_changes(),
+        changes,
+        "a refused create writes nothing"
+    );
+}
+
+#[test]
+fn a_full_sync_fetches_everything_again_without_the_token() {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    let lists_before = h.fake.requests("/events?");
+    let r = h
+        .app
+        .sync(Some(&id), true, &mut |_, _| {})
+        .expect("a full sync");
+    assert_eq!(r[0].changes, 3, "every event was fetched again: {:?}", r[0]);
+    let log = h.fake.state().log.clone();
+    let lists: Vec<&String> = log.iter().filter(|l| l.contains("/events?")).collect();
+    assert_eq!(lists.len(), lists_before + 1, "one more list request");
+    assert!(
+        !lists.last().is_some_and(|l| l.contains("syncToken")),
+        "--full does not send the saved token: {:?}",
+        lists.last()
+    );
+    assert_eq!(
+        titles(&h.app).len(),
+        3,
+        "and the store holds the three events once each"
+    );
+}

@@ -131,7 +131,17 @@ pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Er
             stderr(&format!(
                 "Opening your browser to sign in to Google. If it does not open, visit:\n\n  {url}\n"
             ));
-            SystemOpener.open(url)
+            // In the background: a $BROWSER that runs until the browser quits must not hold up the
+            // listener that the browser is about to call.
+            let url = url.to_string();
+            std::thread::spawn(move || {
+                if let Err(e) = SystemOpener.open(&url) {
+                    stderr(&format!(
+                        "Could not open a browser ({e}); open the link above by hand."
+                    ));
+                }
+            });
+            Ok(())
         };
         app.connect_google(&open, Duration::from_secs(args.timeout.max(1)))?
     };

@@ -308,7 +308,9 @@ impl Writer<'_> {
                 .background_color
                 .clone()
                 .unwrap_or_else(|| crate::model::DEFAULT_COLOR.to_string());
-            let read_only = !matches!(rc.access_role.as_deref(), Some("owner" | "writer"));
+            // Read-only until provider writes exist: an event created here would live only in this store
+            // and vanish at the next full sync. `access_role` keeps what the provider allows.
+            let read_only = true;
             let id = match existing {
                 Some(id) => {
                     self.conn().execute(
