@@ -715,3 +715,39 @@ fn a_full_sync_fetches_everything_again_without_the_token() {
         "and the store holds the three events once each"
     );
 }
+
+#[test]
+fn the_sync_interval_is_a_setting_with_bounds() {
+    let h = Harness::new();
+    assert_eq!(
+        h.app.sync_interval().expect("default"),
+        Duration::from_secs(300),
+        "accounts sync every 5 minutes by default"
+    );
+    let changes = h.app.total_changes();
+    let e = h
+        .app
+        .set_sync_interval(0)
+        .expect_err("zero minutes is refused");
+    assert_eq!(
+        e.code,
+        ErrorCode::InvalidInput,
+        "a bad interval is bad input: {e:?}"
+    );
+    assert_eq!(
+        e.field.as_deref(),
+        Some("minutes"),
+        "the error names the field"
+    );
+    assert_eq!(
+        h.app.total_changes(),
+        changes,
+        "a refused interval writes nothing"
+    );
+    h.app.set_sync_interval(15).expect("15 minutes is fine");
+    assert_eq!(
+        h.app.sync_interval().expect("read back"),
+        Duration::from_secs(900),
+        "the setting is read back"
+    );
+}

@@ -51,6 +51,10 @@ impl GoogleSetup {
     }
 }
 
+/// The settings key of how often accounts sync, in minutes (default [`DEFAULT_SYNC_MINUTES`]).
+pub const SYNC_INTERVAL_SETTING: &str = "sync_interval_minutes";
+pub const DEFAULT_SYNC_MINUTES: i64 = 5;
+
 /// The settings key of the OAuth client the desktop app is configured with: `{"client_id": ..}`.
 pub const GOOGLE_CLIENT_SETTING: &str = "google_oauth_client";
 
@@ -166,6 +170,31 @@ impl App {
                 ("prompt".into(), "consent".into()),
             ],
         })
+    }
+
+    /// How often the background sync runs (the desktop app and `punctual remind`).
+    pub fn sync_interval(&self) -> Result<Duration> {
+        let minutes = match self.store.read(|r| r.setting(SYNC_INTERVAL_SETTING))? {
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map_err(|e| crate::store::bad_setting(SYNC_INTERVAL_SETTING, e))?,
+            None => DEFAULT_SYNC_MINUTES,
+        };
+        Ok(Duration::from_secs(60 * minutes.clamp(1, 24 * 60) as u64))
+    }
+
+    /// Sets the background sync interval: 1 to 1440 minutes.
+    pub fn set_sync_interval(&self, minutes: i64) -> Result<()> {
+        if !(1..=24 * 60).contains(&minutes) {
+            return Err(Error::field(
+                ErrorCode::InvalidInput,
+                "minutes",
+                format!("the sync interval must be between 1 and 1440 minutes; got {minutes}"),
+            ));
+        }
+        self.store
+            .write(|w| w.set_setting(SYNC_INTERVAL_SETTING, &minutes.to_string()))
     }
 
     /// Every connection, the local one first.

@@ -13,7 +13,9 @@ mod joins;
 mod validate;
 mod view;
 
-pub use accounts::{GoogleSetup, GOOGLE_CLIENT_SETTING};
+pub use accounts::{
+    GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
+};
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use validate::MAX_TITLE_CHARS;
 

@@ -1,6 +1,6 @@
 //! `punctual remind`: the due loop in the foreground, with desktop notifications (D-Bus on Linux) that offer
 //! Join, Snooze 1 min, Snooze 5 min and Dismiss. For people who run Punctual without the desktop app, and a
-//! way to see reminders work end to end.
+//! way to see reminders work end to end. Accounts sync in the background every `sync_interval_minutes`.
 
 use super::opener::SystemOpener;
 use super::screen::SessionLock;
@@ -57,6 +57,21 @@ impl Notifier for DesktopNotifier {
 pub fn run(app: App) -> Result<(), Error> {
     let app = Arc::new(app);
     let (tx, rx) = channel();
+    // Accounts sync in the background at the configured interval; each pass wakes the due loop, which
+    // plans again from what arrived.
+    let (sync_app, sync_wake) = (app.clone(), tx.clone());
+    std::thread::spawn(move || loop {
+        if let Err(e) = sync_app.sync(None, false, &mut |_, _| {}) {
+            eprintln!("sync: error [{}]: {}", e.code.as_str(), e.message);
+        }
+        if sync_wake.send(LoopSignal::Changed).is_err() {
+            return;
+        }
+        let wait = sync_app
+            .sync_interval()
+            .unwrap_or(std::time::Duration::from_secs(300));
+        std::thread::sleep(wait);
+    });
     let notifier = DesktopNotifier {
         app: app.clone(),
         wake: Mutex::new(tx),
