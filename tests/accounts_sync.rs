@@ -751,3 +751,51 @@ fn the_sync_interval_is_a_setting_with_bounds() {
         "the setting is read back"
     );
 }
+
+#[test]
+fn reconnecting_an_account_that_needs_it_restores_it_in_place() {
+    let h = Harness::new();
+    h.fake.put(CAL, soon(&h, "standup", 30));
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    h.fake.revoke();
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token");
+    h.sync(&id).expect_err("the grant is gone");
+    assert_eq!(
+        h.app.connection(&id).expect("conn").state,
+        ConnectionState::NeedsReconnect,
+        "the account needs reconnecting"
+    );
+    h.fake.state().revoked = false;
+    let rt = h.fake.issue_refresh_token();
+    let again = h
+        .app
+        .connect_google_refresh_token(punctual::secrets::SecretString::new(rt))
+        .expect("connecting the same account again repairs it");
+    assert_eq!(
+        again.id, id,
+        "the same connection is reused, not duplicated"
+    );
+    assert_eq!(
+        again.state,
+        ConnectionState::Connected,
+        "it is connected again"
+    );
+    assert!(
+        again.connection_failure_data.is_none(),
+        "the failure is cleared"
+    );
+    assert_eq!(
+        h.app.connections().expect("list").len(),
+        2,
+        "still one account"
+    );
+    h.sync(&id).expect("it syncs again");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("scheduled"),
+        "its meetings get join plans again"
+    );
+}

@@ -76,7 +76,7 @@ pub struct State {
     codes: HashMap<String, Grant>,
     refresh_tokens: HashSet<String>,
     access_tokens: HashSet<String>,
-    revoked: bool,
+    pub revoked: bool,
     next_id: u64,
     pub authorize_mode: AuthorizeMode,
     /// Answer the token endpoint with a redirect (the client must not follow it).
