@@ -655,7 +655,7 @@ fn no_token_reaches_the_database_or_the_output() {
 }
 
 #[test]
-fn a_google_calendar_refuses_local_events_until_provider_writes_exist() {
+fn a_recurring_event_cannot_be_created_in_a_google_calendar_yet() {
     let h = Harness::new();
     let id = h.connect();
     let cal = h.app.connection(&id).expect("connection").calendars[0]
@@ -665,23 +665,26 @@ fn a_google_calendar_refuses_local_events_until_provider_writes_exist() {
     let e = h
         .app
         .create_event(&punctual::app::EventInput {
-            title: Some("Local only".into()),
+            title: Some("Weekly".into()),
             start: Some("2026-03-20T10:00:00+01:00".into()),
             end: Some("2026-03-20T11:00:00+01:00".into()),
+            repeat: Some("FREQ=WEEKLY".into()),
             calendar: Some(cal),
             ..Default::default()
         })
-        .expect_err("an event only this store knows would vanish at the next full sync");
+        .expect_err("recurrence is not written to Google yet");
     assert_eq!(
         e.code,
-        ErrorCode::ReadOnly,
-        "the calendar refuses writes: {e:?}"
+        ErrorCode::InvalidInput,
+        "the refusal is bad input: {e:?}"
     );
+    assert_eq!(e.field.as_deref(), Some("repeat"), "and names the field");
     assert_eq!(
         h.app.total_changes(),
         changes,
         "a refused create writes nothing"
     );
+    assert_eq!(h.fake.requests("POST /calendar"), 0, "and sends nothing");
 }
 
 #[test]

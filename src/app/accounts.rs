@@ -63,7 +63,7 @@ fn client_secret_key(connection_id: &str) -> String {
 }
 
 /// A connection's tokens in the keychain, refreshed through its OAuth client.
-struct KeychainTokens<'a> {
+pub(super) struct KeychainTokens<'a> {
     secrets: &'a dyn Secrets,
     connection_id: &'a str,
     oauth: OAuthConfig,
@@ -360,7 +360,7 @@ impl App {
         self.connection(connection_id)
     }
 
-    fn provider_for(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>> {
+    pub(super) fn provider_for(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>> {
         match conn.provider {
             Provider::GoogleCalendar => Ok(Box::new(Google::new(&self.google_setup()?.api_url)?)),
             other => Err(Error::new(
@@ -370,7 +370,7 @@ impl App {
         }
     }
 
-    fn tokens_for<'a>(&'a self, conn: &'a Connection) -> Result<KeychainTokens<'a>> {
+    pub(super) fn tokens_for<'a>(&'a self, conn: &'a Connection) -> Result<KeychainTokens<'a>> {
         let mut setup = self.google_setup()?;
         if let Some(id) = conn.metadata.get("client_id").and_then(|v| v.as_str()) {
             setup.client_id = Some(id.to_string());
@@ -435,6 +435,9 @@ impl App {
         full: bool,
         progress: &mut dyn FnMut(&str, Progress),
     ) -> Result<SyncReport> {
+        // Local changes go out first, so the fetch that follows brings back the provider's versions of
+        // them. Rows that cannot go out wait, with their error, for the next sync.
+        let _ = self.push_outbox(conn);
         let provider = self.provider_for(conn)?;
         let tokens = self.tokens_for(conn)?;
         let engine = Engine {

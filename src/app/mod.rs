@@ -12,6 +12,7 @@ mod ics;
 mod joins;
 mod validate;
 mod view;
+mod writes;
 
 pub use accounts::{
     GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
@@ -422,6 +423,11 @@ impl App {
         };
         edit::apply_draft(&mut event, &draft, true);
         let event = with_link(event);
+        if let Some(conn) = self.account_of(&event.calendar_id)? {
+            let event = self.create_in_account(event, &conn)?;
+            self.replan()?;
+            return self.first_view(&event);
+        }
         self.store.write(|w| {
             w.save_event(&event)?;
             w.materialize_group(&event.calendar_id, &event.uid)
@@ -472,6 +478,11 @@ impl App {
             }
         }
         self.writable_calendar(&target.event.calendar_id)?;
+        if let Some(conn) = self.account_of(&target.event.calendar_id)? {
+            let e = self.edit_in_account(&target, input, &conn)?;
+            self.replan()?;
+            return self.first_view(&e);
+        }
         let edited = edit::edit(
             &self.store,
             &target,
@@ -495,6 +506,10 @@ impl App {
     pub fn delete_event(&self, id: &str, scope: Scope) -> Result<()> {
         let target = edit::resolve(&self.store, id, self.zone)?;
         self.writable_calendar(&target.event.calendar_id)?;
+        if let Some(conn) = self.account_of(&target.event.calendar_id)? {
+            self.delete_in_account(&target, scope, &conn)?;
+            return self.replan();
+        }
         edit::delete(&self.store, &target, scope, self.zone, self.clock.now())?;
         self.replan()
     }

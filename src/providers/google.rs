@@ -120,9 +120,15 @@ impl Google {
 
     /// GETs a URL and returns the body of a 2xx answer, or the failure in the engine's terms.
     fn get(&self, token: &SecretString, url: url::Url) -> Result<Vec<u8>, ProviderError> {
-        let resp = self
-            .http
-            .get(url)
+        self.send(self.http.get(url), token)
+    }
+
+    fn send(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        token: &SecretString,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let resp = req
             .bearer_auth(token.expose())
             .send()
             .map_err(|e| ProviderError::Network(net_message(&e)))?;
@@ -138,6 +144,87 @@ impl Google {
         })?;
         classify(status, retry_after, &body).map(|()| body.to_vec())
     }
+
+    /// Sends a write with a JSON body and reads the event Google answers with.
+    fn write(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        body: &Value,
+    ) -> Result<RemoteChange, ProviderError> {
+        let req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        let answer = self.send(req, token)?;
+        let text = std::str::from_utf8(&answer)
+            .map_err(|e| ProviderError::Other(format!("Google's answer is not UTF-8: {e}")))?;
+        map_item(text, calendar.id, calendar.zone)
+            .map_err(ProviderError::Other)?
+            .ok_or_else(|| ProviderError::Other("Google answered a write with no event".into()))
+    }
+}
+
+/// A [`When`] as Google's `{date}` or `{dateTime, timeZone}`.
+fn google_time(w: &When, zone: Zone) -> Value {
+    match w {
+        When::Date { date } => serde_json::json!({ "date": date.format("%Y-%m-%d").to_string() }),
+        other => {
+            let z = other.zone().unwrap_or(zone);
+            serde_json::json!({
+                "dateTime": other.to_utc(zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "timeZone": z.name(),
+            })
+        }
+    }
+}
+
+/// The body of an insert or patch: the fields Punctual edits. Recurrence is not written (series are
+/// not created or edited in Google calendars yet).
+pub fn event_body(e: &Event, zone: Zone) -> Value {
+    let mut v = serde_json::json!({
+        "summary": e.title,
+        "start": google_time(&e.start, zone),
+        "end": google_time(&e.end, zone),
+        "transparency": if e.availability == Availability::Free { "transparent" } else { "opaque" },
+        "description": e.description.clone().unwrap_or_default(),
+        "location": e.location.clone().unwrap_or_default(),
+    });
+    if let Some(id) = &e.platform_id {
+        v["id"] = Value::String(id.clone());
+    }
+    v
+}
+
+/// The etag Google sent with an event, kept in its raw JSON.
+pub fn etag_of(e: &Event) -> Option<super::Etag> {
+    let raw = e.raw.as_deref()?;
+    let v: Value = serde_json::from_str(raw).ok()?;
+    v.get("etag")
+        .and_then(Value::as_str)
+        .map(|t| super::Etag(t.to_string()))
+}
+
+/// Our id for a Google event: derived from the calendar and Google's id (a stable FNV-1a, shaped as a
+/// UUID so it has no underscore), so a full resync after a 410 rebuilds the same ids and links to them
+/// (join plans, the UI's selection) survive it.
+pub fn local_id(calendar_id: &str, google_id: &str) -> String {
+    let hash = |basis: u64| {
+        let mut h = basis;
+        for b in calendar_id.bytes().chain([0]).chain(google_id.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    };
+    uuid::Uuid::from_u64_pair(hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142)).to_string()
+}
+
+/// An event id Google accepts (base32hex characters, 5 to 1024 of them), made up by the client so an
+/// insert can be retried safely.
+pub fn new_event_id() -> String {
+    // A v4 UUID's hex digits are all base32hex characters.
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Reads one events.list page: every item becomes a change, or a warning when it cannot be read.
@@ -183,6 +270,8 @@ fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Result<(
         200..=299 => Ok(()),
         401 => Err(ProviderError::Unauthorized),
         404 => Err(ProviderError::NotFound),
+        409 => Err(ProviderError::AlreadyExists),
+        412 => Err(ProviderError::Conflict),
         410 => Err(ProviderError::SyncTokenGone),
         429 => Err(ProviderError::RateLimited { retry_after }),
         403 if matches!(
@@ -280,6 +369,63 @@ impl CalendarProvider for Google {
         }
         let body = self.get(token, url)?;
         parse_events_page(&body, calendar)
+    }
+
+    fn insert(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+    ) -> Result<Option<RemoteChange>, ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events"]);
+        match self.write(
+            self.http.post(url),
+            token,
+            calendar,
+            &event_body(event, calendar.zone),
+        ) {
+            Ok(c) => Ok(Some(c)),
+            // 409: the id is taken, by this same event from an attempt whose answer was lost.
+            Err(ProviderError::AlreadyExists) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn patch(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+        etag: &super::Etag,
+    ) -> Result<RemoteChange, ProviderError> {
+        let id = event
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| ProviderError::Other("the event has no Google id".into()))?;
+        let url = self.url(&["calendars", calendar.remote_id, "events", id]);
+        let req = self
+            .http
+            .patch(url)
+            .header(reqwest::header::IF_MATCH, &etag.0);
+        self.write(req, token, calendar, &event_body(event, calendar.zone))
+    }
+
+    fn delete(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+        etag: &super::Etag,
+    ) -> Result<(), ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events", event_remote_id]);
+        let req = self
+            .http
+            .delete(url)
+            .header(reqwest::header::IF_MATCH, &etag.0);
+        match self.send(req, token) {
+            Ok(_) | Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn event(
@@ -416,7 +562,7 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
         .and_then(|i| EVENT_COLORS.get(i.wrapping_sub(1)))
         .map(|c| c.to_string());
     Ok(Some(RemoteChange::Upsert(Box::new(Event {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: local_id(calendar_id, &id),
         calendar_id: calendar_id.to_string(),
         uid,
         title: text(&v, "summary").unwrap_or_default(),

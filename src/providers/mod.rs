@@ -8,7 +8,7 @@
 
 pub mod google;
 
-use crate::model::Provider;
+use crate::model::{Event, Provider};
 use crate::secrets::SecretString;
 use crate::store::{RemoteCalendar, RemoteChange};
 use crate::time::Zone;
@@ -49,6 +49,11 @@ pub struct ChangePage {
     pub warnings: Vec<String>,
 }
 
+/// A provider's version tag of an event (Google's `etag`): the precondition of every change to it, so a
+/// write never overwrites a version it did not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Etag(pub String);
+
 /// A provider call's failure, in the terms the sync engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
@@ -73,6 +78,12 @@ pub enum ProviderError {
     /// The calendar or event does not exist (any more).
     #[error("not found")]
     NotFound,
+    /// An insert's id is taken (HTTP 409).
+    #[error("an event with this id already exists")]
+    AlreadyExists,
+    /// The event changed at the provider since we read it (HTTP 412 on an If-Match write).
+    #[error("the event changed at the provider since it was read")]
+    Conflict,
     /// Anything else: a 4xx the engine cannot fix by retrying, or an answer that is not the API's shape.
     #[error("{0}")]
     Other(String),
@@ -123,4 +134,32 @@ pub trait CalendarProvider: Send + Sync {
         calendar: &CalendarRef<'_>,
         event_remote_id: &str,
     ) -> Result<Option<RemoteChange>, ProviderError>;
+
+    /// Creates an event under the id the client chose (`platform_id`), so a retry cannot create it twice.
+    /// Returns the provider's version to store, or `None` when an event with that id is already there
+    /// (an earlier attempt whose answer was lost).
+    fn insert(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+    ) -> Result<Option<RemoteChange>, ProviderError>;
+
+    /// Changes an event, only if it is still at version `etag`; [`ProviderError::Conflict`] otherwise.
+    fn patch(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+        etag: &Etag,
+    ) -> Result<RemoteChange, ProviderError>;
+
+    /// Deletes an event, only if it is still at version `etag`. One that is already gone is not an error.
+    fn delete(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+        etag: &Etag,
+    ) -> Result<(), ProviderError>;
 }

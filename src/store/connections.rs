@@ -308,9 +308,7 @@ impl Writer<'_> {
                 .background_color
                 .clone()
                 .unwrap_or_else(|| crate::model::DEFAULT_COLOR.to_string());
-            // Read-only until provider writes exist: an event created here would live only in this store
-            // and vanish at the next full sync. `access_role` keeps what the provider allows.
-            let read_only = true;
+            let read_only = !matches!(rc.access_role.as_deref(), Some("owner" | "writer"));
             let id = match existing {
                 Some(id) => {
                     self.conn().execute(

@@ -212,6 +212,9 @@ fn write_response(stream: &mut TcpStream, r: Response) {
     }
     let reason = match r.status {
         200 => "OK",
+        204 => "No Content",
+        409 => "Conflict",
+        412 => "Precondition Failed",
         302 => "Found",
         307 => "Temporary Redirect",
         400 => "Bad Request",
@@ -242,6 +245,93 @@ fn write_response(stream: &mut TcpStream, r: Response) {
 }
 
 impl State {
+    /// Stores an item as changed now, with a fresh etag.
+    fn store_item(&mut self, cal: &str, mut item: Value) -> Value {
+        self.seq += 1;
+        let seq = self.seq;
+        item["etag"] = json!(format!("\"{seq}\""));
+        let id = item["id"].as_str().expect("events have ids").to_string();
+        self.events.entry(cal.to_string()).or_default().insert(
+            id,
+            Stored {
+                seq,
+                item: item.clone(),
+            },
+        );
+        item
+    }
+
+    fn live(&self, cal: &str, id: &str) -> Option<&Value> {
+        self.events
+            .get(cal)
+            .and_then(|m| m.get(id))
+            .map(|s| &s.item)
+            .filter(|i| i.get("status").and_then(Value::as_str) != Some("cancelled"))
+    }
+
+    fn if_match(&self, req: &Request, cal: &str, id: &str) -> Result<(), Response> {
+        let current = self
+            .live(cal, id)
+            .and_then(|i| i.get("etag"))
+            .and_then(Value::as_str);
+        match (current, req.headers.get("if-match")) {
+            (None, _) => Err(google_error(404, "notFound", "Not Found")),
+            (Some(c), Some(m)) if c == m => Ok(()),
+            _ => Err(google_error(412, "conditionNotMet", "Precondition Failed")),
+        }
+    }
+
+    fn write(&mut self, req: &Request, cal: &str, id: Option<&str>) -> Response {
+        let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+        match (req.method.as_str(), id) {
+            ("POST", None) => {
+                let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string) else {
+                    return google_error(400, "required", "the fake wants client ids");
+                };
+                if self.events.get(cal).and_then(|m| m.get(&id)).is_some() {
+                    return google_error(
+                        409,
+                        "duplicate",
+                        "The requested identifier already exists.",
+                    );
+                }
+                let mut item = body.clone();
+                item["kind"] = json!("calendar#event");
+                item["status"] = json!("confirmed");
+                item["iCalUID"] = json!(format!("{id}@google.com"));
+                json_response(200, self.store_item(cal, item))
+            }
+            ("PATCH", Some(id)) => {
+                if let Err(r) = self.if_match(req, cal, id) {
+                    return r;
+                }
+                let mut item = self.live(cal, id).cloned().unwrap_or(Value::Null);
+                if let (Some(obj), Some(patch)) = (item.as_object_mut(), body.as_object()) {
+                    for (k, v) in patch {
+                        obj.insert(k.clone(), v.clone());
+                    }
+                }
+                json_response(200, self.store_item(cal, item))
+            }
+            ("DELETE", Some(id)) => {
+                if let Err(r) = self.if_match(req, cal, id) {
+                    return r;
+                }
+                self.store_item(
+                    cal,
+                    json!({"kind": "calendar#event", "id": id, "status": "cancelled"}),
+                );
+                Response {
+                    status: 204,
+                    headers: Vec::new(),
+                    body: String::new(),
+                    fault: None,
+                }
+            }
+            _ => google_error(405, "methodNotAllowed", "Method Not Allowed"),
+        }
+    }
+
     fn token(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         let t = format!(
@@ -417,6 +507,15 @@ impl State {
             .map(percent_decode)
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        if req.method != "GET" {
+            return match segs.as_slice() {
+                ["calendar", "v3", "calendars", cal, "events"] => self.write(req, cal, None),
+                ["calendar", "v3", "calendars", cal, "events", id] => {
+                    self.write(req, cal, Some(id))
+                }
+                _ => google_error(404, "notFound", "Not Found"),
+            };
+        }
         match segs.as_slice() {
             ["calendar", "v3", "users", "me", "calendarList"] => {
                 let items: Vec<Value> = self
@@ -609,29 +708,28 @@ impl FakeGoogle {
 
     /// Stores an event (by its `id`) as changed now.
     pub fn put(&self, cal: &str, item: Value) {
-        let mut s = self.state();
-        s.seq += 1;
-        let seq = s.seq;
-        let id = item["id"].as_str().expect("events have ids").to_string();
-        s.events
-            .entry(cal.to_string())
-            .or_default()
-            .insert(id, Stored { seq, item });
+        self.state().store_item(cal, item);
+    }
+
+    /// The current version of an event, as the API would serve it.
+    pub fn get(&self, cal: &str, id: &str) -> Option<Value> {
+        self.state()
+            .events
+            .get(cal)
+            .and_then(|m| m.get(id))
+            .map(|s| s.item.clone())
     }
 
     /// Deletes an event: it becomes a cancelled stub; a master's exceptions go with it.
     pub fn delete(&self, cal: &str, id: &str) {
         let mut s = self.state();
-        s.seq += 1;
-        let seq = s.seq;
-        let map = s.events.entry(cal.to_string()).or_default();
-        map.retain(|_, v| v.item.get("recurringEventId").and_then(Value::as_str) != Some(id));
-        map.insert(
-            id.to_string(),
-            Stored {
-                seq,
-                item: json!({"kind": "calendar#event", "id": id, "status": "cancelled"}),
-            },
+        s.events
+            .entry(cal.to_string())
+            .or_default()
+            .retain(|_, v| v.item.get("recurringEventId").and_then(Value::as_str) != Some(id));
+        s.store_item(
+            cal,
+            json!({"kind": "calendar#event", "id": id, "status": "cancelled"}),
         );
     }
 
@@ -684,7 +782,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         match (req.method.as_str(), req.path.as_str()) {
             ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
             ("POST", "/token") => s.token_endpoint(&req.body),
-            ("GET", _) => s.api(&req),
+            ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
             _ => json_response(405, json!({"error": "method not allowed"})),
         }
     };
