@@ -330,3 +330,26 @@ fn the_browser_sign_in_works_from_the_command_line() {
         "the account is connected"
     );
 }
+
+#[test]
+fn conflicts_list_and_an_unknown_dismiss_is_bad_input() {
+    let data = tempfile::tempdir().expect("a data dir");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_punctual"));
+    c.env("PUNCTUAL_DATA_DIR", data.path());
+    let o = run(c, &["--json", "conflicts"], "");
+    assert!(
+        o.status.success(),
+        "listing works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json_of(&o),
+        serde_json::json!([]),
+        "a fresh store has no conflicts"
+    );
+    let mut c = Command::new(env!("CARGO_BIN_EXE_punctual"));
+    c.env("PUNCTUAL_DATA_DIR", data.path());
+    let o = run(c, &["--json", "conflicts", "--dismiss", "7"], "");
+    assert_eq!(o.status.code(), Some(2), "an unknown conflict is bad input");
+    assert_eq!(error_code(&o), "not_found", "and says so");
+}

@@ -194,9 +194,11 @@ pub fn calendars(
 }
 
 pub fn sync(app: &App, args: SyncArgs, json: bool) -> Result<(), Error> {
-    let reports = app.sync(args.id.as_deref(), args.full, &mut |c, p| {
+    let result = app.sync(args.id.as_deref(), args.full, &mut |c, p| {
         stderr(&progress_line(c, &p))
-    })?;
+    });
+    mention_conflicts(app);
+    let reports = result?;
     if json {
         return render::json(&reports);
     }
@@ -219,6 +221,48 @@ pub fn sync(app: &App, args: SyncArgs, json: bool) -> Result<(), Error> {
         }
     }
     render::raw(&out)
+}
+
+/// Lists changes a provider refused because the event had changed there, or dismisses one.
+pub fn conflicts(app: &App, dismiss: Option<i64>, json: bool) -> Result<(), Error> {
+    if let Some(id) = dismiss {
+        app.dismiss_conflict(id)?;
+        return if json {
+            render::json(&serde_json::json!({ "dismissed": id }))
+        } else {
+            render::line(&format!("Dismissed conflict {id}"))
+        };
+    }
+    let list = app.conflicts()?;
+    if json {
+        return render::json(&list);
+    }
+    let mut out = String::new();
+    for c in &list {
+        out.push_str(&format!(
+            "{}  {} of event {} ({})\n    {}\n",
+            c.id,
+            c.operation,
+            c.event_id,
+            c.created_at,
+            c.last_error.as_deref().unwrap_or_default()
+        ));
+    }
+    if list.is_empty() {
+        out.push_str("No conflicts.\n");
+    }
+    render::raw(&out)
+}
+
+fn mention_conflicts(app: &App) {
+    if let Ok(list) = app.conflicts() {
+        if !list.is_empty() {
+            stderr(&format!(
+                "{} change(s) were not applied because the event changed at the provider; see `punctual conflicts`",
+                list.len()
+            ));
+        }
+    }
 }
 
 pub fn disconnect(app: &App, id: &str, json: bool) -> Result<(), Error> {

@@ -64,6 +64,12 @@ enum Command {
     Connect(accounts::ConnectProvider),
     /// Sync accounts now, with progress on stderr.
     Sync(accounts::SyncArgs),
+    /// List changes an account refused because the event had changed there (never overwritten).
+    Conflicts {
+        /// Forget this conflict (its id from the list).
+        #[arg(long, value_name = "ID")]
+        dismiss: Option<i64>,
+    },
     /// Remove an account with its events, join plans, sync state and keychain secrets.
     Disconnect {
         /// The connection id (from `punctual connections`).
@@ -360,6 +366,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Connections => accounts::connections(&open(cli.data_dir)?, json),
         Command::Connect(p) => accounts::connect(open(cli.data_dir)?, p, json),
         Command::Sync(a) => accounts::sync(&open(cli.data_dir)?, a, json),
+        Command::Conflicts { dismiss } => accounts::conflicts(&open(cli.data_dir)?, dismiss, json),
         Command::Disconnect { id } => accounts::disconnect(&open(cli.data_dir)?, &id, json),
         Command::Calendars {
             connection: Some(c),
