@@ -205,10 +205,11 @@ fn google_error(status: u16, reason: &str, message: &str) -> Response {
     )
 }
 
-fn write_response(stream: &mut TcpStream, r: Response) {
+/// Writes one answer. Connections are kept alive (HTTP/1.1's default) unless a fault cuts them.
+fn write_response(stream: &mut TcpStream, r: Response) -> bool {
     if r.fault == Some(Fault::Reset) {
         let _ = stream.shutdown(Shutdown::Both);
-        return;
+        return false;
     }
     let reason = match r.status {
         200 => "OK",
@@ -229,19 +230,21 @@ fn write_response(stream: &mut TcpStream, r: Response) {
     for (k, v) in &r.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        r.body.len()
-    ));
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", r.body.len()));
     let body = if r.fault == Some(Fault::Truncate) {
         &r.body[..r.body.len() / 2]
     } else {
         &r.body[..]
     };
+    // One write: headers and body in separate small writes meet Nagle and delayed ACKs (40 ms each).
+    out.push_str(body);
     let _ = stream.write_all(out.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
     let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Both);
+    if r.fault == Some(Fault::Truncate) {
+        let _ = stream.shutdown(Shutdown::Both);
+        return false;
+    }
+    true
 }
 
 impl State {
@@ -771,22 +774,25 @@ impl FakeGoogle {
 
 fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-    let Some(req) = read_request(&mut stream) else {
-        return;
-    };
-    let resp = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        s.log
-            .push(format!("{} {}?{}", req.method, req.path, q.join("&")));
-        match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
-            ("POST", "/token") => s.token_endpoint(&req.body),
-            ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
-            _ => json_response(405, json!({"error": "method not allowed"})),
+    let _ = stream.set_nodelay(true);
+    // One request after another on the same connection, as clients with a pool send them.
+    while let Some(req) = read_request(&mut stream) {
+        let resp = {
+            let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+            let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.log
+                .push(format!("{} {}?{}", req.method, req.path, q.join("&")));
+            match (req.method.as_str(), req.path.as_str()) {
+                ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
+                ("POST", "/token") => s.token_endpoint(&req.body),
+                ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
+                _ => json_response(405, json!({"error": "method not allowed"})),
+            }
+        };
+        if !write_response(&mut stream, resp) {
+            return;
         }
-    };
-    write_response(&mut stream, resp);
+    }
 }
 
 impl Drop for FakeGoogle {
