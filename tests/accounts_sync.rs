@@ -408,6 +408,22 @@ fn invalid_grant_needs_reconnect_and_cancels_the_connections_plans() {
         Some("cancelled"),
         "the account's join plans are cancelled"
     );
+    // The service then fails for a while: that failure must not read as "connected".
+    h.fake.state().revoked = false;
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    let e = h.sync(&id).expect_err("the service is down");
+    assert_eq!(
+        e.code,
+        ErrorCode::Network,
+        "this failure is a network one: {e:?}"
+    );
+    assert_eq!(
+        h.app.connection(&id).expect("connection").state,
+        ConnectionState::NeedsReconnect,
+        "a later network failure does not hide that the account needs reconnecting"
+    );
     h.app.replan().expect("planning again");
     assert_eq!(
         plan_status(&h.app).as_deref(),

@@ -247,8 +247,17 @@ impl Engine<'_> {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<SyncReport> {
         let now = self.clock.now();
+        let before = self
+            .store
+            .read(|r| r.connection(connection_id))?
+            .ok_or_else(|| Error::not_found("connection", connection_id))?;
         self.store.write(|w| {
-            w.set_connection_state(connection_id, ConnectionState::Syncing, None, now)
+            w.set_connection_state(
+                connection_id,
+                ConnectionState::Syncing,
+                before.connection_failure_data.as_ref(),
+                now,
+            )
         })?;
         let result = self.run(connection_id, full, progress);
         let now = self.clock.now();
@@ -258,7 +267,10 @@ impl Engine<'_> {
                 w.set_connection_synced(connection_id, now)
             })?,
             Err(e) => {
-                let state = if e.code == ErrorCode::NeedsReconnect {
+                // Only a success clears needs_reconnect: a network failure says nothing about the grant.
+                let state = if e.code == ErrorCode::NeedsReconnect
+                    || before.state == ConnectionState::NeedsReconnect
+                {
                     ConnectionState::NeedsReconnect
                 } else {
                     ConnectionState::Connected
