@@ -460,12 +460,33 @@ impl Writer<'_> {
         changes: &[RemoteChange],
     ) -> Result<Vec<String>> {
         let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut per_uid: std::collections::HashMap<&str, usize> = Default::default();
+        for ch in changes {
+            let uid = match ch {
+                RemoteChange::Upsert(e) => e.uid.as_str(),
+                RemoteChange::Remove { uid, .. } => uid.as_str(),
+            };
+            *per_uid.entry(uid).or_default() += 1;
+        }
         for ch in changes {
             match ch {
                 RemoteChange::Upsert(e) => {
                     debug_assert_eq!(e.calendar_id, calendar_id);
-                    self.upsert_event(e)?;
-                    touched.insert(e.uid.clone());
+                    let up = self.upsert_event(e)?;
+                    // A new lone single (the bulk of a first sync) has one known occurrence: no group to
+                    // rebuild, unless instances of the same id are already stored.
+                    let lone = up.created
+                        && !e.is_series()
+                        && e.recurrence_id.is_none()
+                        && per_uid.get(e.uid.as_str()) == Some(&1)
+                        && !self.has_overrides(calendar_id, &e.uid)?;
+                    if lone {
+                        let mut stored = e.as_ref().clone();
+                        stored.id = up.id;
+                        self.materialize_new_single(&stored)?;
+                    } else {
+                        touched.insert(e.uid.clone());
+                    }
                 }
                 RemoteChange::Remove { uid, recurrence_id } => {
                     // A removed master takes its instances with it (Google sends the master's id alone);
@@ -493,6 +514,16 @@ impl Writer<'_> {
             warnings.extend(self.materialize_group(calendar_id, &uid)?);
         }
         Ok(warnings)
+    }
+
+    fn has_overrides(&self, calendar_id: &str, uid: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events
+                                 WHERE calendar_id = ?1 AND uid = ?2 AND recurrence_key != '')",
+            )?
+            .query_row([calendar_id, uid], |r| r.get(0))?)
     }
 
     /// Removes a connection and everything that hangs off it. The local connection cannot be removed.
