@@ -600,10 +600,11 @@ impl State {
         let mut items = Vec::new();
         let mut last = None;
         let mut more = false;
-        for (id, s) in all.iter() {
-            if after.as_deref().is_some_and(|a| id.as_str() <= a) {
-                continue;
-            }
+        let from = match after.as_deref() {
+            Some(a) => std::ops::Bound::Excluded(a.to_string()),
+            None => std::ops::Bound::Unbounded,
+        };
+        for (id, s) in all.range((from, std::ops::Bound::Unbounded)) {
             if s.seq <= since || s.seq > upto {
                 continue;
             }
