@@ -19,6 +19,7 @@ use std::fmt;
 use std::str::FromStr;
 
 mod windows_zones;
+pub mod wire;
 
 /// An IANA time zone.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,8 +131,19 @@ impl Serialize for Zone {
 
 impl<'de> Deserialize<'de> for Zone {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Zone::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown time zone {s:?}")))
+        // A visitor rather than `String::deserialize`: every stored event names a zone, and the name is only
+        // looked up, never kept.
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Zone;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an IANA or Windows time zone name")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Zone, E> {
+                Zone::parse(s).ok_or_else(|| E::custom(format!("unknown time zone {s:?}")))
+            }
+        }
+        d.deserialize_str(Name)
     }
 }
 
@@ -143,11 +155,21 @@ pub enum When {
     /// An all-day date.
     Date { date: NaiveDate },
     /// A wall-clock time with no zone: the same clock time wherever the user is.
-    Floating { local: NaiveDateTime },
+    Floating {
+        #[serde(with = "wire::naive")]
+        local: NaiveDateTime,
+    },
     /// A wall-clock time in a zone; it keeps its clock time across DST.
-    Zoned { local: NaiveDateTime, zone: Zone },
+    Zoned {
+        #[serde(with = "wire::naive")]
+        local: NaiveDateTime,
+        zone: Zone,
+    },
     /// An absolute instant.
-    Utc { at: DateTime<Utc> },
+    Utc {
+        #[serde(with = "wire::utc")]
+        at: DateTime<Utc>,
+    },
 }
 
 impl When {

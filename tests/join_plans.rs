@@ -159,6 +159,17 @@ proptest! {
             x.start += Duration::minutes(by);
             x.end += Duration::minutes(by);
         }
+        // A move onto the very time of another copy of the same meeting (same uid or room) merges the two by
+        // the dedup rule; that is a merge, not a move, and `one_plan_per_meeting_both_ways` covers it.
+        let collides = moved.iter().zip(&c).any(|(x, orig)| {
+            x.start != orig.start
+                && moved.iter().zip(&c).any(|(y, y0)| {
+                    y.start == y0.start
+                        && y.start == x.start
+                        && (y.uid == x.uid || (y.meeting_url.is_some() && y.meeting_url == x.meeting_url))
+                })
+        });
+        prop_assume!(!collides);
         let changes = join::plan(&moved, &first, &rules, t0(), &mut ids());
         let updated = changes.iter().find_map(|ch| match ch { Change::Update(q) if q.id == p.id => Some(q.clone()), _ => None });
         let updated = updated.expect("the moved meeting's plan is updated in place");
@@ -536,5 +547,51 @@ fn the_same_meeting_on_two_calendars_notifies_once() {
     assert_eq!(
         v.events[0].joins[0].id, v.events[1].joins[0].id,
         "both copies show the same plan"
+    );
+}
+
+#[test]
+fn upcoming_meetings_lists_the_one_in_progress_then_the_next_ones_with_links_only() {
+    let clock = Arc::new(FixedClock::new(t0() - Duration::hours(1)));
+    let app = App::in_memory(clock.clone(), Zone::UTC).expect("an in-memory app opens");
+    meeting(&app, "Running", 10, "https://zoom.us/j/111");
+    meeting(&app, "Later", 120, "https://meet.google.com/abc-defg-hij");
+    meeting(&app, "Desk time", 60, "Room 4");
+    meeting(&app, "Tomorrow", 24 * 60, "https://zoom.us/j/222");
+    clock.set(t0() + Duration::minutes(20));
+    let until = t0() + Duration::hours(12);
+    let up = app.upcoming_meetings(until, 10).expect("a valid request");
+    let titles: Vec<(&str, bool)> = up
+        .iter()
+        .map(|m| (m.event.title.as_str(), m.in_progress))
+        .collect();
+    assert_eq!(
+        titles,
+        vec![("Running", true), ("Later", false)],
+        "the meeting under way comes first, then later ones before `until`; no link or past `until` is left out"
+    );
+    assert_eq!(
+        up[1].starts_in_seconds,
+        100 * 60,
+        "the countdown is measured from the clock's now"
+    );
+    assert_eq!(
+        app.upcoming_meetings(until, 1).map(|v| v.len()).ok(),
+        Some(1),
+        "the limit caps the list"
+    );
+    let err = app.upcoming_meetings(until, 0).err();
+    assert_eq!(
+        err.map(|e| e.code),
+        Some(ErrorCode::InvalidLimit),
+        "a zero limit is an error, not an empty answer"
+    );
+    assert_eq!(
+        app.next_meeting()
+            .ok()
+            .flatten()
+            .map(|m| m.event.title.clone()),
+        Some("Running".to_string()),
+        "next_meeting is the first upcoming meeting"
     );
 }

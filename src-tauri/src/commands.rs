@@ -6,9 +6,11 @@
 //! `Mutex` because one SQLite connection serves one caller at a time.
 
 use punctual::app::{
-    App, CalendarView, EventInput, EventPage, EventView, ImportReport, ListQuery, Scope,
+    App, CalendarView, EventInput, EventPage, EventView, ImportReport, ListQuery, NextMeeting,
+    Scope, Settings,
 };
 use punctual::error::{Error, ErrorCode, Result};
+use punctual::join::JoinRules;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use tauri::State;
@@ -103,6 +105,43 @@ pub fn import_ics(
 #[tauri::command(async)]
 pub fn export_ics(core: State<'_, Core>, calendar_id: Option<String>) -> Result<String> {
     core.with(|app| app.export_ics(calendar_id.as_deref()))
+}
+
+/// The desktop preferences.
+#[tauri::command(async)]
+pub fn settings(core: State<'_, Core>) -> Result<Settings> {
+    core.with(|app| app.settings())
+}
+
+/// Validates and stores the desktop preferences; returns what was stored.
+#[tauri::command(async)]
+pub fn update_settings(core: State<'_, Core>, settings: Settings) -> Result<Settings> {
+    core.with(|app| app.update_settings(&settings))
+}
+
+/// The join rules: reminder lead time, which events get a plan, auto-join and the overrides.
+#[tauri::command(async)]
+pub fn join_rules(core: State<'_, Core>) -> Result<JoinRules> {
+    core.with(|app| app.join_rules())
+}
+
+/// Validates and stores the join rules, and plans again with them.
+#[tauri::command(async)]
+pub fn set_join_rules(core: State<'_, Core>, rules: JoinRules) -> Result<()> {
+    core.with(|app| app.set_join_rules(&rules))
+}
+
+/// Meetings in progress or starting within `hours`, soonest first, at most `limit`: the "Up next" panel.
+#[tauri::command(async)]
+pub fn upcoming_meetings(
+    core: State<'_, Core>,
+    hours: u32,
+    limit: usize,
+) -> Result<Vec<NextMeeting>> {
+    core.with(|app| {
+        let until = app.now() + chrono::Duration::hours(i64::from(hours.min(24 * 28)));
+        app.upcoming_meetings(until, limit)
+    })
 }
 
 /// The data directory in use, shown in the UI's footer and settings.

@@ -41,6 +41,11 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::import_ics,
             commands::export_ics,
             commands::data_dir,
+            commands::settings,
+            commands::update_settings,
+            commands::join_rules,
+            commands::set_join_rules,
+            commands::upcoming_meetings,
         ])
         .run(tauri::generate_context!())
 }

@@ -15,6 +15,7 @@ use crate::model::{Availability, EventStatus};
 use crate::store::{bad_setting, OccurrenceRow, WindowQuery};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 const RULES_KEY: &str = "join_rules";
@@ -425,55 +426,121 @@ impl App {
     /// The meeting in progress or the next one to start, with a link, within four weeks.
     pub fn next_meeting(&self) -> Result<Option<NextMeeting>> {
         let now = self.clock.now();
-        let page = self.list_events(&ListQuery {
-            from: Some(now.to_rfc3339()),
-            to: Some((now + Duration::days(28)).to_rfc3339()),
-            limit: Some(10),
-            ..Default::default()
-        })?;
-        let next = page
-            .events
+        Ok(self
+            .upcoming_meetings(now + Duration::days(28), 1)?
             .into_iter()
-            .find(|e| !e.all_day && e.meeting_url.is_some());
-        Ok(next.and_then(|event| {
-            let start = DateTime::parse_from_rfc3339(&event.start_time)
-                .ok()?
-                .with_timezone(&Utc);
-            let secs = (start - now).num_seconds();
-            Some(NextMeeting {
-                in_progress: secs <= 0,
-                starts_in_seconds: secs,
-                event,
-            })
-        }))
+            .next())
+    }
+
+    /// Timed meetings with a link that are in progress or start before `until`, soonest first, at most
+    /// `limit` (1 to 100). The "Up next" panel and the tray's list of today's meetings read this.
+    pub fn upcoming_meetings(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<NextMeeting>> {
+        if !(1..=100).contains(&limit) {
+            return Err(Error::field(
+                ErrorCode::InvalidLimit,
+                "limit",
+                "limit must be between 1 and 100",
+            ));
+        }
+        let now = self.clock.now();
+        if until <= now {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut cursor = None;
+        // All-day entries are not meetings one joins, so a page may hold fewer than `limit`: read on.
+        loop {
+            let page = self.list_events(&ListQuery {
+                from: Some(now.to_rfc3339()),
+                to: Some(until.to_rfc3339()),
+                limit: Some(100),
+                cursor,
+                ..Default::default()
+            })?;
+            for event in page.events {
+                if event.all_day || event.meeting_url.is_none() {
+                    continue;
+                }
+                let Ok(start) = DateTime::parse_from_rfc3339(&event.start_time) else {
+                    continue;
+                };
+                let secs = (start.with_timezone(&Utc) - now).num_seconds();
+                out.push(NextMeeting {
+                    in_progress: secs <= 0,
+                    starts_in_seconds: secs,
+                    event,
+                });
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+            match (page.has_more, page.next_cursor) {
+                (true, Some(next)) => cursor = Some(next),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// The plans of listed occurrences, matched directly or as duplicates of another calendar's copy.
+    ///
+    /// A duplicate's dedup keys carry its start, so every plan a page can match starts inside the page's
+    /// span; the plans of that span (a day either side, for an occurrence whose move is not planned yet)
+    /// are read with one range query and matched in memory.
     pub(super) fn plans_for(&self, views: &[EventView]) -> Result<Vec<(usize, JoinPlan)>> {
-        let ids: Vec<String> = views.iter().map(|v| v.id.clone()).collect();
-        let mut keys = Vec::new();
-        let mut per_view = Vec::new();
-        for v in views {
-            let start = DateTime::parse_from_rfc3339(&v.start_time)
-                .map(|t| t.timestamp())
-                .unwrap_or(i64::MIN);
-            let uid = format!("{}|{start}", v.ical_uid);
-            let url = v
-                .meeting_url
-                .as_deref()
-                .map(|u| format!("{}|{start}", join::normalize_url(u)));
-            keys.push(uid.clone());
-            keys.extend(url.clone());
-            per_view.push((uid, url));
+        let starts: Vec<i64> = views
+            .iter()
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v.start_time)
+                    .map(|t| t.timestamp())
+                    .unwrap_or(i64::MIN)
+            })
+            .collect();
+        let ends = views.iter().filter_map(|v| {
+            DateTime::parse_from_rfc3339(&v.end_time)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        });
+        let (Some(from), Some(to)) = (
+            starts
+                .iter()
+                .filter(|&&s| s != i64::MIN)
+                .min()
+                .and_then(|&s| DateTime::from_timestamp(s, 0)),
+            ends.max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let plans = self
+            .store
+            .read(|r| r.plans_between(from - Duration::days(1), to + Duration::days(1)))?;
+        let mut by_occurrence: HashMap<&str, usize> = HashMap::new();
+        let mut by_key: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in plans.iter().enumerate() {
+            by_occurrence.entry(p.occurrence_id.as_str()).or_insert(i);
+            by_key.entry(p.uid_key.as_str()).or_insert(i);
+            if let Some(k) = &p.url_key {
+                by_key.entry(k.as_str()).or_insert(i);
+            }
         }
-        let plans = self.store.read(|r| r.plans_matching(&ids, &keys))?;
         let mut out = Vec::new();
         for (i, v) in views.iter().enumerate() {
-            let (uid, url) = &per_view[i];
-            if let Some(p) = plans.iter().find(|p| {
-                p.occurrence_id == v.id || &p.uid_key == uid || (url.is_some() && &p.url_key == url)
-            }) {
-                out.push((i, p.clone()));
+            let start = starts[i];
+            let found = by_occurrence.get(v.id.as_str()).copied().or_else(|| {
+                let uid = format!("{}|{start}", v.ical_uid);
+                by_key.get(uid.as_str()).copied().or_else(|| {
+                    let url = v
+                        .meeting_url
+                        .as_deref()
+                        .map(|u| format!("{}|{start}", join::normalize_url(u)))?;
+                    by_key.get(url.as_str()).copied()
+                })
+            });
+            if let Some(p) = found {
+                out.push((i, plans[p].clone()));
             }
         }
         Ok(out)

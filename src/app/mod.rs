@@ -10,6 +10,7 @@ mod cursor;
 mod edit;
 mod ics;
 mod joins;
+mod settings;
 mod validate;
 mod view;
 mod writes;
@@ -18,6 +19,7 @@ pub use accounts::{
     GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
 };
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
+pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -316,7 +318,7 @@ impl App {
                 .map(|k| cursor::encode(&scope, k, PageDirection::Previous)),
         };
         let mut events: Vec<EventView> = rows
-            .iter()
+            .into_iter()
             .map(|r| view::of_occurrence(r, self.zone))
             .collect();
         self.attach_joins(&mut events)?;
@@ -373,7 +375,7 @@ impl App {
     pub fn get_event(&self, id: &str) -> Result<EventView> {
         let mut v = self.store.read(|r| {
             if let Some(row) = r.occurrence(id)? {
-                return Ok(view::of_occurrence(&row, self.zone));
+                return Ok(view::of_occurrence(row, self.zone));
             }
             match r.event(id)? {
                 Some((e, deleted)) => Ok(view::of_event(&e, deleted, self.zone)),
@@ -444,7 +446,7 @@ impl App {
             event.id.clone()
         };
         self.store.read(|r| match r.occurrence(&first)? {
-            Some(row) => Ok(view::of_occurrence(&row, self.zone)),
+            Some(row) => Ok(view::of_occurrence(row, self.zone)),
             None => Ok(view::of_event(event, false, self.zone)),
         })
     }
@@ -497,7 +499,7 @@ impl App {
 
     fn first_view_or(&self, edited: &edit::Edited) -> Result<EventView> {
         match self.store.read(|r| r.occurrence(&edited.occurrence_id))? {
-            Some(row) => Ok(view::of_occurrence(&row, self.zone)),
+            Some(row) => Ok(view::of_occurrence(row, self.zone)),
             None => self.first_view(&edited.event),
         }
     }

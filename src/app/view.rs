@@ -6,11 +6,11 @@
 use super::EventView;
 use crate::model::{Event, DEFAULT_COLOR, LOCAL_CONNECTION_ID};
 use crate::store::OccurrenceRow;
-use crate::time::Zone;
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::time::{wire, Zone};
+use chrono::{DateTime, Utc};
 
 fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    wire::utc_string(t)
 }
 
 fn bound(t: DateTime<Utc>, all_day: bool, zone: Zone) -> String {
@@ -21,49 +21,55 @@ fn bound(t: DateTime<Utc>, all_day: bool, zone: Zone) -> String {
     }
 }
 
-fn base(e: &Event, deleted: bool, connection_id: &str) -> EventView {
+/// Moves the event's fields into the view: a listing builds a view from every row it reads, and the
+/// copies were a tenth of a window query.
+fn base(e: Event, deleted: bool, connection_id: String) -> EventView {
+    let all_day = e.all_day();
+    let (meeting_platform, meeting_url) = match e.meeting {
+        Some(m) => (Some(m.platform), Some(m.url)),
+        None => (None, None),
+    };
     EventView {
-        id: e.id.clone(),
-        title: e.title.clone(),
+        title: e.title,
         start_time: String::new(),
         end_time: String::new(),
-        all_day: e.all_day(),
+        all_day,
         time_zone: e.time_zone.name().to_string(),
-        calendar_id: e.calendar_id.clone(),
-        connection_id: connection_id.to_string(),
-        platform: e.platform.clone(),
-        platform_id: e.platform_id.clone(),
-        ical_uid: e.uid.clone(),
+        calendar_id: e.calendar_id,
+        connection_id,
+        platform: e.platform,
+        platform_id: e.platform_id,
+        ical_uid: e.uid,
         series_id: None,
         original_start: None,
-        meeting_platform: e.meeting.as_ref().map(|m| m.platform.clone()),
-        meeting_url: e.meeting.as_ref().map(|m| m.url.clone()),
-        location: e.location.clone(),
-        description: e.description.clone(),
-        url: e.url.clone(),
-        color: e.color.clone().unwrap_or_else(|| DEFAULT_COLOR.to_string()),
+        meeting_platform,
+        meeting_url,
+        location: e.location,
+        description: e.description,
+        url: e.url,
+        color: e.color.unwrap_or_else(|| DEFAULT_COLOR.to_string()),
         availability: e.availability,
         repeat: e
             .recurrence
-            .as_ref()
             .filter(|r| !r.rrules.is_empty())
             .map(|r| r.rrules.join("\n")),
         created_at: instant(e.created_at),
         updated_at: instant(e.updated_at),
         is_deleted: deleted,
         joins: Vec::new(),
-        raw: e.raw.clone(),
+        raw: e.raw,
+        id: e.id,
     }
 }
 
 /// The view of one materialized occurrence.
-pub fn of_occurrence(r: &OccurrenceRow, zone: Zone) -> EventView {
-    let mut v = base(&r.event, false, &r.connection_id);
-    v.id = r.id.clone();
+pub fn of_occurrence(r: OccurrenceRow, zone: Zone) -> EventView {
+    let mut v = base(r.event, false, r.connection_id);
+    v.id = r.id;
     v.start_time = bound(r.start, v.all_day, zone);
     v.end_time = bound(r.end, v.all_day, zone);
-    v.series_id = r.series_id.clone();
-    v.original_start = r.original_start.clone();
+    v.series_id = r.series_id;
+    v.original_start = r.original_start;
     v
 }
 
@@ -74,8 +80,9 @@ pub fn of_event(e: &Event, deleted: bool, zone: Zone) -> EventView {
     } else {
         ""
     };
-    let mut v = base(e, deleted, connection);
-    v.start_time = bound(e.start.to_utc(zone), v.all_day, zone);
-    v.end_time = bound(e.end.to_utc(zone), v.all_day, zone);
+    let (start, end) = (e.start.to_utc(zone), e.end.to_utc(zone));
+    let mut v = base(e.clone(), deleted, connection.to_string());
+    v.start_time = bound(start, v.all_day, zone);
+    v.end_time = bound(end, v.all_day, zone);
     v
 }

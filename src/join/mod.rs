@@ -130,6 +130,7 @@ pub struct JoinPlan {
 }
 
 /// Which events get a plan.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanFor {
@@ -141,6 +142,7 @@ pub enum PlanFor {
 }
 
 /// A calendar's override of the rules.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CalendarRule {
     /// `false` turns join plans off for the calendar.
@@ -155,6 +157,7 @@ fn yes() -> bool {
 }
 
 /// An event's own override.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventRule {
@@ -164,6 +167,7 @@ pub enum EventRule {
 }
 
 /// The join rules, as settings.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRules {
     /// Minutes before the start that the notification (or auto-join) is due.

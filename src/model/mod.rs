@@ -120,7 +120,9 @@ pub struct Event {
     /// it beside the event rather than inside its JSON, so listings do not decode it twice.
     #[serde(skip)]
     pub raw: Option<String>,
+    #[serde(with = "crate::time::wire::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::time::wire::utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -4,7 +4,7 @@ use super::{Reader, Writer};
 use crate::error::{Error, ErrorCode, Result};
 use crate::join::{Change, JoinAction, JoinPlan, JoinStatus};
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 const PLAN_COLUMNS: &str = "id, occurrence_id, event_id, calendar_id, title, start_utc, end_utc, scheduled_join_time, \
      early_reminder_at, early_sent, status, action, platform, meeting_url, uid_key, url_key, next_fire_at";
@@ -54,11 +54,12 @@ impl Reader<'_> {
 
     /// Whether any plan's meeting overlaps `[from, to)`.
     pub fn any_plan_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM join_plans WHERE end_utc > ?1 AND start_utc < ?2)",
-            [from.timestamp(), to.timestamp()],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM join_plans WHERE end_utc > ?1 AND start_utc < ?2)",
+            )?
+            .query_row([from.timestamp(), to.timestamp()], |r| r.get(0))?)
     }
 
     /// Plans that need the due loop at or before `now`, and the earliest time any other plan will.
@@ -70,11 +71,10 @@ impl Reader<'_> {
         let due = stmt
             .query_map([now.timestamp()], plan_from_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let next: Option<i64> = self.conn.query_row(
-            "SELECT MIN(next_fire_at) FROM join_plans WHERE next_fire_at > ?1",
-            [now.timestamp()],
-            |r| r.get(0),
-        )?;
+        let next: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT MIN(next_fire_at) FROM join_plans WHERE next_fire_at > ?1")?
+            .query_row([now.timestamp()], |r| r.get(0))?;
         Ok((due, next.map(ts)))
     }
 
@@ -97,37 +97,6 @@ impl Reader<'_> {
         Ok(stmt.query_row([id], plan_from_row).optional()?)
     }
 
-    /// Plans that belong to any of these occurrences, directly or as duplicates (by dedup key).
-    pub fn plans_matching(
-        &self,
-        occurrence_ids: &[String],
-        keys: &[String],
-    ) -> Result<Vec<JoinPlan>> {
-        if occurrence_ids.is_empty() && keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = |n: usize| vec!["?"; n.max(1)].join(", ");
-        let sql = format!(
-            "SELECT {PLAN_COLUMNS} FROM join_plans
-              WHERE occurrence_id IN ({}) OR uid_key IN ({k}) OR url_key IN ({k})",
-            marks(occurrence_ids.len()),
-            k = marks(keys.len())
-        );
-        let mut args: Vec<&str> = occurrence_ids.iter().map(String::as_str).collect();
-        if occurrence_ids.is_empty() {
-            args.push("");
-        }
-        for _ in 0..2 {
-            args.extend(keys.iter().map(String::as_str));
-            if keys.is_empty() {
-                args.push("");
-            }
-        }
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), plan_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// A plan's status history, oldest first.
     pub fn plan_history(&self, id: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare_cached(
@@ -140,9 +109,8 @@ impl Reader<'_> {
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 }

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import { mockBackend, sampleEvent } from './ipc/mock';
+import { defaultSettings, mockBackend, sampleEvent } from './ipc/mock';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -93,5 +93,111 @@ describe('an empty window with events elsewhere', () => {
     render(App, { backend });
     expect(await screen.findByTestId('agenda-empty')).toBeInTheDocument();
     expect(screen.queryByTestId('empty-state'), 'events exist, just not in the next four weeks').toBeNull();
+  });
+});
+
+describe('navigation', () => {
+  it('moves between Calendar, Connections and Settings, and the calendar keeps its view', async () => {
+    render(App, { backend: mockBackend([sampleEvent({ title: 'Standup' })]) });
+    await screen.findByTestId('agenda');
+    expect(screen.getByTestId('nav-calendar')).toHaveAttribute('aria-current', 'page');
+    await fireEvent.click(screen.getByTestId('view-w'));
+
+    await fireEvent.click(screen.getByTestId('nav-connections'));
+    expect(await screen.findByRole('heading', { name: 'Connections' })).toBeInTheDocument();
+    expect(screen.getByTestId('nav-connections')).toHaveAttribute('aria-current', 'page');
+    expect(screen.getByTestId('nav-calendar'), 'only one page is current').not.toHaveAttribute('aria-current');
+    expect(screen.queryByTestId('calendar-grid'), 'the calendar is not shown under Connections').toBeNull();
+
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    expect(await screen.findByTestId('settings-form')).toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Connections' })).toBeNull();
+
+    await fireEvent.click(screen.getByTestId('nav-calendar'));
+    expect(await screen.findByTestId('calendar-grid'), 'back in the week view it was left in').toBeInTheDocument();
+    expect(screen.getByTestId('view-w')).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it('"Connect a calendar" on first run opens Connections', async () => {
+    render(App, { backend: mockBackend() });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Connect a calendar' }));
+    expect(await screen.findByTestId('accounts-placeholder')).toBeInTheDocument();
+    expect(screen.getByTestId('nav-connections')).toHaveAttribute('aria-current', 'page');
+  });
+});
+
+describe('settings applied to the window', () => {
+  afterEach(() => {
+    document.documentElement.removeAttribute('data-theme');
+    localStorage.clear();
+  });
+
+  it('applies the stored theme, and a saved change at once', async () => {
+    const backend = mockBackend();
+    backend.storedSettings = { ...defaultSettings(), theme: 'dark' };
+    render(App, { backend });
+    await waitFor(() => expect(document.documentElement).toHaveAttribute('data-theme', 'dark'));
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    await fireEvent.change(await screen.findByLabelText('Theme'), { target: { value: 'light' } });
+    expect(document.documentElement, 'the picked theme shows before saving').toHaveAttribute('data-theme', 'light');
+    await fireEvent.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    await fireEvent.click(screen.getByTestId('nav-calendar'));
+    expect(document.documentElement, 'the saved theme stays after leaving Settings').toHaveAttribute('data-theme', 'light');
+  });
+
+  it('the top bar theme menu applies at once and stores only the theme', async () => {
+    const backend = mockBackend();
+    backend.storedSettings = { ...defaultSettings(), week_start: 'sunday', time_format: 'h24' };
+    render(App, { backend });
+    await screen.findByTestId('empty-state');
+    await waitFor(() => expect(backend.storedSettings.week_start).toBe('sunday'));
+    await fireEvent.change(screen.getByTestId('theme-select'), { target: { value: 'dark' } });
+    expect(document.documentElement, 'applied before the core answers').toHaveAttribute('data-theme', 'dark');
+    await waitFor(() => expect(backend.storedSettings.theme).toBe('dark'));
+    expect(backend.storedSettings, 'the other preferences are kept').toMatchObject({ week_start: 'sunday', time_format: 'h24' });
+    expect(localStorage.getItem('punctual.theme'), 'remembered for the first paint of the next start').toBe('dark');
+  });
+
+  it('the top bar theme menu puts the stored theme back when the core refuses', async () => {
+    const backend = mockBackend();
+    render(App, { backend });
+    await screen.findByTestId('empty-state');
+    backend.nextError = { code: 'storage', message: 'database is locked', field: null };
+    await fireEvent.change(screen.getByTestId('theme-select'), { target: { value: 'dark' } });
+    expect(await screen.findByTestId('theme-error')).toHaveTextContent('database is locked');
+    expect(document.documentElement, 'back to the stored theme').not.toHaveAttribute('data-theme');
+    expect(screen.getByTestId('theme-select')).toHaveValue('system');
+  });
+
+  it('drops an unsaved theme when Settings is left', async () => {
+    render(App, { backend: mockBackend() });
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    await fireEvent.change(await screen.findByLabelText('Theme'), { target: { value: 'dark' } });
+    expect(document.documentElement).toHaveAttribute('data-theme', 'dark');
+    await fireEvent.click(screen.getByTestId('nav-calendar'));
+    expect(document.documentElement, 'back to the stored theme (system)').not.toHaveAttribute('data-theme');
+  });
+
+  it('shows times in the saved time format', async () => {
+    const backend = mockBackend([
+      sampleEvent({
+        title: 'Evening call',
+        start_time: new Date(2030, 0, 7, 21, 0).toISOString(),
+        end_time: new Date(2030, 0, 7, 21, 30).toISOString(),
+      }),
+    ]);
+    backend.storedSettings = { ...defaultSettings(), time_format: 'h12' };
+    render(App, { backend });
+    const row = await screen.findByTestId('agenda-event');
+    await waitFor(() => expect(row, '12-hour format from the stored settings').toHaveTextContent(/9:00\s?PM/i));
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    await fireEvent.change(await screen.findByLabelText('Time format'), { target: { value: 'h24' } });
+    await fireEvent.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    await fireEvent.click(screen.getByTestId('nav-calendar'));
+    expect(await screen.findByTestId('agenda-event'), 'the agenda follows the saved 24-hour format').toHaveTextContent(
+      '21:00 – 21:30',
+    );
   });
 });

@@ -8,8 +8,12 @@ import type { EventInput } from './bindings/EventInput';
 import type { EventPage } from './bindings/EventPage';
 import type { EventView } from './bindings/EventView';
 import type { ImportReport } from './bindings/ImportReport';
+import type { JoinOutcome } from './bindings/JoinOutcome';
+import type { JoinRules } from './bindings/JoinRules';
 import type { ListQuery } from './bindings/ListQuery';
+import type { NextMeeting } from './bindings/NextMeeting';
 import type { Scope } from './bindings/Scope';
+import type { Settings } from './bindings/Settings';
 
 export type {
   CalendarView,
@@ -19,8 +23,12 @@ export type {
   EventPage,
   EventView,
   ImportReport,
+  JoinOutcome,
+  JoinRules,
   ListQuery,
+  NextMeeting,
   Scope,
+  Settings,
 };
 
 export interface Backend {
@@ -32,6 +40,15 @@ export interface Backend {
   importIcs(text: string, calendarName: string | null): Promise<ImportReport>;
   exportIcs(calendarId: string | null): Promise<string>;
   dataDir(): Promise<string>;
+  settings(): Promise<Settings>;
+  /** Stores the preferences and applies them (start at login, the join shortcut); returns what was stored. */
+  updateSettings(settings: Settings): Promise<Settings>;
+  joinRules(): Promise<JoinRules>;
+  setJoinRules(rules: JoinRules): Promise<void>;
+  /** Meetings in progress or starting within `hours`, soonest first, at most `limit` (1..100). */
+  upcomingMeetings(hours: number, limit: number): Promise<NextMeeting[]>;
+  /** Opens a meeting through the core: `target` is an event/occurrence id, or "next". */
+  joinEvent(target: string): Promise<JoinOutcome>;
   /** Calls `handler` whenever the core's data changed (this window, the CLI, a sync). Returns an unsubscribe. */
   onChange(handler: () => void): Promise<() => void>;
 }
@@ -51,4 +68,22 @@ export function toCoreError(e: unknown): CoreError {
   if (isCoreError(e)) return { code: e.code, message: e.message, field: e.field ?? null };
   const message = e instanceof Error ? e.message : typeof e === 'string' ? e : 'Something went wrong';
   return { code: 'internal', message, field: null };
+}
+
+/**
+ * Calls `handler` on every data change until the returned function is called. `onChange` resolves later
+ * than a component may unmount, so an unsubscribe that comes first still ends the subscription when it
+ * arrives.
+ */
+export function subscribeToChanges(backend: Backend, handler: () => void): () => void {
+  let unlisten: (() => void) | undefined;
+  let stopped = false;
+  backend
+    .onChange(handler)
+    .then((u) => (stopped ? u() : (unlisten = u)))
+    .catch(() => {});
+  return () => {
+    stopped = true;
+    unlisten?.();
+  };
 }

@@ -1,9 +1,23 @@
 // An in-memory Backend for unit tests: records calls, returns canned data, and rejects with core errors.
-import type { Backend, CalendarView, CoreError, EventInput, EventView } from './backend';
+import type {
+  Backend,
+  CalendarView,
+  CoreError,
+  EventInput,
+  EventView,
+  JoinRules,
+  NextMeeting,
+  Settings,
+} from './backend';
 
 export interface MockBackend extends Backend {
   events: EventView[];
   calendarList: CalendarView[];
+  storedSettings: Settings;
+  storedRules: JoinRules;
+  upcoming: NextMeeting[];
+  /** Every target passed to joinEvent, in order. */
+  joined: string[];
   /** The next createEvent/editEvent rejects with this error. */
   nextError: CoreError | null;
   created: EventInput[];
@@ -43,11 +57,51 @@ export function sampleEvent(overrides: Partial<EventView> = {}): EventView {
   };
 }
 
+export function defaultSettings(): Settings {
+  return {
+    theme: 'system',
+    week_start: 'monday',
+    time_format: 'auto',
+    start_at_login: false,
+    join_shortcut: null,
+  };
+}
+
+export function defaultJoinRules(): JoinRules {
+  return {
+    lead_minutes: 1,
+    early_reminder_minutes: null,
+    plan_for: 'meetings',
+    skip_declined: true,
+    skip_all_day: true,
+    skip_free: true,
+    auto_join: false,
+    nag: false,
+    open_native: true,
+    horizon_hours: 48,
+    calendars: {},
+    events: {},
+  };
+}
+
+/** Takes the pending error, if any, so one call fails and the next succeeds. */
+function takeError(mock: MockBackend): void {
+  if (mock.nextError) {
+    const e = mock.nextError;
+    mock.nextError = null;
+    throw e;
+  }
+}
+
 export function mockBackend(events: EventView[] = []): MockBackend {
   const handlers = new Set<() => void>();
   const mock: MockBackend = {
     events: [...events],
     calendarList: [],
+    storedSettings: defaultSettings(),
+    storedRules: defaultJoinRules(),
+    upcoming: [],
+    joined: [],
     nextError: null,
     created: [],
     emitChange: () => handlers.forEach((h) => h()),
@@ -90,6 +144,26 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     importIcs: async () => ({ calendar_id: 'local', created: 0, updated: 0, skipped: 0, warnings: [] }),
     exportIcs: async () => 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
     dataDir: async () => '/tmp/punctual-test',
+    settings: async () => mock.storedSettings,
+    updateSettings: async (settings) => {
+      takeError(mock);
+      mock.storedSettings = { ...settings };
+      return mock.storedSettings;
+    },
+    joinRules: async () => mock.storedRules,
+    setJoinRules: async (rules) => {
+      takeError(mock);
+      mock.storedRules = { ...rules };
+    },
+    upcomingMeetings: async (_hours, limit) => mock.upcoming.slice(0, limit),
+    joinEvent: async (target) => {
+      takeError(mock);
+      const ev = target === 'next' ? mock.upcoming[0]?.event : mock.events.find((e) => e.id === target);
+      if (!ev) throw { code: 'not_found', message: `no event with id ${target}`, field: null };
+      if (!ev.meeting_url) throw { code: 'no_meeting_link', message: `${ev.title} has no meeting link`, field: null };
+      mock.joined.push(target);
+      return { occurrence_id: ev.id, title: ev.title, platform: ev.meeting_platform ?? 'web', opened: ev.meeting_url, native: false };
+    },
     onChange: async (handler) => {
       handlers.add(handler);
       return () => handlers.delete(handler);

@@ -16,6 +16,12 @@ export function tauriBackend(): Backend {
     importIcs: (text, calendarName) => invoke('import_ics', { text, calendarName }),
     exportIcs: (calendarId) => invoke('export_ics', { calendarId }),
     dataDir: () => invoke('data_dir'),
+    settings: () => invoke('settings'),
+    updateSettings: (settings) => invoke('update_settings', { settings }),
+    joinRules: () => invoke('join_rules'),
+    setJoinRules: (rules) => invoke('set_join_rules', { rules }),
+    upcomingMeetings: (hours, limit) => invoke('upcoming_meetings', { hours, limit }),
+    joinEvent: (target) => invoke('join_event', { target }),
     onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
   };
 }

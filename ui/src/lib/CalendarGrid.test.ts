@@ -25,4 +25,34 @@ describe('CalendarGrid', () => {
     expect(await screen.findByText('<img src=x onerror=alert(1)>')).toBeInTheDocument();
     expect(container.querySelector('img'), 'a title never becomes an element').toBeNull();
   });
+
+  it('starts the week on the day the settings say', async () => {
+    for (const [weekStart, day] of [['sunday', 0], ['monday', 1], ['saturday', 6]] as const) {
+      const onrange = vi.fn();
+      const { unmount } = render(CalendarGrid, {
+        // The month view: its range also starts on the first day of a week, and jsdom cannot lay out a time grid.
+        props: { events: [], view: 'dayGridMonth', weekStart, onopen: vi.fn(), onrange },
+      });
+      await vi.waitFor(() => expect(onrange).toHaveBeenCalled());
+      const [from] = onrange.mock.calls[0] as [Date, Date];
+      expect(from.getDay(), `a week that starts on ${weekStart}`).toBe(day);
+      unmount();
+    }
+  });
+
+  it("shows events' times in the chosen format", async () => {
+    const now = new Date();
+    const ev = sampleEvent({
+      start_time: new Date(now.getFullYear(), now.getMonth(), now.getDate(), 13).toISOString(),
+      end_time: new Date(now.getFullYear(), now.getMonth(), now.getDate(), 14).toISOString(),
+    });
+    for (const [timeFormat, expected] of [['h24', /^13:00/], ['h12', /^1:00\s?PM/i]] as const) {
+      const { container, unmount } = render(CalendarGrid, {
+        props: { events: [ev], view: 'dayGridMonth', timeFormat, onopen: vi.fn(), onrange: vi.fn() },
+      });
+      await vi.waitFor(() => expect(container.querySelector('.ec-event-time')).not.toBeNull());
+      expect(container.querySelector('.ec-event-time')?.textContent, `${timeFormat} time`).toMatch(expected);
+      unmount();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../ipc/mock';
-import { defaultSlot, groupByDay, timeRange, toLocalInput } from './format';
+import { countdown, defaultSlot, firstDayOf, groupByDay, platformName, timeRange, toLocalInput } from './format';
 
 describe('groupByDay', () => {
   it('groups by the day in the display zone and sorts by start', () => {
@@ -22,6 +22,13 @@ describe('timeRange', () => {
   it('shows start and end in the display zone', () => {
     expect(timeRange(sampleEvent(), 'UTC', 'en-GB')).toBe('09:00 – 09:15');
   });
+  it('follows the chosen time format', () => {
+    const ev = sampleEvent({ start_time: '2030-01-07T21:00:00+00:00', end_time: '2030-01-07T21:30:00+00:00' });
+    expect(timeRange(ev, 'UTC', 'en-US', 'h24'), '24-hour format even in a 12-hour locale').toBe('21:00 – 21:30');
+    expect(timeRange(ev, 'UTC', 'en-GB', 'h12'), '12-hour format even in a 24-hour locale').toMatch(
+      /^9:00\s?pm – 9:30\s?pm$/i,
+    );
+  });
   it('says All day for all-day events', () => {
     expect(timeRange(sampleEvent({ all_day: true }))).toBe('All day');
   });
@@ -37,5 +44,39 @@ describe('defaultSlot', () => {
   it('starts at the next whole hour and lasts half an hour', () => {
     const slot = defaultSlot(new Date(2030, 0, 7, 9, 20));
     expect(slot).toEqual({ start: '2030-01-07T10:00', end: '2030-01-07T10:30' });
+  });
+});
+
+describe('countdown', () => {
+  const start = Date.UTC(2030, 0, 7, 9, 0);
+  const end = Date.UTC(2030, 0, 7, 9, 30);
+  const min = 60_000;
+  it('counts down in whole minutes, rounded up', () => {
+    expect(countdown(start, end, start - 4 * min)).toBe('in 4 min');
+    expect(countdown(start, end, start - 3.5 * min), '3 min 30 s is not yet "in 3 min"').toBe('in 4 min');
+    expect(countdown(start, end, start - 20_000), 'under a minute still reads as a minute, not zero').toBe('in 1 min');
+  });
+  it('uses hours past the hour', () => {
+    expect(countdown(start, end, start - 65 * min)).toBe('in 1 h 5 min');
+    expect(countdown(start, end, start - 120 * min)).toBe('in 2 h');
+  });
+  it('says how long is left while the meeting runs, then that it ended', () => {
+    expect(countdown(start, end, start)).toBe('Now · 30 min left');
+    expect(countdown(start, end, start + 18 * min)).toBe('Now · 12 min left');
+    expect(countdown(start, end, end)).toBe('Ended');
+  });
+});
+
+describe('firstDayOf', () => {
+  it('maps the week start to the grid\'s first day', () => {
+    expect([firstDayOf('sunday'), firstDayOf('monday'), firstDayOf('saturday')]).toEqual([0, 1, 6]);
+  });
+});
+
+describe('platformName', () => {
+  it('names the common platforms and tidies the others', () => {
+    expect(platformName('google_meet')).toBe('Google Meet');
+    expect(platformName('teams')).toBe('Microsoft Teams');
+    expect(platformName('ringcentral_video'), 'an id without a name is still readable').toBe('Ringcentral video');
   });
 });

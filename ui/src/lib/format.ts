@@ -1,5 +1,7 @@
 // Dates and times as the user reads them: in the user's zone, grouped by day. Pure functions, unit tested.
 import type { EventView } from '../ipc/backend';
+import type { TimeFormat } from '../ipc/bindings/TimeFormat';
+import type { WeekStart } from '../ipc/bindings/WeekStart';
 
 export interface DayGroup {
   /** yyyy-mm-dd in the display zone. */
@@ -64,10 +66,23 @@ function startMillis(ev: EventView): number {
   return Number.isNaN(t) ? 0 : t;
 }
 
-/** "09:00 – 09:30", or "All day". */
-export function timeRange(ev: EventView, timeZone?: string, locale?: string): string {
+/** The Intl options for a time of day in the user's chosen format. `hourCycle`, not `hour12`: `hour12: false`
+ * gives "24:00" for midnight in some locales. "auto" leaves the clock to the locale. */
+export function timeOfDayOptions(format: TimeFormat = 'auto'): Intl.DateTimeFormatOptions {
+  if (format === 'h24') return { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  if (format === 'h12') return { hour: 'numeric', minute: '2-digit', hourCycle: 'h12' };
+  return { hour: '2-digit', minute: '2-digit' };
+}
+
+/** The calendar grid's `firstDay` (0 = Sunday) for a week start. */
+export function firstDayOf(weekStart: WeekStart): 0 | 1 | 6 {
+  return weekStart === 'sunday' ? 0 : weekStart === 'saturday' ? 6 : 1;
+}
+
+/** "09:00 – 09:30" (or "9:00 AM – 9:30 AM" in 12-hour format), or "All day". */
+export function timeRange(ev: EventView, timeZone?: string, locale?: string, format: TimeFormat = 'auto'): string {
   if (ev.all_day) return 'All day';
-  const fmt = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone });
+  const fmt = new Intl.DateTimeFormat(locale, { ...timeOfDayOptions(format), timeZone });
   const start = new Date(ev.start_time);
   const end = new Date(ev.end_time);
   if (Number.isNaN(start.getTime())) return ev.start_time;
@@ -105,4 +120,45 @@ export function systemZone(): string {
   } catch {
     return 'UTC';
   }
+}
+
+/** "45 min", "1 h", "1 h 5 min": a duration in whole minutes, rounded up so that "in 1 min" never means "now". */
+function minutesText(ms: number): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** How far a meeting is from `now` (all in epoch milliseconds): "in 4 min", "in 1 h 5 min",
+ * "Now · 12 min left", or "Ended". */
+export function countdown(start: number, end: number, now: number): string {
+  if (now < start) return `in ${minutesText(start - now)}`;
+  if (now < end) return `Now · ${minutesText(end - now)} left`;
+  return 'Ended';
+}
+
+// The names of the most common platforms. The full table is the core's (src/detect/platforms.rs); until the
+// core sends display names with events, other ids are shown tidied ("ringcentral_video" → "Ringcentral video").
+const PLATFORM_NAMES: Record<string, string> = {
+  google_meet: 'Google Meet',
+  zoom: 'Zoom',
+  teams: 'Microsoft Teams',
+  webex: 'Webex',
+  gotomeeting: 'GoTo Meeting',
+  jitsi: 'Jitsi Meet',
+  whereby: 'Whereby',
+  chime: 'Amazon Chime',
+  slack_huddle: 'Slack huddle',
+  skype: 'Skype',
+  facetime: 'FaceTime',
+};
+
+/** A meeting platform's id as a reader expects it: "google_meet" → "Google Meet". */
+export function platformName(id: string): string {
+  const known = PLATFORM_NAMES[id];
+  if (known) return known;
+  const words = id.replace(/_/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

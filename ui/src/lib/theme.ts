@@ -1,4 +1,5 @@
-// Light, dark, or follow the system. Kept in localStorage until the settings page stores it in the core.
+// Light, dark, or follow the system. The core stores the choice (Settings.theme); localStorage keeps a copy so
+// that the first paint, before the core answers, is already in the right theme.
 export type Theme = 'system' | 'light' | 'dark';
 
 const KEY = 'punctual.theme';
