@@ -818,3 +818,46 @@ fn reconnecting_an_account_that_needs_it_restores_it_in_place() {
         "its meetings get join plans again"
     );
 }
+
+#[test]
+fn the_control_api_that_fake_cloud_exposes_changes_the_server() {
+    // The desktop end-to-end tests drive the fake from another process through these endpoints.
+    let h = Harness::new();
+    let id = h.connect();
+    punctual::auth::install_tls_provider();
+    let http = reqwest::blocking::Client::new();
+    let post = |path: &str, body: String| {
+        http.post(format!("{}/_control/{path}", h.fake.base))
+            .body(body)
+            .send()
+            .expect("the control API answers")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        post("put", single("ev1", "From control", 12, 9).to_string()),
+        200,
+        "put works"
+    );
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        titles(&h.app),
+        vec!["From control".to_string()],
+        "the event put through control syncs"
+    );
+    assert_eq!(post("revoke", String::new()), 200, "revoke works");
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token");
+    let e = h.sync(&id).expect_err("a revoked grant");
+    assert_eq!(
+        e.code,
+        ErrorCode::NeedsReconnect,
+        "revoke through control is invalid_grant: {e:?}"
+    );
+    assert_eq!(
+        post("nonsense", String::new()),
+        404,
+        "an unknown control is refused"
+    );
+}

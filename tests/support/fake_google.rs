@@ -467,6 +467,76 @@ impl State {
         }
     }
 
+    /// The test-control API a separate process (the desktop end-to-end tests, through `fake-cloud`) drives:
+    /// `POST /_control/put?cal=ID` with an event as the body, `delete?cal=ID&id=EID`, `revoke`,
+    /// `unrevoke`, `expire_sync_tokens`, `refresh_token` (answers a new one), `fault?kind=429|500|401|reset|truncate`.
+    fn control(&mut self, req: &Request) -> Response {
+        let cal = req
+            .query
+            .get("cal")
+            .cloned()
+            .unwrap_or_else(|| "jane@acme.example".to_string());
+        let ok = || json_response(200, json!({"ok": true}));
+        match req.path.trim_start_matches("/_control/") {
+            "put" => match serde_json::from_str::<Value>(&req.body) {
+                Ok(item) if item.get("id").is_some() => {
+                    json_response(200, self.store_item(&cal, item))
+                }
+                _ => json_response(
+                    400,
+                    json!({"error": "the body must be an event with an id"}),
+                ),
+            },
+            "delete" => {
+                let id = req.query.get("id").cloned().unwrap_or_default();
+                let map = self.events.entry(cal.clone()).or_default();
+                map.retain(|_, v| {
+                    v.item.get("recurringEventId").and_then(Value::as_str) != Some(id.as_str())
+                });
+                self.store_item(
+                    &cal,
+                    json!({"kind": "calendar#event", "id": id, "status": "cancelled"}),
+                );
+                ok()
+            }
+            "revoke" => {
+                self.revoked = true;
+                ok()
+            }
+            "unrevoke" => {
+                self.revoked = false;
+                ok()
+            }
+            "expire_sync_tokens" => {
+                self.min_token_seq = self.seq + 1;
+                ok()
+            }
+            "refresh_token" => {
+                let rt = self.token("1//refresh");
+                self.refresh_tokens.insert(rt.clone());
+                json_response(200, json!({"refresh_token": rt}))
+            }
+            "fault" => {
+                let f = match req.query.get("kind").map(String::as_str) {
+                    Some("429") => Fault::TooMany { retry_after: 1 },
+                    Some("500") => Fault::ServerError,
+                    Some("401") => Fault::Unauthorized,
+                    Some("reset") => Fault::Reset,
+                    Some("truncate") => Fault::Truncate,
+                    _ => {
+                        return json_response(
+                            400,
+                            json!({"error": "kind: 429, 500, 401, reset or truncate"}),
+                        )
+                    }
+                };
+                self.faults.push_back(f);
+                ok()
+            }
+            _ => json_response(404, json!({"error": "no such control"})),
+        }
+    }
+
     fn api(&mut self, req: &Request) -> Response {
         let bearer = req
             .headers
@@ -785,6 +855,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
                 .push(format!("{} {}?{}", req.method, req.path, q.join("&")));
             match (req.method.as_str(), req.path.as_str()) {
                 ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
+                ("POST", p) if p.starts_with("/_control/") => s.control(&req),
                 ("POST", "/token") => s.token_endpoint(&req.body),
                 ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
                 _ => json_response(405, json!({"error": "method not allowed"})),
