@@ -33,6 +33,21 @@ pub enum ErrorCode {
     NoMeetingLink,
     UnsafeLink,
     OpenFailed,
+    /// An account's grant was revoked or expired: the user must connect it again.
+    NeedsReconnect,
+    /// The OAuth callback's `state` was not the one this flow sent (RFC 6749 §10.12).
+    OauthStateMismatch,
+    /// The user (or the provider) refused the authorization.
+    AccessDenied,
+    /// The OAuth flow failed otherwise: no code, a second callback, a token endpoint error.
+    OauthFailed,
+    /// No OS keychain to keep tokens in.
+    KeychainUnavailable,
+    Timeout,
+    /// The provider could not be reached, or its answer was cut short.
+    Network,
+    /// The provider answered something this build does not understand, or kept failing.
+    Provider,
     Storage,
     Io,
     Internal,
@@ -61,6 +76,14 @@ impl ErrorCode {
             ErrorCode::NoMeetingLink => "no_meeting_link",
             ErrorCode::UnsafeLink => "unsafe_link",
             ErrorCode::OpenFailed => "open_failed",
+            ErrorCode::NeedsReconnect => "needs_reconnect",
+            ErrorCode::OauthStateMismatch => "oauth_state_mismatch",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::OauthFailed => "oauth_failed",
+            ErrorCode::KeychainUnavailable => "keychain_unavailable",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Network => "network",
+            ErrorCode::Provider => "provider",
             ErrorCode::Storage => "storage",
             ErrorCode::Io => "io",
             ErrorCode::Internal => "internal",
@@ -71,7 +94,18 @@ impl ErrorCode {
     pub fn is_bad_input(&self) -> bool {
         !matches!(
             self,
-            ErrorCode::Storage | ErrorCode::Io | ErrorCode::Internal | ErrorCode::OpenFailed
+            ErrorCode::Storage
+                | ErrorCode::Io
+                | ErrorCode::Internal
+                | ErrorCode::OpenFailed
+                | ErrorCode::NeedsReconnect
+                | ErrorCode::OauthStateMismatch
+                | ErrorCode::AccessDenied
+                | ErrorCode::OauthFailed
+                | ErrorCode::KeychainUnavailable
+                | ErrorCode::Timeout
+                | ErrorCode::Network
+                | ErrorCode::Provider
         )
     }
 }

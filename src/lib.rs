@@ -4,12 +4,16 @@
 //! thin skins over [`app`]; the tests drive it directly. See ARCHITECTURE.md for the plan of the house.
 
 pub mod app;
+pub mod auth;
 pub mod desktop_host;
 pub mod detect;
 pub mod error;
 pub mod ical;
 pub mod join;
 pub mod model;
+pub mod providers;
 pub mod recurrence;
+pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod time;

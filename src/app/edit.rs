@@ -131,7 +131,7 @@ pub fn resolve(store: &Store, id: &str, zone: Zone) -> Result<Target> {
 }
 
 /// The current values of an event as a draft, with the times of the occurrence being edited.
-fn draft_of(e: &Event, start: When, end: When) -> Draft {
+pub(super) fn draft_of(e: &Event, start: When, end: When) -> Draft {
     Draft {
         title: e.title.clone(),
         start,

@@ -153,7 +153,15 @@ impl App {
         let (rows, existing) = self
             .store
             .read(|r| Ok((r.query_window(&q)?, r.plans_between(now, to)?)))?;
-        let candidates: Vec<Candidate> = rows.iter().map(candidate).collect();
+        // An account that needs reconnecting gets no plans: its copy of the calendar may be stale.
+        let stale = self
+            .store
+            .read(|r| r.connections_in_state(crate::model::ConnectionState::NeedsReconnect))?;
+        let candidates: Vec<Candidate> = rows
+            .iter()
+            .filter(|r| !stale.contains(&r.connection_id))
+            .map(candidate)
+            .collect();
         let changes = join::plan(&candidates, &existing, &rules, now, &mut || {
             uuid::Uuid::new_v4().to_string()
         });
@@ -250,9 +258,10 @@ impl App {
         }
     }
 
-    /// Asks the event's source whether the meeting is still on. The local calendar answers from the store;
-    /// providers plug their own check in here.
+    /// Asks the event's source whether the meeting is still on: an account's provider, once per plan
+    /// (Google: the single event), else (or when the provider cannot answer) the store.
     fn still_on(&self, p: &JoinPlan) -> Result<bool> {
+        self.refresh_plan_event(p)?;
         self.store.read(|r| {
             Ok(match r.occurrence(&p.occurrence_id)? {
                 Some(row) => {

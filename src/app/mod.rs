@@ -5,6 +5,7 @@
 //! both. Writes go through one store transaction each, so a failed validation or a failed write leaves the
 //! database exactly as it was.
 
+mod accounts;
 mod cursor;
 mod edit;
 mod ics;
@@ -12,7 +13,11 @@ mod joins;
 mod settings;
 mod validate;
 mod view;
+mod writes;
 
+pub use accounts::{
+    GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
+};
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
@@ -166,6 +171,12 @@ pub struct App {
     clock: Arc<dyn Clock>,
     zone: Zone,
     data_dir: Option<PathBuf>,
+    /// Account tokens: the OS keychain unless a test swaps it.
+    secrets: Arc<dyn crate::secrets::Secrets>,
+    google: GoogleSetup,
+    backoff: crate::sync::Backoff,
+    /// Join plans whose event a provider has been asked about (at most once each).
+    checked_plans: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Months materialized around "now" when the app opens: last month through a year ahead.
@@ -213,6 +224,10 @@ impl App {
             clock,
             zone,
             data_dir,
+            secrets: Arc::new(crate::secrets::KeyringSecrets::default()),
+            google: GoogleSetup::from_env(),
+            backoff: crate::sync::Backoff::default(),
+            checked_plans: Default::default(),
         })
     }
 
@@ -410,6 +425,11 @@ impl App {
         };
         edit::apply_draft(&mut event, &draft, true);
         let event = with_link(event);
+        if let Some(conn) = self.account_of(&event.calendar_id)? {
+            let event = self.create_in_account(event, &conn)?;
+            self.replan()?;
+            return self.first_view(&event);
+        }
         self.store.write(|w| {
             w.save_event(&event)?;
             w.materialize_group(&event.calendar_id, &event.uid)
@@ -460,6 +480,11 @@ impl App {
             }
         }
         self.writable_calendar(&target.event.calendar_id)?;
+        if let Some(conn) = self.account_of(&target.event.calendar_id)? {
+            let e = self.edit_in_account(&target, input, &conn)?;
+            self.replan()?;
+            return self.first_view(&e);
+        }
         let edited = edit::edit(
             &self.store,
             &target,
@@ -483,6 +508,10 @@ impl App {
     pub fn delete_event(&self, id: &str, scope: Scope) -> Result<()> {
         let target = edit::resolve(&self.store, id, self.zone)?;
         self.writable_calendar(&target.event.calendar_id)?;
+        if let Some(conn) = self.account_of(&target.event.calendar_id)? {
+            self.delete_in_account(&target, scope, &conn)?;
+            return self.replan();
+        }
         edit::delete(&self.store, &target, scope, self.zone, self.clock.now())?;
         self.replan()
     }

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for the `punctual` command.
 
+mod accounts;
 mod remind;
 mod render;
 
@@ -42,8 +43,36 @@ enum Command {
     Import(ImportArgs),
     /// Write a calendar as .ics to stdout.
     Export(ExportArgs),
-    /// List calendars with their event counts.
-    Calendars,
+    /// List calendars with their event counts; with --connection, an account's calendars and selection.
+    Calendars {
+        /// An account's connection id: list its calendars, and --select / --deselect them.
+        #[arg(long, value_name = "ID")]
+        connection: Option<String>,
+        /// Sync and show this calendar (our id or the provider's); repeatable.
+        #[arg(long, value_name = "CAL", requires = "connection")]
+        select: Vec<String>,
+        /// Stop syncing and showing this calendar; repeatable.
+        #[arg(long, value_name = "CAL", requires = "connection")]
+        deselect: Vec<String>,
+    },
+    /// List accounts (connections) with their state, event counts and calendars.
+    Connections,
+    /// Connect an account.
+    #[command(subcommand)]
+    Connect(accounts::ConnectProvider),
+    /// Sync accounts now, with progress on stderr.
+    Sync(accounts::SyncArgs),
+    /// List changes an account refused because the event had changed there (never overwritten).
+    Conflicts {
+        /// Forget this conflict (its id from the list).
+        #[arg(long, value_name = "ID")]
+        dismiss: Option<i64>,
+    },
+    /// Remove an account with its events, join plans, sync state and keychain secrets.
+    Disconnect {
+        /// The connection id (from `punctual connections`).
+        id: String,
+    },
     /// Find the meeting link in an invite read from stdin.
     Detect(DetectArgs),
     /// Join a meeting: `next`, or an event, occurrence or join-plan id. Opens only links detection accepts.
@@ -332,7 +361,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let app = open(cli.data_dir)?;
             render::raw(&app.export_ics(a.calendar.as_deref())?)
         }
-        Command::Calendars => {
+        Command::Connections => accounts::connections(&open(cli.data_dir)?, json),
+        Command::Connect(p) => accounts::connect(open(cli.data_dir)?, p, json),
+        Command::Sync(a) => accounts::sync(&open(cli.data_dir)?, a, json),
+        Command::Conflicts { dismiss } => accounts::conflicts(&open(cli.data_dir)?, dismiss, json),
+        Command::Disconnect { id } => accounts::disconnect(&open(cli.data_dir)?, &id, json),
+        Command::Calendars {
+            connection: Some(c),
+            select,
+            deselect,
+        } => accounts::calendars(&open(cli.data_dir)?, &c, &select, &deselect, json),
+        Command::Calendars { .. } => {
             let app = open(cli.data_dir)?;
             let cals = app.calendars()?;
             if json {

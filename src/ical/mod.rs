@@ -150,3 +150,55 @@ fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> String {
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
 }
+
+/// Reads recurrence lines as a provider sends them (Google's `recurrence` field: `RRULE:...`,
+/// `EXDATE;TZID=...:...`, `RDATE;VALUE=DATE:...`) for a series that starts at `start`. They go through the
+/// same parser as a file's VEVENT, so a TZID, a DATE-valued EXDATE on a DATE-TIME series, or a damaged
+/// rule is read exactly as an import reads it. Returns `None` when no usable rule or date is left, with
+/// the parser's warnings.
+pub fn recurrence_from_lines(
+    lines: &[String],
+    start: &crate::time::When,
+    zone: Zone,
+) -> (Option<crate::model::Recurrence>, Vec<String>) {
+    use crate::time::When;
+    let dtstart = match start {
+        When::Date { date } => format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d")),
+        When::Floating { local } => format!("DTSTART:{}", local.format("%Y%m%dT%H%M%S")),
+        When::Zoned { local, zone } => {
+            format!("DTSTART;TZID={zone}:{}", local.format("%Y%m%dT%H%M%S"))
+        }
+        When::Utc { at } => format!("DTSTART:{}", at.format("%Y%m%dT%H%M%SZ")),
+    };
+    let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:r\r\n");
+    text.push_str(&dtstart);
+    text.push_str("\r\n");
+    for l in lines {
+        // One content line each: a line break inside would smuggle in another property.
+        let l = l.replace(['\r', '\n'], "");
+        let upper = l.to_ascii_uppercase();
+        if ["RRULE", "RDATE", "EXDATE", "EXRULE"]
+            .iter()
+            .any(|p| upper.starts_with(&format!("{p}:")) || upper.starts_with(&format!("{p};")))
+        {
+            text.push_str(&l);
+            text.push_str("\r\n");
+        }
+    }
+    text.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
+    let opts = ParseOptions {
+        calendar_id: String::new(),
+        user_zone: zone,
+        now: DateTime::<Utc>::default(),
+    };
+    match parse(&text, &opts) {
+        Ok(mut p) => (
+            p.events
+                .pop()
+                .and_then(|e| e.recurrence)
+                .filter(|r| !r.is_empty()),
+            p.warnings,
+        ),
+        Err(e) => (None, vec![e.to_string()]),
+    }
+}

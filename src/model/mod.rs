@@ -9,8 +9,12 @@
 //! - An [`Occurrence`] is one materialized instance in absolute time; the store keeps them for a rolling horizon
 //!   so window queries are index range scans.
 
+mod connection;
 mod link;
 
+pub use connection::{
+    stamp, Connection, ConnectionCalendar, ConnectionFailure, ConnectionState, Provider,
+};
 pub use link::{LinkSource, MeetingLink};
 
 use crate::time::{When, Zone};

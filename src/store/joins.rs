@@ -78,6 +78,18 @@ impl Reader<'_> {
         Ok((due, next.map(ts)))
     }
 
+    /// The plans of a connection's calendars that are not final yet.
+    pub fn open_plans_of_connection(&self, connection_id: &str) -> Result<Vec<JoinPlan>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PLAN_COLUMNS} FROM join_plans
+              WHERE calendar_id IN (SELECT id FROM calendars WHERE connection_id = ?1)
+                AND status NOT IN ('joined', 'dismissed', 'missed', 'cancelled')
+              ORDER BY start_utc, id"
+        ))?;
+        let rows = stmt.query_map([connection_id], plan_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn plan(&self, id: &str) -> Result<Option<JoinPlan>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {PLAN_COLUMNS} FROM join_plans WHERE id = ?1"

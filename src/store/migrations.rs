@@ -174,6 +174,16 @@ DROP TABLE events;
 ALTER TABLE events_rebuilt RENAME TO events;
 CREATE INDEX events_kind ON events(kind) WHERE kind = 'series';
 "#,
+    // 3: accounts. Calendars gain the provider's text colour; a connection names its primary calendar; a full
+    // sync that spans pages records where it stopped, so a crash resumes it instead of starting over.
+    r#"
+ALTER TABLE calendars ADD COLUMN foreground_color TEXT;
+ALTER TABLE connections ADD COLUMN primary_calendar_id TEXT;
+ALTER TABLE sync_state ADD COLUMN page_token TEXT;
+CREATE UNIQUE INDEX calendars_remote ON calendars(connection_id, remote_id) WHERE remote_id IS NOT NULL;
+CREATE INDEX join_plans_calendar ON join_plans(calendar_id);
+CREATE INDEX outbox_calendar ON outbox(calendar_id);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -14,15 +14,19 @@
 //!   changes, every occurrence is rebuilt.
 
 mod calendars;
+mod connections;
 mod events;
 mod joins;
 pub mod migrations;
 mod occurrences;
+mod outbox;
 
+pub use connections::{RemoteCalendar, RemoteChange, SyncState};
 pub use joins::bad_setting;
 pub use occurrences::{
     instance_id, OccurrenceRow, PageDirection, PageKey, WindowQuery, MAX_INSTANCES_PER_RANGE,
 };
+pub use outbox::OutboxRow;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::Zone;

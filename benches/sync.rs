@@ -1,0 +1,249 @@
+//! Google sync benchmark (release: `cargo bench --bench sync`), printing the figures issue 6 asks for:
+//! - the apply path (parse the events.list page, detect links, store the page with its cursor) over 50k
+//!   events in pages of 2,500, in events/s, with each stage's share;
+//! - the end-to-end time of a first sync of the same 50k events from the fake Google over HTTP.
+//!
+//! A bench binary rather than criterion, like benches/core.rs: the figures are throughputs of one large run.
+//! The events are generated deterministically: a third carry a Meet link, one in twenty is a weekly series,
+//! and the database is a real file in a temp dir (WAL), as in the app.
+
+#[path = "../tests/support/fake_google.rs"]
+#[allow(dead_code, clippy::all)]
+mod fake_google;
+
+use chrono::{DateTime, Duration, Utc};
+use fake_google::{items, FakeGoogle};
+use punctual::app::{App, GoogleSetup};
+use punctual::model::{stamp, Connection, ConnectionState, Provider};
+use punctual::providers::google::{parse_events_page, PAGE_SIZE};
+use punctual::providers::CalendarRef;
+use punctual::secrets::{MemorySecrets, SecretString};
+use punctual::store::{RemoteCalendar, Store, SyncState};
+use punctual::time::{FixedClock, Zone};
+use std::sync::Arc;
+use std::time::Instant;
+
+const CAL: &str = "jane@acme.example";
+const EVENTS: usize = 50_000;
+
+fn fill(fake: &FakeGoogle, base: DateTime<Utc>) {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..EVENTS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let start = base + Duration::minutes(((x % (365 * 24 * 4)) * 15) as i64);
+        let end = start + Duration::minutes(30);
+        let id = format!("ev{i:06}");
+        let item = if i % 20 == 0 {
+            items::recurring(
+                &id,
+                &format!("Series {i}"),
+                &start.to_rfc3339(),
+                &end.to_rfc3339(),
+                "Europe/Berlin",
+                &["RRULE:FREQ=WEEKLY;COUNT=20"],
+            )
+        } else {
+            let mut v = items::timed(
+                &id,
+                &format!("Meeting {i}"),
+                &start.to_rfc3339(),
+                &end.to_rfc3339(),
+                "Europe/Berlin",
+            );
+            v["description"] = serde_json::json!(format!(
+                "Agenda for meeting {i}: notes, links, and a long line of text."
+            ));
+            v
+        };
+        let item = if i % 3 == 0 {
+            items::with_meet(item, &format!("abc-{i:04}-xyz"))
+        } else {
+            item
+        };
+        fake.put(CAL, item);
+    }
+}
+
+fn main() {
+    let base = DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
+        .expect("a valid instant")
+        .with_timezone(&Utc);
+    let fake = FakeGoogle::start();
+    fake.state().page_size = PAGE_SIZE as usize;
+    let t = Instant::now();
+    fill(&fake, base);
+    println!(
+        "fake Google filled with {EVENTS} events in {:.2?}",
+        t.elapsed()
+    );
+    let zone = Zone::parse("Europe/Berlin").expect("zone");
+    let clock = Arc::new(FixedClock::new(base));
+
+    // The pages as Google would serve them, fetched once so the apply path is measured alone.
+    punctual::auth::install_tls_provider();
+    let http = reqwest::blocking::Client::new();
+    let token = fake.issue_access_token();
+    let mut bodies = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "{}/calendar/v3/calendars/{CAL}/events?singleEvents=false&showDeleted=true&maxResults={PAGE_SIZE}",
+            fake.base
+        );
+        if let Some(p) = &page {
+            url.push_str(&format!("&pageToken={p}"));
+        }
+        let body = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .and_then(|r| r.bytes())
+            .expect("the fake serves a page")
+            .to_vec();
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("page JSON");
+        page = v["nextPageToken"].as_str().map(str::to_string);
+        bodies.push(body);
+        if page.is_none() {
+            break;
+        }
+    }
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = Store::open(dir.path(), zone).expect("a store");
+    let now = base;
+    let cal_id = store
+        .write(|w| {
+            w.ensure_local_calendar(now)?;
+            w.ensure_months(base - Duration::days(31), base + Duration::days(31 * 13))?;
+            w.insert_connection(&Connection {
+                id: "bench".into(),
+                provider: Provider::GoogleCalendar,
+                account_email: Some(CAL.into()),
+                user_name: None,
+                state: ConnectionState::Connected,
+                connection_failure_data: None,
+                last_sync_at: None,
+                event_count: 0,
+                calendars: Vec::new(),
+                primary_calendar_id: None,
+                metadata: serde_json::json!({}),
+                deduplication_key: None,
+                created_at: stamp(now),
+                updated_at: stamp(now),
+            })?;
+            let ids = w.put_remote_calendars(
+                "bench",
+                &[RemoteCalendar {
+                    remote_id: CAL.into(),
+                    summary: "Jane".into(),
+                    description: None,
+                    is_primary: true,
+                    access_role: Some("owner".into()),
+                    time_zone: Some("Europe/Berlin".into()),
+                    background_color: None,
+                    foreground_color: None,
+                    selected: true,
+                }],
+                now,
+            )?;
+            Ok(ids[0].clone())
+        })
+        .expect("the bench calendar");
+    let cref = CalendarRef {
+        id: &cal_id,
+        remote_id: CAL,
+        zone,
+    };
+    let (mut parse, mut apply, mut detect) = (
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+    );
+    let mut n = 0;
+    let cpu0 = thread_cpu_seconds();
+    for (i, body) in bodies.iter().enumerate() {
+        let t = Instant::now();
+        let page = parse_events_page(body, &cref).expect("a page parses");
+        parse += t.elapsed();
+        let next = SyncState {
+            sync_token: page.sync_token.clone(),
+            page_token: page.next_page.clone(),
+            last_sync_at: None,
+        };
+        // Detection alone, on copies, to split the apply figure (apply_page detects again, as the app does).
+        let t = Instant::now();
+        for c in &page.changes {
+            if let punctual::store::RemoteChange::Upsert(e) = c {
+                std::hint::black_box(punctual::detect::detect(&punctual::detect::Invite {
+                    conference: &e.conference.uris,
+                    url: e.url.as_deref(),
+                    location: e.location.as_deref(),
+                    description: e.description.as_deref(),
+                    html: e.conference.html.as_deref(),
+                }));
+            }
+        }
+        detect += t.elapsed();
+        let t = Instant::now();
+        let (count, _) =
+            punctual::sync::apply_page(&store, &cal_id, page.changes, &next, i == 0, now)
+                .expect("a page applies");
+        apply += t.elapsed();
+        n += count;
+    }
+    let total = parse + apply;
+    let cpu = match (cpu0, thread_cpu_seconds()) {
+        (Some(a), Some(b)) => {
+            // The separate detection pass is not part of the apply path.
+            let c = b - a - detect.as_secs_f64();
+            format!("; thread CPU {c:.2}s = {:.0} events/s", n as f64 / c)
+        }
+        _ => String::new(),
+    };
+    println!(
+        "apply path: {n} events in {} pages of {PAGE_SIZE}: wall {:.2?} = {:.0} events/s \
+         (parse {:.2?}, detect {:.2?}, store {:.2?}){cpu}",
+        bodies.len(),
+        total,
+        n as f64 / total.as_secs_f64(),
+        parse,
+        detect,
+        apply.saturating_sub(detect)
+    );
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let app = App::open_with(dir.path(), clock, zone)
+        .expect("an app")
+        .with_secrets(Arc::new(MemorySecrets::new()))
+        .with_google(GoogleSetup {
+            auth_url: fake.auth_url(),
+            token_url: fake.token_url(),
+            api_url: fake.base.clone(),
+            client_id: Some(fake_google::CLIENT_ID.into()),
+            client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
+        });
+    let t = Instant::now();
+    let conn = app
+        .connect_google_refresh_token(SecretString::new(fake.issue_refresh_token()))
+        .expect("connect");
+    let reports = app
+        .sync(Some(&conn.id), false, &mut |_, _| {})
+        .expect("sync");
+    let e2e = t.elapsed();
+    println!(
+        "end to end: connect + first sync of {} events over HTTP from the fake in {:.2?} ({:.0} events/s)",
+        reports[0].changes,
+        e2e,
+        reports[0].changes as f64 / e2e.as_secs_f64()
+    );
+}
+
+/// This thread's CPU time where Linux tells it: the shared build machine is often busy, which inflates
+/// wall-clock figures but not CPU time (as benches/ical.rs reports).
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}

@@ -1,0 +1,278 @@
+//! `punctual connections`, `connect google`, `calendars --connection`, `sync` and `disconnect`.
+//!
+//! Progress goes to stderr, so `--json` output on stdout stays one JSON document. Tokens read from stdin
+//! are wrapped at once and never printed.
+
+use super::render;
+use clap::{Args, Subcommand};
+use punctual::app::{App, GoogleSetup};
+use punctual::desktop_host::SystemOpener;
+use punctual::error::{Error, ErrorCode};
+use punctual::join::Opener;
+use punctual::model::Connection;
+use punctual::secrets::SecretString;
+use punctual::sync::Progress;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectProvider {
+    /// Connect a Google account: the browser sign-in, or --refresh-token-stdin.
+    Google(GoogleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GoogleArgs {
+    /// The OAuth client id (default: PUNCTUAL_GOOGLE_CLIENT_ID, then the settings).
+    #[arg(long)]
+    client_id: Option<String>,
+    /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET).
+    #[arg(long)]
+    client_secret: Option<String>,
+    /// Read an existing refresh token from stdin instead of signing in with the browser.
+    #[arg(long)]
+    refresh_token_stdin: bool,
+    /// Seconds to wait for the browser (default 300).
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Do not sync after connecting.
+    #[arg(long)]
+    no_sync: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// A connection id (default: every account).
+    id: Option<String>,
+    /// Drop the sync tokens and fetch everything again.
+    #[arg(long)]
+    full: bool,
+}
+
+fn progress_line(connection: &str, p: &Progress) -> String {
+    let short = connection.get(..8).unwrap_or(connection);
+    match p {
+        Progress::Calendars { count } => format!("[{short}] {count} calendar(s) to sync"),
+        Progress::Page { changes, total, .. } => {
+            format!("[{short}] +{changes} changes ({total} so far)")
+        }
+        Progress::FullResync { .. } => format!("[{short}] sync token expired; syncing in full"),
+        Progress::Retry { attempt, wait, why } => format!(
+            "[{short}] {why}; retry {attempt} in {:.1}s",
+            wait.as_secs_f64()
+        ),
+    }
+}
+
+fn stderr(s: &str) {
+    let _ = writeln!(std::io::stderr(), "{s}");
+}
+
+pub fn connections(app: &App, json: bool) -> Result<(), Error> {
+    let list = app.connections()?;
+    if json {
+        return render::json(&list);
+    }
+    let mut out = String::new();
+    for c in &list {
+        out.push_str(&describe(c));
+    }
+    render::raw(&out)
+}
+
+fn describe(c: &Connection) -> String {
+    let mut s = format!(
+        "{}  {}  {}  {}  {} events{}\n",
+        c.id,
+        c.provider.as_str(),
+        c.account_email.as_deref().unwrap_or("-"),
+        c.state.as_str(),
+        c.event_count,
+        c.last_sync_at
+            .as_deref()
+            .map(|t| format!(", synced {t}"))
+            .unwrap_or_default()
+    );
+    if let Some(f) = &c.connection_failure_data {
+        s.push_str(&format!("    last failure [{}]: {}\n", f.error, f.message));
+    }
+    for cal in &c.calendars {
+        s.push_str(&format!(
+            "    [{}] {}  {}{}\n",
+            if cal.selected { "x" } else { " " },
+            cal.id,
+            cal.summary,
+            if cal.is_primary { " (primary)" } else { "" }
+        ));
+    }
+    s
+}
+
+/// Applies `--client-id` / `--client-secret` over the environment's setup.
+pub fn google_setup(args: &GoogleArgs) -> GoogleSetup {
+    let mut s = GoogleSetup::from_env();
+    if let Some(id) = &args.client_id {
+        s.client_id = Some(id.clone());
+    }
+    if let Some(secret) = &args.client_secret {
+        s.client_secret = Some(SecretString::new(secret.clone()));
+    }
+    s
+}
+
+pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Error> {
+    let ConnectProvider::Google(args) = provider;
+    let app = app.with_google(google_setup(&args));
+    let conn = if args.refresh_token_stdin {
+        let mut token = String::new();
+        std::io::stdin().read_to_string(&mut token)?;
+        app.connect_google_refresh_token(SecretString::new(token.trim().to_string()))?
+    } else {
+        let open = |url: &str| {
+            stderr(&format!(
+                "Opening your browser to sign in to Google. If it does not open, visit:\n\n  {url}\n"
+            ));
+            // In the background: a $BROWSER that runs until the browser quits must not hold up the
+            // listener that the browser is about to call.
+            let url = url.to_string();
+            std::thread::spawn(move || {
+                if let Err(e) = SystemOpener.open(&url) {
+                    stderr(&format!(
+                        "Could not open a browser ({e}); open the link above by hand."
+                    ));
+                }
+            });
+            Ok(())
+        };
+        app.connect_google(&open, Duration::from_secs(args.timeout.max(1)))?
+    };
+    stderr(&format!(
+        "Connected {} ({}).",
+        conn.account_email.as_deref().unwrap_or("the account"),
+        conn.id
+    ));
+    let conn = if args.no_sync {
+        conn
+    } else {
+        app.sync(Some(&conn.id), false, &mut |c, p| {
+            stderr(&progress_line(c, &p))
+        })?;
+        app.connection(&conn.id)?
+    };
+    if json {
+        render::json(&conn)
+    } else {
+        render::raw(&describe(&conn))
+    }
+}
+
+pub fn calendars(
+    app: &App,
+    connection: &str,
+    select: &[String],
+    deselect: &[String],
+    json: bool,
+) -> Result<(), Error> {
+    if let Some(both) = select.iter().find(|s| deselect.contains(s)) {
+        return Err(Error::field(
+            ErrorCode::InvalidInput,
+            "select",
+            format!("calendar {both:?} is both selected and deselected"),
+        ));
+    }
+    let mut conn = app.connection(connection)?;
+    for c in select {
+        conn = app.select_calendar(connection, c, true)?;
+    }
+    for c in deselect {
+        conn = app.select_calendar(connection, c, false)?;
+    }
+    if json {
+        render::json(&conn.calendars)
+    } else {
+        render::raw(&describe(&conn))
+    }
+}
+
+pub fn sync(app: &App, args: SyncArgs, json: bool) -> Result<(), Error> {
+    let result = app.sync(args.id.as_deref(), args.full, &mut |c, p| {
+        stderr(&progress_line(c, &p))
+    });
+    mention_conflicts(app);
+    let reports = result?;
+    if json {
+        return render::json(&reports);
+    }
+    let mut out = String::new();
+    for r in &reports {
+        out.push_str(&format!(
+            "Synced {}: {} calendar(s), {} change(s) in {} page(s){}\n",
+            r.connection_id,
+            r.calendars,
+            r.changes,
+            r.pages,
+            if r.full_resyncs > 0 {
+                format!(", {} full resync(s)", r.full_resyncs)
+            } else {
+                String::new()
+            }
+        ));
+        for w in &r.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+    }
+    render::raw(&out)
+}
+
+/// Lists changes a provider refused because the event had changed there, or dismisses one.
+pub fn conflicts(app: &App, dismiss: Option<i64>, json: bool) -> Result<(), Error> {
+    if let Some(id) = dismiss {
+        app.dismiss_conflict(id)?;
+        return if json {
+            render::json(&serde_json::json!({ "dismissed": id }))
+        } else {
+            render::line(&format!("Dismissed conflict {id}"))
+        };
+    }
+    let list = app.conflicts()?;
+    if json {
+        return render::json(&list);
+    }
+    let mut out = String::new();
+    for c in &list {
+        out.push_str(&format!(
+            "{}  {} of event {} ({})\n    {}\n",
+            c.id,
+            c.operation,
+            c.event_id,
+            c.created_at,
+            c.last_error.as_deref().unwrap_or_default()
+        ));
+    }
+    if list.is_empty() {
+        out.push_str("No conflicts.\n");
+    }
+    render::raw(&out)
+}
+
+fn mention_conflicts(app: &App) {
+    if let Ok(list) = app.conflicts() {
+        if !list.is_empty() {
+            stderr(&format!(
+                "{} change(s) were not applied because the event changed at the provider; see `punctual conflicts`",
+                list.len()
+            ));
+        }
+    }
+}
+
+pub fn disconnect(app: &App, id: &str, json: bool) -> Result<(), Error> {
+    app.disconnect(id)?;
+    if json {
+        render::json(&serde_json::json!({ "disconnected": id }))
+    } else {
+        render::line(&format!(
+            "Disconnected {id}; its events, plans and tokens are gone"
+        ))
+    }
+}

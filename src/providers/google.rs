@@ -1,0 +1,637 @@
+//! Google Calendar API v3: calendarList, events.list with sync tokens, and events.get.
+//!
+//! Wire facts this file relies on (https://developers.google.com/calendar/api/v3/reference/events/list and
+//! https://developers.google.com/calendar/api/guides/sync):
+//! - `events.list` with `singleEvents=false` returns recurring masters (with `recurrence`: RRULE / EXDATE /
+//!   RDATE lines) and their exceptions (`recurringEventId` + `originalStartTime`) as separate items; with
+//!   `showDeleted=true`, cancelled items too. A cancelled item without `recurringEventId` removes an event
+//!   (a master takes its series with it); a cancelled one with it removes one instance.
+//! - Pages are chained with `pageToken` (`maxResults` at most 2500); the last page carries
+//!   `nextSyncToken`, which the next fetch passes as `syncToken`. An expired token is HTTP 410.
+//! - 401 is an expired access token; 403 with reason `rateLimitExceeded` / `userRateLimitExceeded` and 429
+//!   are rate limits; 5xx are Google's failures.
+//! - Event ids may contain underscores (instance ids are `<master>_<start>`), so they are never our ids:
+//!   an event's `uid` is its master's Google id (`recurringEventId`, else `id`), its `platform_id` its own id.
+
+use super::{CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
+use crate::auth::{http_client, net_message};
+use crate::model::{Attendance, Availability, ConferenceData, Event, EventStatus, Provider};
+use crate::secrets::SecretString;
+use crate::store::{RemoteCalendar, RemoteChange};
+use crate::time::{When, Zone};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The API base that `PUNCTUAL_GOOGLE_API_URL` replaces.
+pub const DEFAULT_API_URL: &str = "https://www.googleapis.com";
+pub const DEFAULT_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// Read the calendar list; read and write events.
+pub const SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar.events",
+];
+/// The largest page events.list serves.
+pub const PAGE_SIZE: u32 = 2500;
+/// What `platform` our Google events carry.
+pub const PLATFORM: &str = "google_calendar";
+
+/// Google's event palette (`colorId` 1 to 11; https://developers.google.com/calendar/api/v3/reference/colors).
+const EVENT_COLORS: [&str; 11] = [
+    "#a4bdfc", "#7ae7bf", "#dbadff", "#ff887c", "#fbd75b", "#ffb878", "#46d6db", "#e1e1e1",
+    "#5484ed", "#51b749", "#dc2127",
+];
+
+/// Event types that are never joined (https://developers.google.com/calendar/api/guides/event-types).
+const NOT_JOINABLE: &[&str] = &["focusTime", "outOfOffice", "workingLocation"];
+
+/// Google Calendar at an API base.
+pub struct Google {
+    api: url::Url,
+    http: reqwest::blocking::Client,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventsPage<'a> {
+    #[serde(borrow, default)]
+    items: Vec<&'a RawValue>,
+    next_page_token: Option<String>,
+    next_sync_token: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CalendarListPage {
+    #[serde(default)]
+    items: Vec<CalendarListEntry>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CalendarListEntry {
+    id: String,
+    #[serde(default)]
+    summary: String,
+    summary_override: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    primary: bool,
+    access_role: Option<String>,
+    time_zone: Option<String>,
+    background_color: Option<String>,
+    foreground_color: Option<String>,
+    #[serde(default)]
+    selected: bool,
+    #[serde(default)]
+    deleted: bool,
+}
+
+impl Google {
+    /// Google at `api_base` (https://www.googleapis.com, or a fake).
+    pub fn new(api_base: &str) -> Result<Google, crate::error::Error> {
+        let api = url::Url::parse(api_base).map_err(|e| {
+            crate::error::Error::field(
+                crate::error::ErrorCode::InvalidInput,
+                "api_url",
+                format!("the Google API URL {api_base:?} is not a URL: {e}"),
+            )
+        })?;
+        Ok(Google {
+            api,
+            http: http_client()?,
+        })
+    }
+
+    fn url(&self, segments: &[&str]) -> url::Url {
+        let mut u = self.api.clone();
+        if let Ok(mut p) = u.path_segments_mut() {
+            p.pop_if_empty();
+            p.extend(["calendar", "v3"]);
+            p.extend(segments);
+        }
+        u
+    }
+
+    /// GETs a URL and returns the body of a 2xx answer, or the failure in the engine's terms.
+    fn get(&self, token: &SecretString, url: url::Url) -> Result<Vec<u8>, ProviderError> {
+        self.send(self.http.get(url), token)
+    }
+
+    fn send(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        token: &SecretString,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let resp = req
+            .bearer_auth(token.expose())
+            .send()
+            .map_err(|e| ProviderError::Network(net_message(&e)))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.bytes().map_err(|e| {
+            ProviderError::Network(format!("the answer was cut short: {}", net_message(&e)))
+        })?;
+        classify(status, retry_after, &body).map(|()| body.to_vec())
+    }
+
+    /// Sends a write with a JSON body and reads the event Google answers with.
+    fn write(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        body: &Value,
+    ) -> Result<RemoteChange, ProviderError> {
+        let req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        let answer = self.send(req, token)?;
+        let text = std::str::from_utf8(&answer)
+            .map_err(|e| ProviderError::Other(format!("Google's answer is not UTF-8: {e}")))?;
+        map_item(text, calendar.id, calendar.zone)
+            .map_err(ProviderError::Other)?
+            .ok_or_else(|| ProviderError::Other("Google answered a write with no event".into()))
+    }
+}
+
+/// A [`When`] as Google's `{date}` or `{dateTime, timeZone}`.
+fn google_time(w: &When, zone: Zone) -> Value {
+    match w {
+        When::Date { date } => serde_json::json!({ "date": date.format("%Y-%m-%d").to_string() }),
+        other => {
+            let z = other.zone().unwrap_or(zone);
+            serde_json::json!({
+                "dateTime": other.to_utc(zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "timeZone": z.name(),
+            })
+        }
+    }
+}
+
+/// The body of an insert or patch: the fields Punctual edits. Recurrence is not written (series are
+/// not created or edited in Google calendars yet).
+pub fn event_body(e: &Event, zone: Zone) -> Value {
+    let mut v = serde_json::json!({
+        "summary": e.title,
+        "start": google_time(&e.start, zone),
+        "end": google_time(&e.end, zone),
+        "transparency": if e.availability == Availability::Free { "transparent" } else { "opaque" },
+        "description": e.description.clone().unwrap_or_default(),
+        "location": e.location.clone().unwrap_or_default(),
+    });
+    if let Some(id) = &e.platform_id {
+        v["id"] = Value::String(id.clone());
+    }
+    v
+}
+
+/// The etag Google sent with an event, kept in its raw JSON.
+pub fn etag_of(e: &Event) -> Option<super::Etag> {
+    let raw = e.raw.as_deref()?;
+    let v: Value = serde_json::from_str(raw).ok()?;
+    v.get("etag")
+        .and_then(Value::as_str)
+        .map(|t| super::Etag(t.to_string()))
+}
+
+/// Our id for a Google event: derived from the calendar and Google's id (a stable FNV-1a, shaped as a
+/// UUID so it has no underscore), so a full resync after a 410 rebuilds the same ids and links to them
+/// (join plans, the UI's selection) survive it.
+pub fn local_id(calendar_id: &str, google_id: &str) -> String {
+    let hash = |basis: u64| {
+        let mut h = basis;
+        for b in calendar_id.bytes().chain([0]).chain(google_id.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    };
+    uuid::Uuid::from_u64_pair(hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142)).to_string()
+}
+
+/// An event id Google accepts (base32hex characters, 5 to 1024 of them), made up by the client so an
+/// insert can be retried safely.
+pub fn new_event_id() -> String {
+    // A v4 UUID's hex digits are all base32hex characters.
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Reads one events.list page: every item becomes a change, or a warning when it cannot be read.
+pub fn parse_events_page(
+    body: &[u8],
+    calendar: &CalendarRef<'_>,
+) -> Result<ChangePage, ProviderError> {
+    let page: EventsPage<'_> = serde_json::from_slice(body).map_err(cut_short)?;
+    let zone = page
+        .time_zone
+        .as_deref()
+        .and_then(Zone::parse)
+        .unwrap_or(calendar.zone);
+    let mut out = ChangePage {
+        changes: Vec::with_capacity(page.items.len()),
+        next_page: page.next_page_token,
+        sync_token: page.next_sync_token,
+        warnings: Vec::new(),
+    };
+    for item in page.items {
+        match map_item(item.get(), calendar.id, zone) {
+            Ok(Some(c)) => out.changes.push(c),
+            Ok(None) => {}
+            Err(why) => out.warnings.push(why),
+        }
+    }
+    Ok(out)
+}
+
+/// Maps an HTTP status (and Google's error body) onto the engine's terms.
+fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Result<(), ProviderError> {
+    let reason = || -> String {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/error/errors/0/reason")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    };
+    match status {
+        200..=299 => Ok(()),
+        401 => Err(ProviderError::Unauthorized),
+        404 => Err(ProviderError::NotFound),
+        409 => Err(ProviderError::AlreadyExists),
+        412 => Err(ProviderError::Conflict),
+        410 => Err(ProviderError::SyncTokenGone),
+        429 => Err(ProviderError::RateLimited { retry_after }),
+        403 if matches!(
+            reason().as_str(),
+            "rateLimitExceeded" | "userRateLimitExceeded"
+        ) =>
+        {
+            Err(ProviderError::RateLimited { retry_after })
+        }
+        500..=599 => Err(ProviderError::Server {
+            status,
+            retry_after,
+        }),
+        other => Err(ProviderError::Other(format!(
+            "Google answered HTTP {other}{}",
+            match reason() {
+                r if r.is_empty() => String::new(),
+                r => format!(" ({r})"),
+            }
+        ))),
+    }
+}
+
+fn cut_short(e: serde_json::Error) -> ProviderError {
+    // A body that stops mid-JSON is a dropped connection as far as retrying goes.
+    if e.is_eof() {
+        ProviderError::Network(format!("the answer was cut short: {e}"))
+    } else {
+        ProviderError::Other(format!("Google's answer is not the expected JSON: {e}"))
+    }
+}
+
+impl CalendarProvider for Google {
+    fn provider(&self) -> Provider {
+        Provider::GoogleCalendar
+    }
+
+    fn calendars(&self, token: &SecretString) -> Result<Vec<RemoteCalendar>, ProviderError> {
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut url = self.url(&["users", "me", "calendarList"]);
+            url.query_pairs_mut()
+                .append_pair("maxResults", "250")
+                .append_pair("showDeleted", "false");
+            if let Some(p) = &page {
+                url.query_pairs_mut().append_pair("pageToken", p);
+            }
+            let body = self.get(token, url)?;
+            let list: CalendarListPage = serde_json::from_slice(&body).map_err(cut_short)?;
+            out.extend(list.items.into_iter().filter(|c| !c.deleted).map(|c| {
+                RemoteCalendar {
+                    summary: c.summary_override.unwrap_or(c.summary),
+                    remote_id: c.id,
+                    description: c.description.filter(|d| !d.is_empty()),
+                    // Only the primary calendar is synced until the user picks more; Google's own
+                    // `selected` is whether it shows in Google's list, which says little about meetings.
+                    selected: c.primary || c.selected,
+                    is_primary: c.primary,
+                    access_role: c.access_role,
+                    time_zone: c.time_zone,
+                    background_color: c.background_color,
+                    foreground_color: c.foreground_color,
+                }
+            }));
+            match list.next_page_token {
+                Some(p) => page = Some(p),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn changes(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        cursor: Cursor<'_>,
+    ) -> Result<ChangePage, ProviderError> {
+        let mut url = self.url(&["calendars", calendar.remote_id, "events"]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("singleEvents", "false")
+                .append_pair("showDeleted", "true")
+                .append_pair("maxResults", &PAGE_SIZE.to_string());
+            let page = match cursor {
+                Cursor::Full { page } => page,
+                Cursor::Since { token, page } => {
+                    q.append_pair("syncToken", token);
+                    page
+                }
+            };
+            if let Some(p) = page {
+                q.append_pair("pageToken", p);
+            }
+        }
+        let body = self.get(token, url)?;
+        parse_events_page(&body, calendar)
+    }
+
+    fn insert(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+    ) -> Result<Option<RemoteChange>, ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events"]);
+        match self.write(
+            self.http.post(url),
+            token,
+            calendar,
+            &event_body(event, calendar.zone),
+        ) {
+            Ok(c) => Ok(Some(c)),
+            // 409: the id is taken, by this same event from an attempt whose answer was lost.
+            Err(ProviderError::AlreadyExists) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn patch(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+        etag: &super::Etag,
+    ) -> Result<RemoteChange, ProviderError> {
+        let id = event
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| ProviderError::Other("the event has no Google id".into()))?;
+        let url = self.url(&["calendars", calendar.remote_id, "events", id]);
+        let req = self
+            .http
+            .patch(url)
+            .header(reqwest::header::IF_MATCH, &etag.0);
+        self.write(req, token, calendar, &event_body(event, calendar.zone))
+    }
+
+    fn delete(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+        etag: &super::Etag,
+    ) -> Result<(), ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events", event_remote_id]);
+        let req = self
+            .http
+            .delete(url)
+            .header(reqwest::header::IF_MATCH, &etag.0);
+        match self.send(req, token) {
+            Ok(_) | Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn event(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+    ) -> Result<Option<RemoteChange>, ProviderError> {
+        let url = self.url(&["calendars", calendar.remote_id, "events", event_remote_id]);
+        let body = match self.get(token, url) {
+            Ok(b) => b,
+            Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| ProviderError::Other(format!("Google's answer is not UTF-8: {e}")))?;
+        map_item(text, calendar.id, calendar.zone).map_err(ProviderError::Other)
+    }
+}
+
+fn declined_by_self(v: &Value) -> bool {
+    v.get("attendees")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter().any(|p| {
+                p.get("self").and_then(Value::as_bool) == Some(true)
+                    && p.get("responseStatus").and_then(Value::as_str) == Some("declined")
+            })
+        })
+}
+
+/// A Google `{date}` / `{dateTime, timeZone}` object as a [`When`]. A dateTime keeps its zone's wall clock
+/// (so a series keeps its local time across DST); without a zone it is an instant.
+fn when_of(v: &Value, zone: Zone) -> Option<When> {
+    if let Some(d) = v.get("date").and_then(Value::as_str) {
+        return NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .map(|date| When::Date { date });
+    }
+    let at = DateTime::parse_from_rfc3339(v.get("dateTime")?.as_str()?)
+        .ok()?
+        .with_timezone(&Utc);
+    let z = v
+        .get("timeZone")
+        .and_then(Value::as_str)
+        .and_then(Zone::parse)
+        .unwrap_or(zone);
+    Some(When::Zoned {
+        local: z.local(at),
+        zone: z,
+    })
+}
+
+fn stamp_of(v: &Value, key: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v.get(key)?.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+}
+
+/// One events.list item as a change. `Ok(None)` for items that carry nothing to store.
+pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<RemoteChange>, String> {
+    let v: Value = serde_json::from_str(raw).map_err(|e| format!("an event is not JSON: {e}"))?;
+    let id = text(&v, "id").ok_or("an event without an id was skipped")?;
+    let master = text(&v, "recurringEventId");
+    let status = v
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("confirmed");
+    let original = match v.get("originalStartTime") {
+        Some(o) => Some(when_of(o, zone).ok_or_else(|| {
+            format!("event {id}: its originalStartTime is not a date or date-time; skipped")
+        })?),
+        None => None,
+    };
+    if status == "cancelled" && master.is_none() {
+        return Ok(Some(RemoteChange::Remove {
+            uid: id,
+            recurrence_id: None,
+        }));
+    }
+    let uid = master.clone().unwrap_or_else(|| id.clone());
+    let (start, end) = match (
+        v.get("start").and_then(|s| when_of(s, zone)),
+        v.get("end").and_then(|s| when_of(s, zone)),
+    ) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, s),
+        _ => match (status, original) {
+            // A cancelled instance carries only its original start: it removes that instance.
+            ("cancelled", Some(o)) => (o, o),
+            _ => return Err(format!("event {id}: no usable start; skipped")),
+        },
+    };
+    if master.is_some() && original.is_none() {
+        return Err(format!(
+            "event {id}: an instance without originalStartTime; skipped"
+        ));
+    }
+    let time_zone = start.zone().unwrap_or(zone);
+    let recurrence = match v.get("recurrence").and_then(Value::as_array) {
+        Some(lines) if master.is_none() => {
+            let lines: Vec<String> = lines
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            crate::ical::recurrence_from_lines(&lines, &start, zone).0
+        }
+        _ => None,
+    };
+    let invite = crate::detect::invite_from_conference_json(&v);
+    let description = text(&v, "description");
+    let html = description
+        .as_deref()
+        .filter(|d| crate::detect::looks_like_html(d))
+        .map(str::to_string);
+    let event_type = v
+        .get("eventType")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let created = stamp_of(&v, "created").unwrap_or_default();
+    let updated = stamp_of(&v, "updated").unwrap_or(created);
+    let color = v
+        .get("colorId")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse::<usize>().ok())
+        .and_then(|i| EVENT_COLORS.get(i.wrapping_sub(1)))
+        .map(|c| c.to_string());
+    Ok(Some(RemoteChange::Upsert(Box::new(Event {
+        id: local_id(calendar_id, &id),
+        calendar_id: calendar_id.to_string(),
+        uid,
+        title: text(&v, "summary").unwrap_or_default(),
+        description,
+        location: text(&v, "location"),
+        url: None,
+        color,
+        start,
+        end,
+        time_zone,
+        availability: if v.get("transparency").and_then(Value::as_str) == Some("transparent") {
+            Availability::Free
+        } else {
+            Availability::Busy
+        },
+        status: match status {
+            "cancelled" => EventStatus::Cancelled,
+            "tentative" => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
+        },
+        recurrence,
+        recurrence_id: original.filter(|_| master.is_some()),
+        this_and_future: false,
+        conference: ConferenceData {
+            uris: invite.conference,
+            html,
+        },
+        meeting: None,
+        attendance: Attendance {
+            declined: declined_by_self(&v),
+            not_joinable: NOT_JOINABLE.contains(&event_type),
+        },
+        platform: PLATFORM.to_string(),
+        platform_id: Some(id),
+        raw: Some(raw.to_string()),
+        created_at: created,
+        updated_at: updated,
+    }))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_onto_the_engines_terms() {
+        assert_eq!(
+            classify(410, None, b"{}"),
+            Err(ProviderError::SyncTokenGone),
+            "410 means a full sync"
+        );
+        let rl = br#"{"error":{"errors":[{"reason":"rateLimitExceeded"}],"code":403}}"#;
+        assert!(
+            matches!(
+                classify(403, None, rl),
+                Err(ProviderError::RateLimited { .. })
+            ),
+            "403 rateLimitExceeded is a rate limit, not a permission problem"
+        );
+        assert!(
+            matches!(classify(403, None, b"{}"), Err(ProviderError::Other(_))),
+            "a plain 403 is not retried"
+        );
+        assert_eq!(
+            classify(429, Some(Duration::from_secs(7)), b""),
+            Err(ProviderError::RateLimited {
+                retry_after: Some(Duration::from_secs(7))
+            }),
+            "429 keeps its Retry-After"
+        );
+    }
+}

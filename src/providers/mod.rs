@@ -1,0 +1,165 @@
+//! Calendar providers: one [`CalendarProvider`] trait, one file per provider.
+//!
+//! A provider translates its wire format and nothing else: it lists calendars, fetches one page of changes
+//! for a cursor, and answers whether one event is still on. Retries, backoff, token refresh, connection state
+//! and what to store are the sync engine's ([`crate::sync`]), decided once for every provider. So Microsoft
+//! Graph (delta links), Zoom (meetings) and CalDAV (sync-collection) are each one more file here: map their
+//! cursor onto [`Cursor`], their items onto [`RemoteChange`], and their failures onto [`ProviderError`].
+
+pub mod google;
+
+use crate::model::{Event, Provider};
+use crate::secrets::SecretString;
+use crate::store::{RemoteCalendar, RemoteChange};
+use crate::time::Zone;
+use std::time::Duration;
+
+/// One of our calendars, as a provider call needs it.
+#[derive(Clone, Debug)]
+pub struct CalendarRef<'a> {
+    /// Our calendar id: the `calendar_id` of the events a provider returns.
+    pub id: &'a str,
+    /// The provider's id for it.
+    pub remote_id: &'a str,
+    /// The zone for times that name none (the calendar's zone, else the user's).
+    pub zone: Zone,
+}
+
+/// Where a fetch starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor<'a> {
+    /// Everything, from the first page or from a saved page of a full fetch in progress.
+    Full { page: Option<&'a str> },
+    /// The changes since a sync token, from the first page or from a saved one.
+    Since {
+        token: &'a str,
+        page: Option<&'a str>,
+    },
+}
+
+/// One page of changes.
+#[derive(Clone, Debug, Default)]
+pub struct ChangePage {
+    pub changes: Vec<RemoteChange>,
+    /// The next page of this same fetch.
+    pub next_page: Option<String>,
+    /// On the last page: the token for the next incremental fetch.
+    pub sync_token: Option<String>,
+    /// Items that could not be read, one sentence each; they never stop a sync.
+    pub warnings: Vec<String>,
+}
+
+/// A provider's version tag of an event (Google's `etag`): the precondition of every change to it, so a
+/// write never overwrites a version it did not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Etag(pub String);
+
+/// A provider call's failure, in the terms the sync engine decides on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The access token was refused (HTTP 401): refresh it and retry once.
+    #[error("the access token was refused")]
+    Unauthorized,
+    /// The sync token expired (Google's 410 GONE): start a full sync.
+    #[error("the sync token is no longer valid")]
+    SyncTokenGone,
+    /// Too many requests (429, or Google's 403 rateLimitExceeded); wait at least `retry_after`.
+    #[error("rate limited by the provider")]
+    RateLimited { retry_after: Option<Duration> },
+    /// A 5xx answer.
+    #[error("the provider failed with HTTP {status}")]
+    Server {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// No answer, a reset connection, or an answer cut short.
+    #[error("network: {0}")]
+    Network(String),
+    /// The calendar or event does not exist (any more).
+    #[error("not found")]
+    NotFound,
+    /// An insert's id is taken (HTTP 409).
+    #[error("an event with this id already exists")]
+    AlreadyExists,
+    /// The event changed at the provider since we read it (HTTP 412 on an If-Match write).
+    #[error("the event changed at the provider since it was read")]
+    Conflict,
+    /// Anything else: a 4xx the engine cannot fix by retrying, or an answer that is not the API's shape.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ProviderError {
+    /// Whether waiting and asking again may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. }
+                | ProviderError::Server { .. }
+                | ProviderError::Network(_)
+        )
+    }
+
+    /// The wait the provider asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited { retry_after }
+            | ProviderError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A calendar service. Every call takes the current access token; refreshing it is the caller's job.
+pub trait CalendarProvider: Send + Sync {
+    fn provider(&self) -> Provider;
+
+    /// The account's calendars. The primary calendar's `remote_id` is the account's e-mail where the
+    /// provider works that way (Google).
+    fn calendars(&self, token: &SecretString) -> Result<Vec<RemoteCalendar>, ProviderError>;
+
+    /// One page of events for `cursor`.
+    fn changes(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        cursor: Cursor<'_>,
+    ) -> Result<ChangePage, ProviderError>;
+
+    /// One event (or one instance of a series) by the provider's id, as a change to store: the join-plan
+    /// re-check applies it, so the plan follows the provider's latest word. `None` when it does not exist.
+    fn event(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+    ) -> Result<Option<RemoteChange>, ProviderError>;
+
+    /// Creates an event under the id the client chose (`platform_id`), so a retry cannot create it twice.
+    /// Returns the provider's version to store, or `None` when an event with that id is already there
+    /// (an earlier attempt whose answer was lost).
+    fn insert(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+    ) -> Result<Option<RemoteChange>, ProviderError>;
+
+    /// Changes an event, only if it is still at version `etag`; [`ProviderError::Conflict`] otherwise.
+    fn patch(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event: &Event,
+        etag: &Etag,
+    ) -> Result<RemoteChange, ProviderError>;
+
+    /// Deletes an event, only if it is still at version `etag`. One that is already gone is not an error.
+    fn delete(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        event_remote_id: &str,
+        etag: &Etag,
+    ) -> Result<(), ProviderError>;
+}

@@ -1,0 +1,117 @@
+//! The outbox: local changes to provider calendars waiting to be pushed.
+//!
+//! Invariants:
+//! - A row is written in the same transaction as the local change it carries, so a change is never stored
+//!   without its push, nor pushed without being stored.
+//! - Rows are pushed oldest first, per connection. A push that fails for a transient reason stays, with its
+//!   attempt count and error; one the provider refuses because the event changed there is marked a conflict
+//!   (`last_error` starting `conflict:`) and is never retried or applied: the user decides.
+
+use super::{Reader, Writer};
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Row};
+
+/// What a row asks the provider to do.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub calendar_id: String,
+    pub event_id: String,
+    /// `create`, `update` or `delete`.
+    pub operation: String,
+    /// The provider's request body and preconditions, as JSON.
+    pub payload: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+const COLUMNS: &str =
+    "o.id, o.calendar_id, o.event_id, o.operation, o.payload, o.attempts, o.last_error, o.created_at";
+const CONFLICT: &str = "conflict: ";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        calendar_id: r.get(1)?,
+        event_id: r.get(2)?,
+        operation: r.get(3)?,
+        payload: r.get(4)?,
+        attempts: r.get(5)?,
+        last_error: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+impl Reader<'_> {
+    /// A connection's rows still to push, oldest first.
+    pub fn outbox_pending(&self, connection_id: &str) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outbox o JOIN calendars c ON c.id = o.calendar_id
+              WHERE c.connection_id = ?1 AND (o.last_error IS NULL OR o.last_error NOT LIKE 'conflict: %')
+              ORDER BY o.id"
+        ))?;
+        let rows = stmt.query_map([connection_id], row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every change the provider refused because the event had changed there.
+    pub fn outbox_conflicts(&self) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outbox o WHERE o.last_error LIKE 'conflict: %' ORDER BY o.id"
+        ))?;
+        let rows = stmt.query_map([], row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Writer<'_> {
+    pub fn outbox_add(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        operation: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO outbox (calendar_id, event_id, operation, payload, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![calendar_id, event_id, operation, payload, now.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_done(&self, id: i64) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the row stays for the next push.
+    pub fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, now.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a row a conflict: kept for the user, never pushed again.
+    pub fn outbox_conflict(&self, id: i64, message: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, format!("{CONFLICT}{message}")],
+        )?;
+        Ok(())
+    }
+
+    /// Drops a conflict once the user has seen it.
+    pub fn outbox_dismiss(&self, id: i64) -> Result<usize> {
+        Ok(self.conn().execute(
+            "DELETE FROM outbox WHERE id = ?1 AND last_error LIKE 'conflict: %'",
+            [id],
+        )?)
+    }
+}

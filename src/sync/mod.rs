@@ -1,0 +1,428 @@
+//! The sync engine: for each selected calendar of a connection, fetch the changes since the saved token and
+//! apply each page with its cursor in one transaction. Policy lives here, once, for every provider.
+//!
+//! Invariants:
+//! - A page's events and the cursor that follows it (the next page token, or on the last page the new sync
+//!   token) commit together, so a crash at any point leaves either the old cursor with the old data or the
+//!   new cursor with the new data; the next run continues from there and converges.
+//! - A fetch resumed from a saved page token is followed by one incremental round, so a run that ends
+//!   well leaves the calendar as the server is now, not as it was when an interrupted fetch began.
+//! - A full sync starts by dropping the calendar's events in the transaction of its first page. A 410 (the
+//!   token expired) drops the sync state and starts a full sync, at most twice per calendar per run.
+//! - Access tokens: the cached one is tried first; a 401 refreshes it and retries that request once. A
+//!   refresh that rotates the refresh token saves the new one before anything else happens.
+//! - Transient failures (429, 403 rate limits, 5xx, dropped or cut-short answers) are retried with
+//!   exponential backoff and full jitter, never sooner than a Retry-After, at most [`Backoff::attempts`]
+//!   times per request and never longer than [`Backoff::max_delay`] per wait.
+//! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{stamp, ConnectionFailure, ConnectionState};
+use crate::providers::{CalendarProvider, CalendarRef, Cursor, ProviderError};
+use crate::secrets::SecretString;
+use crate::store::{RemoteChange, Store, SyncState};
+use crate::time::{Clock, Zone};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How transient failures are retried.
+#[derive(Clone)]
+pub struct Backoff {
+    /// The first wait; each retry doubles it.
+    pub base: Duration,
+    /// No single wait is longer, whatever Retry-After says (a server asking for an hour gets a failed sync
+    /// now and a retry at the next scheduled run instead).
+    pub max_delay: Duration,
+    /// Tries per request, the first included.
+    pub attempts: u32,
+    /// How to wait: the real sleep, or a recorder in tests.
+    pub sleep: Arc<dyn Fn(Duration) + Send + Sync>,
+    /// Seeds the jitter.
+    pub seed: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            attempts: 6,
+            sleep: Arc::new(std::thread::sleep),
+            seed: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9e37_79b9),
+        }
+    }
+}
+
+/// Gives the engine access tokens.
+pub trait TokenSource {
+    /// The access token to try first (cached, or freshly refreshed when none is cached).
+    fn access(&self) -> Result<SecretString>;
+    /// A new access token after a 401. `needs_reconnect` when the grant is gone.
+    fn refresh(&self) -> Result<SecretString>;
+}
+
+/// What a sync reports as it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Calendars {
+        count: usize,
+    },
+    Page {
+        calendar: String,
+        changes: usize,
+        total: usize,
+    },
+    FullResync {
+        calendar: String,
+    },
+    Retry {
+        attempt: u32,
+        wait: Duration,
+        why: String,
+    },
+}
+
+/// What one connection's sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    pub connection_id: String,
+    pub calendars: usize,
+    pub changes: usize,
+    pub pages: usize,
+    pub full_resyncs: usize,
+    pub warnings: Vec<String>,
+}
+
+/// The apply path of one page: link detection on each event, then the page's changes and the cursor that
+/// follows them in one transaction (after dropping the calendar's events when a full fetch starts).
+/// Returns the number of changes and the expansion warnings.
+pub fn apply_page(
+    store: &Store,
+    calendar_id: &str,
+    changes: Vec<RemoteChange>,
+    next: &SyncState,
+    starts_full: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let changes: Vec<RemoteChange> = changes
+        .into_iter()
+        .map(|c| match c {
+            RemoteChange::Upsert(e) => RemoteChange::Upsert(Box::new(crate::app::with_link(*e))),
+            other => other,
+        })
+        .collect();
+    let warnings = store.write(|w| {
+        if starts_full {
+            w.wipe_calendar(calendar_id)?;
+        }
+        let warnings = w.apply_remote_page(calendar_id, &changes)?;
+        w.save_sync_state(calendar_id, next, now)?;
+        Ok(warnings)
+    })?;
+    Ok((changes.len(), warnings))
+}
+
+/// Why a provider call gave up.
+enum CallError {
+    Provider(ProviderError),
+    /// The token source failed (no keychain, a revoked grant): nothing to retry.
+    Fatal(Error),
+}
+
+impl CallError {
+    fn into_error(self) -> Error {
+        match self {
+            CallError::Provider(e) => provider_error(e),
+            CallError::Fatal(e) => e,
+        }
+    }
+}
+
+/// A small xorshift for jitter: the engine needs spread, not cryptographic randomness.
+struct Jitter(u64);
+
+impl Jitter {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Syncs one connection's selected calendars.
+pub struct Engine<'a> {
+    pub store: &'a Store,
+    pub clock: &'a dyn Clock,
+    pub provider: &'a dyn CalendarProvider,
+    pub tokens: &'a dyn TokenSource,
+    pub backoff: Backoff,
+    pub zone: Zone,
+}
+
+fn provider_error(e: ProviderError) -> Error {
+    match e {
+        ProviderError::Network(m) => Error::new(
+            ErrorCode::Network,
+            format!("the calendar service could not be reached: {m}"),
+        ),
+        ProviderError::RateLimited { .. } => Error::new(
+            ErrorCode::Network,
+            "the calendar service kept refusing requests (rate limited); the next sync tries again",
+        ),
+        ProviderError::Server { status, .. } => Error::new(
+            ErrorCode::Network,
+            format!("the calendar service kept failing (HTTP {status}); the next sync tries again"),
+        ),
+        ProviderError::Unauthorized => Error::new(
+            ErrorCode::NeedsReconnect,
+            "the calendar service refused a freshly refreshed token; connect the account again",
+        ),
+        other => Error::new(ErrorCode::Provider, other.to_string()),
+    }
+}
+
+impl Engine<'_> {
+    /// Runs `call` with the connection's access token, refreshing once on a 401 and backing off on
+    /// transient failures.
+    fn call<T>(
+        &self,
+        token: &mut Option<SecretString>,
+        jitter: &mut Jitter,
+        progress: &mut dyn FnMut(Progress),
+        mut call: impl FnMut(&SecretString) -> Result<T, ProviderError>,
+    ) -> Result<T, CallError> {
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let t = match token {
+                Some(t) => t.clone(),
+                None => {
+                    let t = self.tokens.access().map_err(CallError::Fatal)?;
+                    *token = Some(t.clone());
+                    t
+                }
+            };
+            match call(&t) {
+                Ok(v) => return Ok(v),
+                Err(ProviderError::Unauthorized) if !refreshed => {
+                    refreshed = true;
+                    *token = Some(self.tokens.refresh().map_err(CallError::Fatal)?);
+                }
+                Err(e) if e.is_transient() && attempt + 1 < self.backoff.attempts => {
+                    attempt += 1;
+                    let exp = self
+                        .backoff
+                        .base
+                        .saturating_mul(1u32 << attempt.min(16))
+                        .min(self.backoff.max_delay);
+                    // Full jitter (a uniform wait up to the exponential bound), but never before Retry-After.
+                    let spread = exp.as_millis().max(1) as u64;
+                    let jittered = Duration::from_millis(jitter.next() % (spread + 1));
+                    let wait = jittered
+                        .max(e.retry_after().unwrap_or_default())
+                        .min(self.backoff.max_delay);
+                    progress(Progress::Retry {
+                        attempt,
+                        wait,
+                        why: e.to_string(),
+                    });
+                    (self.backoff.sleep)(wait);
+                }
+                Err(e) => return Err(CallError::Provider(e)),
+            }
+        }
+    }
+
+    /// Syncs every selected calendar of `connection_id`. `full` drops the saved tokens first.
+    pub fn sync(
+        &self,
+        connection_id: &str,
+        full: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<SyncReport> {
+        let now = self.clock.now();
+        let before = self
+            .store
+            .read(|r| r.connection(connection_id))?
+            .ok_or_else(|| Error::not_found("connection", connection_id))?;
+        self.store.write(|w| {
+            w.set_connection_state(
+                connection_id,
+                ConnectionState::Syncing,
+                before.connection_failure_data.as_ref(),
+                now,
+            )
+        })?;
+        let result = self.run(connection_id, full, progress);
+        let now = self.clock.now();
+        match &result {
+            Ok(_) => self.store.write(|w| {
+                w.set_connection_state(connection_id, ConnectionState::Connected, None, now)?;
+                w.set_connection_synced(connection_id, now)
+            })?,
+            Err(e) => {
+                // Only a success clears needs_reconnect: a network failure says nothing about the grant.
+                let state = if e.code == ErrorCode::NeedsReconnect
+                    || before.state == ConnectionState::NeedsReconnect
+                {
+                    ConnectionState::NeedsReconnect
+                } else {
+                    ConnectionState::Connected
+                };
+                let failure = ConnectionFailure {
+                    error: e.code.as_str().to_string(),
+                    message: e.message.clone(),
+                    at: stamp(now),
+                };
+                self.store
+                    .write(|w| w.set_connection_state(connection_id, state, Some(&failure), now))?;
+            }
+        }
+        result
+    }
+
+    fn run(
+        &self,
+        connection_id: &str,
+        full: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<SyncReport> {
+        let mut token: Option<SecretString> = None;
+        let mut jitter = Jitter(self.backoff.seed);
+        let mut report = SyncReport {
+            connection_id: connection_id.to_string(),
+            ..Default::default()
+        };
+        let list = self
+            .call(&mut token, &mut jitter, progress, |t| {
+                self.provider.calendars(t)
+            })
+            .map_err(CallError::into_error)?;
+        let now = self.clock.now();
+        self.store
+            .write(|w| w.put_remote_calendars(connection_id, &list, now))?;
+        let conn = self
+            .store
+            .read(|r| r.connection(connection_id))?
+            .ok_or_else(|| Error::not_found("connection", connection_id))?;
+        let selected: Vec<_> = conn.calendars.iter().filter(|c| c.selected).collect();
+        progress(Progress::Calendars {
+            count: selected.len(),
+        });
+        for cal in selected {
+            let Some(remote_id) = cal.remote_id.as_deref() else {
+                continue;
+            };
+            let zone = cal
+                .time_zone
+                .as_deref()
+                .and_then(Zone::parse)
+                .unwrap_or(self.zone);
+            let cref = CalendarRef {
+                id: &cal.id,
+                remote_id,
+                zone,
+            };
+            if full {
+                self.store.write(|w| w.wipe_calendar(&cal.id))?;
+            }
+            self.sync_calendar(&cref, &mut token, &mut jitter, progress, &mut report)?;
+            report.calendars += 1;
+        }
+        Ok(report)
+    }
+
+    fn sync_calendar(
+        &self,
+        cal: &CalendarRef<'_>,
+        token: &mut Option<SecretString>,
+        jitter: &mut Jitter,
+        progress: &mut dyn FnMut(Progress),
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let mut gone = 0;
+        let mut total = 0;
+        // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe runs
+        // ago; one more incremental round after its last page brings the calendar up to now.
+        let mut catch_up = self
+            .store
+            .read(|r| r.sync_state(cal.id))?
+            .page_token
+            .is_some();
+        loop {
+            let state = self.store.read(|r| r.sync_state(cal.id))?;
+            let cursor = match (&state.sync_token, &state.page_token) {
+                (Some(t), page) => Cursor::Since {
+                    token: t,
+                    page: page.as_deref(),
+                },
+                (None, page) => Cursor::Full {
+                    page: page.as_deref(),
+                },
+            };
+            let starts_full = state.sync_token.is_none() && state.page_token.is_none();
+            let page = match self.call(token, jitter, progress, |t| {
+                self.provider.changes(t, cal, cursor)
+            }) {
+                Ok(p) => p,
+                Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
+                    gone += 1;
+                    report.full_resyncs += 1;
+                    progress(Progress::FullResync {
+                        calendar: cal.id.to_string(),
+                    });
+                    // The token is worthless: drop the calendar's events with it, then fetch everything.
+                    self.store.write(|w| w.wipe_calendar(cal.id))?;
+                    continue;
+                }
+                Err(e) => return Err(e.into_error()),
+            };
+            let last = page.next_page.is_none();
+            let new_state = SyncState {
+                sync_token: if last {
+                    page.sync_token.clone().or(state.sync_token.clone())
+                } else {
+                    state.sync_token.clone()
+                },
+                page_token: page.next_page.clone(),
+                last_sync_at: None,
+            };
+            if last && new_state.sync_token.is_none() {
+                report.warnings.push(format!(
+                    "calendar {}: the last page carried no sync token; the next sync is a full one",
+                    cal.id
+                ));
+            }
+            report.warnings.extend(page.warnings.iter().cloned());
+            let now = self.clock.now();
+            let (changes_len, expansion) = apply_page(
+                self.store,
+                cal.id,
+                page.changes,
+                &new_state,
+                starts_full,
+                now,
+            )?;
+            total += changes_len;
+            report.changes += changes_len;
+            report.pages += 1;
+            report.warnings.extend(expansion);
+            progress(Progress::Page {
+                calendar: cal.id.to_string(),
+                changes: changes_len,
+                total,
+            });
+            if last && catch_up && new_state.sync_token.is_some() {
+                catch_up = false;
+            } else if last {
+                return Ok(());
+            }
+        }
+    }
+}

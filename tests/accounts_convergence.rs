@@ -1,0 +1,394 @@
+//! Convergence: random server-side changes (create, update, move, delete, recurring edits, cancelled
+//! instances) interleaved with syncs, with faults injected by seed. After the last sync the store must
+//! equal the server's truth, compared as occurrences in a window, against two oracles: a model of the
+//! changes written independently here, and a fresh full sync of the same server.
+//!
+//! 200 seeds by default; `PUNCTUAL_LONG=1` runs 1,000.
+
+mod support;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Europe::Berlin;
+use punctual::app::{App, ListQuery};
+use punctual::secrets::{MemorySecrets, SecretString};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use support::fake_google::items;
+use support::Harness;
+
+const CAL: &str = "jane@acme.example";
+const TZ: &str = "Europe/Berlin";
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Single {
+    title: String,
+    start: NaiveDateTime,
+    minutes: i64,
+}
+
+#[derive(Clone, Debug)]
+struct Series {
+    title: String,
+    start: NaiveDateTime,
+    minutes: i64,
+    step_days: i64,
+    count: i64,
+    exdates: BTreeSet<i64>,
+    exceptions: BTreeMap<i64, Single>,
+    cancelled: BTreeSet<i64>,
+}
+
+#[derive(Default)]
+struct Model {
+    singles: BTreeMap<String, Single>,
+    series: BTreeMap<String, Series>,
+    next: u64,
+}
+
+fn rfc(local: NaiveDateTime) -> String {
+    Berlin
+        .from_local_datetime(&local)
+        .single()
+        .expect("test times avoid DST gaps")
+        .to_rfc3339()
+}
+
+fn utc(local: NaiveDateTime) -> String {
+    Berlin
+        .from_local_datetime(&local)
+        .single()
+        .expect("test times avoid DST gaps")
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Series {
+    fn original(&self, k: i64) -> NaiveDateTime {
+        self.start + Duration::days(self.step_days * k)
+    }
+    fn master_item(&self, id: &str) -> serde_json::Value {
+        let mut lines = vec![format!(
+            "RRULE:FREQ={};COUNT={}",
+            if self.step_days == 1 {
+                "DAILY"
+            } else {
+                "WEEKLY"
+            },
+            self.count
+        )];
+        for k in &self.exdates {
+            lines.push(format!(
+                "EXDATE;TZID={TZ}:{}",
+                self.original(*k).format("%Y%m%dT%H%M%S")
+            ));
+        }
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        items::recurring(
+            id,
+            &self.title,
+            &rfc(self.start),
+            &rfc(self.start + Duration::minutes(self.minutes)),
+            TZ,
+            &refs,
+        )
+    }
+    /// Instances that exist as the master's (not exdated, cancelled or excepted).
+    fn free_instances(&self) -> Vec<i64> {
+        (0..self.count)
+            .filter(|k| !self.exdates.contains(k) && !self.cancelled.contains(k))
+            .collect()
+    }
+}
+
+impl Model {
+    fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+
+    /// Every occurrence as (start UTC, end UTC, title), sorted.
+    fn occurrences(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let mut push = |s: &Single| {
+            out.push((
+                utc(s.start),
+                utc(s.start + Duration::minutes(s.minutes)),
+                s.title.clone(),
+            ))
+        };
+        for s in self.singles.values() {
+            push(s);
+        }
+        for se in self.series.values() {
+            for k in 0..se.count {
+                if se.exdates.contains(&k) || se.cancelled.contains(&k) {
+                    continue;
+                }
+                match se.exceptions.get(&k) {
+                    Some(x) => push(x),
+                    None => push(&Single {
+                        title: se.title.clone(),
+                        start: se.original(k),
+                        minutes: se.minutes,
+                    }),
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn random_time(rng: &mut Rng) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 3, 1 + rng.below(28) as u32)
+        .and_then(|d| {
+            d.and_hms_opt(
+                8 + rng.below(9) as u32,
+                [0, 15, 30, 45][rng.below(4) as usize],
+                0,
+            )
+        })
+        .expect("a valid March time")
+}
+
+/// One random change, applied to the fake and the model alike.
+fn change(h: &Harness, m: &mut Model, rng: &mut Rng) {
+    match rng.below(8) {
+        0 | 1 => {
+            let id = m.id("s");
+            let s = Single {
+                title: format!("Single {id}"),
+                start: random_time(rng),
+                minutes: [30, 45, 60][rng.below(3) as usize],
+            };
+            h.fake.put(
+                CAL,
+                items::timed(
+                    &id,
+                    &s.title,
+                    &rfc(s.start),
+                    &rfc(s.start + Duration::minutes(s.minutes)),
+                    TZ,
+                ),
+            );
+            m.singles.insert(id, s);
+        }
+        2 => {
+            // Update and move a single.
+            let Some(id) = pick(m.singles.keys(), rng) else {
+                return;
+            };
+            let s = Single {
+                title: format!("Moved {id} {}", rng.below(1000)),
+                start: random_time(rng),
+                minutes: 30,
+            };
+            h.fake.put(
+                CAL,
+                items::timed(
+                    &id,
+                    &s.title,
+                    &rfc(s.start),
+                    &rfc(s.start + Duration::minutes(s.minutes)),
+                    TZ,
+                ),
+            );
+            m.singles.insert(id, s);
+        }
+        3 => {
+            // Delete a single or a whole series.
+            if rng.below(2) == 0 {
+                if let Some(id) = pick(m.singles.keys(), rng) {
+                    h.fake.delete(CAL, &id);
+                    m.singles.remove(&id);
+                }
+            } else if let Some(id) = pick(m.series.keys(), rng) {
+                h.fake.delete(CAL, &id);
+                m.series.remove(&id);
+            }
+        }
+        4 => {
+            let id = m.id("r");
+            let count = 3 + rng.below(6) as i64;
+            let mut se = Series {
+                title: format!("Series {id}"),
+                start: random_time(rng),
+                minutes: 30,
+                step_days: if rng.below(2) == 0 { 1 } else { 7 },
+                count,
+                exdates: BTreeSet::new(),
+                exceptions: BTreeMap::new(),
+                cancelled: BTreeSet::new(),
+            };
+            if rng.below(2) == 0 {
+                se.exdates.insert(1 + rng.below(count as u64 - 1) as i64);
+            }
+            h.fake.put(CAL, se.master_item(&id));
+            m.series.insert(id, se);
+        }
+        5 => {
+            // Move (and rename) one instance: an exception.
+            let Some(id) = pick(m.series.keys(), rng) else {
+                return;
+            };
+            let se = m.series.get_mut(&id).expect("picked");
+            let free = se.free_instances();
+            let Some(&k) = free.get(rng.below(free.len() as u64) as usize) else {
+                return;
+            };
+            let x = Single {
+                title: format!("Exception {id}/{k} {}", rng.below(1000)),
+                start: se.original(k) + Duration::hours(1 + rng.below(3) as i64),
+                minutes: 45,
+            };
+            h.fake.put(
+                CAL,
+                items::exception(
+                    &id,
+                    &rfc(se.original(k)),
+                    &x.title,
+                    &rfc(x.start),
+                    &rfc(x.start + Duration::minutes(x.minutes)),
+                    TZ,
+                ),
+            );
+            se.exceptions.insert(k, x);
+        }
+        6 => {
+            // Cancel one instance (an excepted one too: the exception goes with it).
+            let Some(id) = pick(m.series.keys(), rng) else {
+                return;
+            };
+            let se = m.series.get_mut(&id).expect("picked");
+            let free = se.free_instances();
+            let Some(&k) = free.get(rng.below(free.len() as u64) as usize) else {
+                return;
+            };
+            h.fake.put(
+                CAL,
+                items::cancelled_instance(&id, &rfc(se.original(k)), TZ),
+            );
+            se.exceptions.remove(&k);
+            se.cancelled.insert(k);
+        }
+        _ => {
+            // Rename a series: every instance but the exceptions follows.
+            let Some(id) = pick(m.series.keys(), rng) else {
+                return;
+            };
+            let se = m.series.get_mut(&id).expect("picked");
+            se.title = format!("Renamed {id} {}", rng.below(1000));
+            h.fake.put(CAL, se.master_item(&id));
+        }
+    }
+}
+
+fn pick<'a>(keys: impl Iterator<Item = &'a String>, rng: &mut Rng) -> Option<String> {
+    let keys: Vec<&String> = keys.collect();
+    if keys.is_empty() {
+        None
+    } else {
+        Some(keys[rng.below(keys.len() as u64) as usize].clone())
+    }
+}
+
+fn stored(app: &App) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_events(&ListQuery {
+                from: Some("2026-02-20T00:00:00Z".into()),
+                to: Some("2026-06-01T00:00:00Z".into()),
+                all: true,
+                limit: Some(100),
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .expect("listing works");
+        out.extend(
+            page.events
+                .into_iter()
+                .map(|e| (e.start_time, e.end_time, e.title)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run_seed(seed: u64) {
+    let h = Harness::new();
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    h.fake.state().page_size = 1 + rng.below(4) as usize;
+    let id = h.connect();
+    h.fake.set_chaos(seed ^ 0x5eed, 15);
+    let mut model = Model::default();
+    for _ in 0..12 {
+        change(&h, &mut model, &mut rng);
+        if rng.below(3) == 0 {
+            // Faults may make a sync fail part-way; the next one must pick up from there.
+            let _ = h.sync(&id);
+        }
+        if rng.below(12) == 0 {
+            h.fake.expire_sync_tokens();
+        }
+    }
+    h.fake.set_chaos(0, 0);
+    h.sync(&id).unwrap_or_else(|e| {
+        panic!("seed {seed}: the last sync, without faults, must succeed: {e:?}")
+    });
+    let got = stored(&h.app);
+    let want = model.occurrences();
+    assert_eq!(
+        got, want,
+        "seed {seed}: after the last sync the store holds exactly the server's occurrences"
+    );
+    // The second oracle: a fresh full sync of the same server into another app.
+    let fresh = App::in_memory(h.clock.clone(), h.app.user_zone())
+        .expect("a second app")
+        .with_secrets(Arc::new(MemorySecrets::new()))
+        .with_google(support::setup_for(&h.fake));
+    let rt = h.fake.issue_refresh_token();
+    let c = fresh
+        .connect_google_refresh_token(SecretString::new(rt))
+        .expect("the second app connects");
+    fresh
+        .sync(Some(&c.id), false, &mut |_, _| {})
+        .expect("the full sync works");
+    assert_eq!(
+        stored(&fresh),
+        got,
+        "seed {seed}: incremental syncs with faults end where a clean full sync does"
+    );
+}
+
+#[test]
+fn incremental_sync_with_faults_converges_on_the_servers_truth() {
+    let seeds: u64 = if std::env::var("PUNCTUAL_LONG").is_ok_and(|v| v == "1") {
+        1000
+    } else {
+        200
+    };
+    for seed in 1..=seeds {
+        run_seed(seed);
+    }
+}

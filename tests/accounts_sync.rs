@@ -1,0 +1,863 @@
+//! Google sync against the fake: paging, incremental sync, 410, 401 with refresh and rotation,
+//! invalid_grant, rate limits and dropped answers, recurrence, the join-plan re-check, and disconnect.
+
+mod support;
+
+use chrono::{DateTime, Duration as CDuration, Utc};
+use punctual::app::{App, EventView, JoinHost, ListQuery};
+use punctual::error::ErrorCode;
+use punctual::join::{Notification, Notifier, Opener, ScreenLock};
+use punctual::model::ConnectionState;
+use punctual::secrets::{refresh_key, Secrets};
+use serde_json::Value;
+use std::time::Duration;
+use support::fake_google::{items, Fault};
+use support::Harness;
+
+const CAL: &str = "jane@acme.example";
+const TZ: &str = "Europe/Berlin";
+
+fn all_events(app: &App, from: &str, to: &str) -> Vec<EventView> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_events(&ListQuery {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                all: true,
+                limit: Some(100),
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .expect("listing works");
+        out.extend(page.events);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+fn titles(app: &App) -> Vec<String> {
+    let mut t: Vec<String> = all_events(app, "2026-02-01", "2026-05-01")
+        .into_iter()
+        .map(|e| e.title)
+        .collect();
+    t.sort();
+    t
+}
+
+fn single(id: &str, title: &str, day: u32, hour: u32) -> Value {
+    items::timed(
+        id,
+        title,
+        &format!("2026-03-{day:02}T{hour:02}:00:00+01:00"),
+        &format!("2026-03-{day:02}T{hour:02}:30:00+01:00"),
+        TZ,
+    )
+}
+
+#[test]
+fn a_full_sync_pages_and_the_next_sync_asks_only_for_changes() {
+    let h = Harness::new();
+    h.fake.state().page_size = 2;
+    for i in 1..=5 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    let reports = h.sync(&id).expect("the first sync works");
+    assert_eq!(
+        reports[0].pages, 3,
+        "five events in pages of two are three pages"
+    );
+    assert_eq!(titles(&h.app).len(), 5, "every event arrived");
+    let conn = h.app.connection(&id).expect("the connection");
+    assert_eq!(conn.event_count, 5, "the connection counts its events");
+    assert_eq!(
+        conn.state,
+        ConnectionState::Connected,
+        "connected after a good sync"
+    );
+    assert!(conn.last_sync_at.is_some(), "the sync time is recorded");
+
+    h.fake.put(CAL, single("ev1", "Meeting 1 renamed", 11, 10));
+    h.fake.delete(CAL, "ev2");
+    h.fake.put(CAL, single("ev6", "Meeting 6", 20, 9));
+    let before = h.fake.requests("syncToken=");
+    h.sync(&id).expect("the incremental sync works");
+    assert!(
+        h.fake.requests("syncToken=") > before,
+        "the second sync used the saved sync token"
+    );
+    let t = titles(&h.app);
+    assert!(
+        t.contains(&"Meeting 1 renamed".to_string()),
+        "an update arrived: {t:?}"
+    );
+    assert!(
+        !t.contains(&"Meeting 2".to_string()),
+        "a deletion arrived: {t:?}"
+    );
+    assert!(
+        t.contains(&"Meeting 6".to_string()),
+        "a new event arrived: {t:?}"
+    );
+    assert_eq!(
+        t.len(),
+        5,
+        "five events after one delete and one create: {t:?}"
+    );
+}
+
+#[test]
+fn recurring_masters_exceptions_and_cancelled_instances_expand() {
+    let h = Harness::new();
+    h.fake.put(
+        CAL,
+        items::recurring(
+            "weekly",
+            "Weekly sync",
+            "2026-03-03T10:00:00+01:00",
+            "2026-03-03T10:30:00+01:00",
+            TZ,
+            &[
+                "RRULE:FREQ=WEEKLY;COUNT=6",
+                "EXDATE;TZID=Europe/Berlin:20260310T100000",
+            ],
+        ),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let starts = |app: &App| -> Vec<String> {
+        all_events(app, "2026-03-01", "2026-05-01")
+            .into_iter()
+            .filter(|e| e.title.starts_with("Weekly"))
+            .map(|e| format!("{} {}", e.start_time, e.title))
+            .collect()
+    };
+    assert_eq!(
+        starts(&h.app).len(),
+        5,
+        "six weekly instances less one EXDATE: {:?}",
+        starts(&h.app)
+    );
+    // Across the DST change on 29 March the series keeps 10:00 Berlin time.
+    assert!(
+        starts(&h.app)
+            .iter()
+            .any(|s| s.starts_with("2026-03-31T08:00:00Z")),
+        "the series keeps 10:00 Berlin time across DST (08:00Z in summer time): {:?}",
+        starts(&h.app)
+    );
+    h.fake.put(
+        CAL,
+        items::exception(
+            "weekly",
+            "2026-03-17T10:00:00+01:00",
+            "Weekly sync (moved)",
+            "2026-03-18T15:00:00+01:00",
+            "2026-03-18T15:30:00+01:00",
+            TZ,
+        ),
+    );
+    h.fake.put(
+        CAL,
+        items::cancelled_instance("weekly", "2026-03-24T10:00:00+01:00", TZ),
+    );
+    h.sync(&id).expect("incremental sync");
+    let s = starts(&h.app);
+    assert_eq!(s.len(), 4, "one instance cancelled, one moved: {s:?}");
+    assert!(
+        s.contains(&"2026-03-18T14:00:00Z Weekly sync (moved)".to_string()),
+        "the exception replaced its instance: {s:?}"
+    );
+    assert!(
+        !s.iter().any(|x| x.starts_with("2026-03-24")),
+        "the cancelled instance is gone: {s:?}"
+    );
+    h.fake.delete(CAL, "weekly");
+    h.sync(&id).expect("sync after deleting the series");
+    assert!(
+        starts(&h.app).is_empty(),
+        "a deleted master takes its series with it"
+    );
+}
+
+fn fixtures() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/providers/google"
+    ));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "\n!!!!! SKIPPED: {} does not exist; the Google fixture pages were not checked !!!!!\n",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn the_fixture_pages_map_onto_events_links_and_attendance() {
+    let Some(dir) = fixtures() else { return };
+    let h = Harness::new();
+    h.fake.state().calendars[0].time_zone = "America/New_York".into();
+    for f in ["events_list_page1.json", "events_list_page2_last.json"] {
+        let text = std::fs::read_to_string(dir.join(f)).expect("a readable fixture");
+        let page: Value = serde_json::from_str(&text).expect("fixture JSON");
+        for item in page["items"].as_array().expect("items") {
+            h.fake.put(CAL, item.clone());
+        }
+    }
+    let id = h.connect();
+    let report = h.sync(&id).expect("the fixture pages sync");
+    assert!(
+        report[0].changes >= 8,
+        "every fixture item arrived: {:?}",
+        report[0]
+    );
+    let events = all_events(&h.app, "2024-03-01", "2024-04-30");
+    let by_title = |t: &str| {
+        events
+            .iter()
+            .find(|e| e.title.contains(t))
+            .unwrap_or_else(|| {
+                panic!(
+                    "an event titled {t:?} among {:?}",
+                    events.iter().map(|e| &e.title).collect::<Vec<_>>()
+                )
+            })
+    };
+    let moved = by_title("Weekly team sync");
+    assert_eq!(
+        moved.platform, "google_calendar",
+        "events say where they came from"
+    );
+    let meet = events
+        .iter()
+        .filter(|e| e.meeting_platform.as_deref() == Some("google_meet"))
+        .count();
+    assert!(meet >= 1, "hangoutLink / conferenceData became a Meet link");
+    let weekly: Vec<&EventView> = events
+        .iter()
+        .filter(|e| e.title == "Weekly team sync")
+        .collect();
+    assert!(
+        !weekly
+            .iter()
+            .any(|e| e.start_time.starts_with("2024-03-19")),
+        "the EXDATE;TZID line removed 19 March: {:?}",
+        weekly.iter().map(|e| &e.start_time).collect::<Vec<_>>()
+    );
+    let raw_focus = events
+        .iter()
+        .find(|e| e.raw.as_deref().is_some_and(|r| r.contains("focusTime")));
+    assert!(
+        raw_focus.is_some(),
+        "the focus-time event arrived with its raw JSON"
+    );
+}
+
+#[test]
+fn an_expired_sync_token_wipes_the_calendar_and_syncs_in_full() {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    // A deletion that a full sync will not mention: only a wipe removes it locally.
+    h.fake.delete(CAL, "ev3");
+    h.fake.expire_sync_tokens();
+    let r = h.sync(&id).expect("the sync recovers from 410");
+    assert_eq!(r[0].full_resyncs, 1, "one full resync after the 410");
+    assert!(
+        h.fake.requests("syncToken=") >= 1,
+        "the stale token was tried first"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec!["Meeting 1".to_string(), "Meeting 2".to_string()],
+        "the full resync holds exactly the server's events"
+    );
+}
+
+#[test]
+fn a_401_refreshes_once_and_the_rotated_refresh_token_is_saved() {
+    let h = Harness::new();
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    let before = h
+        .secrets
+        .get(&refresh_key(&id))
+        .expect("keychain")
+        .expect("a refresh token");
+    h.fake.push_fault(Fault::Unauthorized);
+    h.sync(&id).expect("a 401 is cured by a refresh");
+    let after = h
+        .secrets
+        .get(&refresh_key(&id))
+        .expect("keychain")
+        .expect("a refresh token");
+    assert_ne!(
+        before, after,
+        "the rotated refresh token replaced the old one"
+    );
+    // The fake killed the old token on rotation: only the saved new one can refresh again.
+    h.fake.push_fault(Fault::Unauthorized);
+    h.sync(&id)
+        .expect("the saved rotated token refreshes again");
+    h.fake.push_fault(Fault::Unauthorized);
+    h.fake.push_fault(Fault::Unauthorized);
+    let e = h
+        .sync(&id)
+        .expect_err("a second 401 after a refresh is not retried forever");
+    assert_eq!(
+        e.code,
+        ErrorCode::NeedsReconnect,
+        "a fresh token refused means reconnect: {e:?}"
+    );
+}
+
+struct Quiet;
+impl Notifier for Quiet {
+    fn notify(&self, _: &Notification) -> Result<(), String> {
+        Ok(())
+    }
+}
+impl Opener for Quiet {
+    fn open(&self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+impl ScreenLock for Quiet {
+    fn is_locked(&self) -> bool {
+        false
+    }
+}
+
+fn soon(h: &Harness, id: &str, minutes: i64) -> Value {
+    let start: DateTime<Utc> = h.clock.now() + CDuration::minutes(minutes);
+    let end = start + CDuration::minutes(30);
+    items::with_meet(
+        items::timed(id, "Standup", &start.to_rfc3339(), &end.to_rfc3339(), TZ),
+        "abc-defg-hij",
+    )
+}
+
+fn plan_status(app: &App) -> Option<String> {
+    let now = app.now();
+    all_events(
+        app,
+        &now.to_rfc3339(),
+        &(now + CDuration::hours(2)).to_rfc3339(),
+    )
+    .into_iter()
+    .find(|e| e.title == "Standup")
+    .and_then(|e| e.joins.first().map(|j| j.status.clone()))
+}
+
+use punctual::time::Clock as _;
+
+#[test]
+fn invalid_grant_needs_reconnect_and_cancels_the_connections_plans() {
+    let h = Harness::new();
+    h.fake.put(CAL, soon(&h, "standup", 30));
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("scheduled"),
+        "a Meet event soon gets a plan"
+    );
+    h.fake.revoke();
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token so a refresh is needed");
+    let e = h.sync(&id).expect_err("a revoked grant fails the sync");
+    assert_eq!(
+        e.code,
+        ErrorCode::NeedsReconnect,
+        "invalid_grant is needs_reconnect: {e:?}"
+    );
+    let conn = h.app.connection(&id).expect("the connection stays");
+    assert_eq!(
+        conn.state,
+        ConnectionState::NeedsReconnect,
+        "the state says reconnect"
+    );
+    let failure = conn
+        .connection_failure_data
+        .expect("failure data is recorded");
+    assert_eq!(
+        failure.error, "needs_reconnect",
+        "the failure names its code"
+    );
+    assert!(!failure.at.is_empty(), "and when it happened");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("cancelled"),
+        "the account's join plans are cancelled"
+    );
+    // The service then fails for a while: that failure must not read as "connected".
+    h.fake.state().revoked = false;
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    let e = h.sync(&id).expect_err("the service is down");
+    assert_eq!(
+        e.code,
+        ErrorCode::Network,
+        "this failure is a network one: {e:?}"
+    );
+    assert_eq!(
+        h.app.connection(&id).expect("connection").state,
+        ConnectionState::NeedsReconnect,
+        "a later network failure does not hide that the account needs reconnecting"
+    );
+    h.app.replan().expect("planning again");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("cancelled"),
+        "planning does not bring plans back while the account needs reconnecting"
+    );
+}
+
+#[test]
+fn rate_limits_and_server_errors_back_off_honouring_retry_after() {
+    let h = Harness::new();
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    h.fake.push_fault(Fault::TooMany { retry_after: 7 });
+    h.fake.push_fault(Fault::ServerError);
+    h.fake.push_fault(Fault::RateLimit403);
+    h.fake.push_fault(Fault::Reset);
+    h.fake.push_fault(Fault::Truncate);
+    h.sync(&id)
+        .expect("transient failures are retried until they pass");
+    let waits = h.waits.lock().expect("waits").clone();
+    assert_eq!(waits.len(), 5, "one wait per transient failure: {waits:?}");
+    assert!(
+        waits[0] >= Duration::from_secs(7),
+        "Retry-After: 7 is honoured: {waits:?}"
+    );
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_secs(30)),
+        "no wait is longer than the cap: {waits:?}"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec!["Meeting 1".to_string()],
+        "the data arrived in the end"
+    );
+}
+
+#[test]
+fn a_server_that_keeps_failing_gives_up_after_a_bounded_number_of_tries() {
+    let h = Harness::new();
+    let id = h.connect();
+    for _ in 0..20 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    let e = h.sync(&id).expect_err("a dead server fails the sync");
+    assert_eq!(
+        e.code,
+        ErrorCode::Network,
+        "the failure is a network one: {e:?}"
+    );
+    assert_eq!(
+        h.waits.lock().expect("waits").len(),
+        5,
+        "six tries are five waits"
+    );
+    let conn = h.app.connection(&id).expect("connection");
+    assert_eq!(
+        conn.state,
+        ConnectionState::Connected,
+        "a server failure does not need a reconnect"
+    );
+    assert_eq!(
+        conn.connection_failure_data.map(|f| f.error).as_deref(),
+        Some("network"),
+        "but the failure is recorded"
+    );
+}
+
+#[test]
+fn the_join_plan_asks_google_once_and_follows_a_cancellation() {
+    let h = Harness::new();
+    h.fake.put(CAL, soon(&h, "standup", 1));
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let host = JoinHost {
+        notifier: &Quiet,
+        opener: &Quiet,
+        screen: &Quiet,
+    };
+    let now = h.app.now();
+    let plan = all_events(
+        &h.app,
+        &now.to_rfc3339(),
+        &(now + CDuration::hours(2)).to_rfc3339(),
+    )
+    .into_iter()
+    .find(|e| e.title == "Standup")
+    .and_then(|e| e.joins.first().map(|j| j.id.clone()))
+    .expect("the Meet event has a plan");
+    // Cancelled on the server after the last sync: only the re-check can know.
+    h.fake.delete(CAL, "standup");
+    h.app.tick(&host).expect("tick");
+    h.app.tick(&host).expect("tick again");
+    assert_eq!(
+        h.fake.requests("/events/standup"),
+        1,
+        "the provider is asked about a plan at most once"
+    );
+    let history = h.app.plan_history(&plan).expect("the plan's history");
+    assert_eq!(
+        history.last().map(|(s, _)| s.as_str()),
+        Some("cancelled"),
+        "the provider's 'cancelled' cancels the plan before it fires: {history:?}"
+    );
+    assert!(
+        !history.iter().any(|(s, _)| s == "notified"),
+        "no notification went out for a cancelled meeting: {history:?}"
+    );
+    assert!(
+        titles(&h.app).is_empty(),
+        "the re-check stored the cancellation"
+    );
+}
+
+#[test]
+fn selecting_a_calendar_needs_a_known_one_and_writes_nothing_otherwise() {
+    let h = Harness::new();
+    let id = h.connect();
+    let changes = h.app.total_changes();
+    let e = h
+        .app
+        .select_calendar(&id, "nope", true)
+        .expect_err("unknown calendar");
+    assert_eq!(
+        e.code,
+        ErrorCode::NotFound,
+        "an unknown calendar is not found: {e:?}"
+    );
+    assert_eq!(
+        h.app.total_changes(),
+        changes,
+        "a refused selection writes nothing"
+    );
+    let c = h
+        .app
+        .select_calendar(&id, CAL, false)
+        .expect("deselect by the provider's id");
+    assert!(!c.calendars[0].selected, "the calendar is deselected");
+}
+
+#[test]
+fn disconnect_removes_every_trace_of_the_account() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().to_path_buf();
+    let h = Harness::with_app(|clock, zone| {
+        App::open_with(&path, clock, zone).expect("a file-backed app")
+    });
+    h.fake.put(CAL, soon(&h, "standup", 30));
+    h.fake.put(
+        CAL,
+        items::recurring(
+            "weekly",
+            "Weekly",
+            "2026-03-03T10:00:00+01:00",
+            "2026-03-03T10:30:00+01:00",
+            TZ,
+            &["RRULE:FREQ=WEEKLY"],
+        ),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("scheduled"),
+        "there is a plan to remove"
+    );
+    h.app.disconnect(&id).expect("disconnect");
+    let db =
+        rusqlite::Connection::open(dir.path().join("punctual.sqlite3")).expect("open the file");
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    for (table, want) in [
+        ("connections", 1),
+        ("calendars", 1),
+        ("events", 0),
+        ("occurrences", 0),
+        ("sync_state", 0),
+        ("outbox", 0),
+        ("join_plans", 0),
+        ("join_plan_history", 0),
+    ] {
+        assert_eq!(
+            count(&format!("SELECT COUNT(*) FROM {table}")),
+            want,
+            "after disconnect, {table} holds only the local calendar's rows"
+        );
+    }
+    assert!(
+        h.secrets.keys().is_empty(),
+        "the keychain entries are gone: {:?}",
+        h.secrets.keys()
+    );
+    let e = h
+        .app
+        .disconnect("local")
+        .expect_err("the local calendar stays");
+    assert_eq!(
+        e.code,
+        ErrorCode::InvalidInput,
+        "the local connection cannot be removed"
+    );
+}
+
+#[test]
+fn no_token_reaches_the_database_or_the_output() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().to_path_buf();
+    let h = Harness::with_app(|clock, zone| {
+        App::open_with(&path, clock, zone).expect("a file-backed app")
+    });
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    h.fake.push_fault(Fault::Unauthorized);
+    let mut log = String::new();
+    let reports = h
+        .app
+        .sync(Some(&id), false, &mut |c, p| {
+            log.push_str(&format!("{c} {p:?}\n"))
+        })
+        .expect("sync with a refresh");
+    log.push_str(&format!(
+        "{reports:?} {:?}",
+        h.app.connections().expect("list")
+    ));
+    log.push_str(&serde_json::to_string(&h.app.connections().expect("list")).expect("json"));
+    let issued = h.fake.state().issued.clone();
+    assert!(
+        issued.len() >= 4,
+        "tokens were issued and rotated: {issued:?}"
+    );
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("the data dir") {
+        let p = entry.expect("an entry").path();
+        bytes.extend(std::fs::read(&p).unwrap_or_default());
+    }
+    for t in issued.iter().filter(|t| !t.starts_with("code")) {
+        assert!(
+            !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+            "token {t} must not be in the database files"
+        );
+        assert!(
+            !log.contains(t.as_str()),
+            "token {t} must not be in the log or output"
+        );
+    }
+}
+
+#[test]
+fn a_recurring_event_cannot_be_created_in_a_google_calendar_yet() {
+    let h = Harness::new();
+    let id = h.connect();
+    let cal = h.app.connection(&id).expect("connection").calendars[0]
+        .id
+        .clone();
+    let changes = h.app.total_changes();
+    let e = h
+        .app
+        .create_event(&punctual::app::EventInput {
+            title: Some("Weekly".into()),
+            start: Some("2026-03-20T10:00:00+01:00".into()),
+            end: Some("2026-03-20T11:00:00+01:00".into()),
+            repeat: Some("FREQ=WEEKLY".into()),
+            calendar: Some(cal),
+            ..Default::default()
+        })
+        .expect_err("recurrence is not written to Google yet");
+    assert_eq!(
+        e.code,
+        ErrorCode::InvalidInput,
+        "the refusal is bad input: {e:?}"
+    );
+    assert_eq!(e.field.as_deref(), Some("repeat"), "and names the field");
+    assert_eq!(
+        h.app.total_changes(),
+        changes,
+        "a refused create writes nothing"
+    );
+    assert_eq!(h.fake.requests("POST /calendar"), 0, "and sends nothing");
+}
+
+#[test]
+fn a_full_sync_fetches_everything_again_without_the_token() {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    let lists_before = h.fake.requests("/events?");
+    let r = h
+        .app
+        .sync(Some(&id), true, &mut |_, _| {})
+        .expect("a full sync");
+    assert_eq!(r[0].changes, 3, "every event was fetched again: {:?}", r[0]);
+    let log = h.fake.state().log.clone();
+    let lists: Vec<&String> = log.iter().filter(|l| l.contains("/events?")).collect();
+    assert_eq!(lists.len(), lists_before + 1, "one more list request");
+    assert!(
+        !lists.last().is_some_and(|l| l.contains("syncToken")),
+        "--full does not send the saved token: {:?}",
+        lists.last()
+    );
+    assert_eq!(
+        titles(&h.app).len(),
+        3,
+        "and the store holds the three events once each"
+    );
+}
+
+#[test]
+fn the_sync_interval_is_a_setting_with_bounds() {
+    let h = Harness::new();
+    assert_eq!(
+        h.app.sync_interval().expect("default"),
+        Duration::from_secs(300),
+        "accounts sync every 5 minutes by default"
+    );
+    let changes = h.app.total_changes();
+    let e = h
+        .app
+        .set_sync_interval(0)
+        .expect_err("zero minutes is refused");
+    assert_eq!(
+        e.code,
+        ErrorCode::InvalidInput,
+        "a bad interval is bad input: {e:?}"
+    );
+    assert_eq!(
+        e.field.as_deref(),
+        Some("minutes"),
+        "the error names the field"
+    );
+    assert_eq!(
+        h.app.total_changes(),
+        changes,
+        "a refused interval writes nothing"
+    );
+    h.app.set_sync_interval(15).expect("15 minutes is fine");
+    assert_eq!(
+        h.app.sync_interval().expect("read back"),
+        Duration::from_secs(900),
+        "the setting is read back"
+    );
+}
+
+#[test]
+fn reconnecting_an_account_that_needs_it_restores_it_in_place() {
+    let h = Harness::new();
+    h.fake.put(CAL, soon(&h, "standup", 30));
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    h.fake.revoke();
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token");
+    h.sync(&id).expect_err("the grant is gone");
+    assert_eq!(
+        h.app.connection(&id).expect("conn").state,
+        ConnectionState::NeedsReconnect,
+        "the account needs reconnecting"
+    );
+    h.fake.state().revoked = false;
+    let rt = h.fake.issue_refresh_token();
+    let again = h
+        .app
+        .connect_google_refresh_token(punctual::secrets::SecretString::new(rt))
+        .expect("connecting the same account again repairs it");
+    assert_eq!(
+        again.id, id,
+        "the same connection is reused, not duplicated"
+    );
+    assert_eq!(
+        again.state,
+        ConnectionState::Connected,
+        "it is connected again"
+    );
+    assert!(
+        again.connection_failure_data.is_none(),
+        "the failure is cleared"
+    );
+    assert_eq!(
+        h.app.connections().expect("list").len(),
+        2,
+        "still one account"
+    );
+    h.sync(&id).expect("it syncs again");
+    assert_eq!(
+        plan_status(&h.app).as_deref(),
+        Some("scheduled"),
+        "its meetings get join plans again"
+    );
+}
+
+#[test]
+fn the_control_api_that_fake_cloud_exposes_changes_the_server() {
+    // The desktop end-to-end tests drive the fake from another process through these endpoints.
+    let h = Harness::new();
+    let id = h.connect();
+    punctual::auth::install_tls_provider();
+    let http = reqwest::blocking::Client::new();
+    let post = |path: &str, body: String| {
+        http.post(format!("{}/_control/{path}", h.fake.base))
+            .body(body)
+            .send()
+            .expect("the control API answers")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        post("put", single("ev1", "From control", 12, 9).to_string()),
+        200,
+        "put works"
+    );
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        titles(&h.app),
+        vec!["From control".to_string()],
+        "the event put through control syncs"
+    );
+    assert_eq!(post("revoke", String::new()), 200, "revoke works");
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token");
+    let e = h.sync(&id).expect_err("a revoked grant");
+    assert_eq!(
+        e.code,
+        ErrorCode::NeedsReconnect,
+        "revoke through control is invalid_grant: {e:?}"
+    );
+    assert_eq!(
+        post("nonsense", String::new()),
+        404,
+        "an unknown control is refused"
+    );
+}

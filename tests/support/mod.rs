@@ -1,0 +1,93 @@
+//! Shared by the account tests: the fake Google, and an app wired to it with in-memory secrets and a
+//! backoff that records its waits instead of sleeping.
+
+#![allow(dead_code)]
+
+pub mod fake_google;
+pub mod keyring_session;
+
+use chrono::{DateTime, Utc};
+use fake_google::FakeGoogle;
+use punctual::app::{App, GoogleSetup};
+use punctual::secrets::{MemorySecrets, SecretString};
+use punctual::sync::Backoff;
+use punctual::time::{FixedClock, Zone};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct Harness {
+    pub fake: FakeGoogle,
+    pub app: App,
+    pub secrets: Arc<MemorySecrets>,
+    pub clock: Arc<FixedClock>,
+    /// Every wait the sync's backoff asked for.
+    pub waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+pub fn setup_for(fake: &FakeGoogle) -> GoogleSetup {
+    GoogleSetup {
+        auth_url: fake.auth_url(),
+        token_url: fake.token_url(),
+        api_url: fake.base.clone(),
+        client_id: Some(fake_google::CLIENT_ID.to_string()),
+        client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
+    }
+}
+
+pub fn recording_backoff(waits: &Arc<Mutex<Vec<Duration>>>, seed: u64) -> Backoff {
+    let w = waits.clone();
+    Backoff {
+        base: Duration::from_millis(100),
+        max_delay: Duration::from_secs(30),
+        attempts: 6,
+        sleep: Arc::new(move |d| w.lock().unwrap_or_else(|e| e.into_inner()).push(d)),
+        seed,
+    }
+}
+
+pub fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+        .expect("a valid instant")
+        .with_timezone(&Utc)
+}
+
+impl Harness {
+    /// An in-memory app pointed at a fresh fake.
+    pub fn new() -> Harness {
+        Harness::with_app(|clock, zone| {
+            App::in_memory(clock, zone).expect("an in-memory app opens")
+        })
+    }
+
+    pub fn with_app(open: impl FnOnce(Arc<FixedClock>, Zone) -> App) -> Harness {
+        let fake = FakeGoogle::start();
+        let secrets = Arc::new(MemorySecrets::new());
+        let clock = Arc::new(FixedClock::new(now()));
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let zone = Zone::parse("Europe/Berlin").expect("a known zone");
+        let app = open(clock.clone(), zone)
+            .with_secrets(secrets.clone())
+            .with_google(setup_for(&fake))
+            .with_backoff(recording_backoff(&waits, 7));
+        Harness {
+            fake,
+            app,
+            secrets,
+            clock,
+            waits,
+        }
+    }
+
+    /// Connects the fake's account from a refresh token and returns the connection id.
+    pub fn connect(&self) -> String {
+        let rt = self.fake.issue_refresh_token();
+        self.app
+            .connect_google_refresh_token(SecretString::new(rt))
+            .expect("connecting with a valid refresh token works")
+            .id
+    }
+
+    pub fn sync(&self, id: &str) -> punctual::error::Result<Vec<punctual::sync::SyncReport>> {
+        self.app.sync(Some(id), false, &mut |_, _| {})
+    }
+}
