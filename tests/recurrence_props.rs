@@ -2,7 +2,7 @@
 //! recurrence id, inside the window, within `max_instances`, obeys COUNT and UNTIL, and — when the window
 //! covers the whole series — a COUNT rule yields exactly COUNT instances minus its EXDATEs.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use proptest::prelude::*;
 use punctual::model::Recurrence;
 use punctual::recurrence::{expand, Expansion, Override, Series, Window};
@@ -215,6 +215,18 @@ impl Case {
     }
     /// Whether two wall-clock values of this rule can land on the same instant in a DST gap (and be merged
     /// into one instance), which would make "exactly COUNT" wrong by design.
+    /// An HOURLY rule whose INTERVAL steps never land on a BYHOUR hour (from 11:00 every 4 hours is
+    /// 3, 7, 11, 15, 19, 23; BYHOUR=4,10 meets none of them): nothing after DTSTART ever matches, so COUNT
+    /// cannot be reached and DTSTART is the only instance.
+    fn never_repeats(&self) -> bool {
+        let (Some(mask), 4) = (self.byhour, self.freq()) else {
+            return false;
+        };
+        let step = gcd(self.interval, 24);
+        let start = self.start_local().hour();
+        !(0..24u32).any(|h| mask >> h & 1 == 1 && (h + 24 - start % step) % step == 0)
+    }
+
     fn may_collide(&self, floating_zone: Zone) -> bool {
         let zone = self.zone().unwrap_or(floating_zone);
         let dst = !matches!(zone.name(), "UTC" | "Asia/Kolkata");
@@ -224,6 +236,14 @@ impl Case {
         let start = self.start_local();
         let start_in_gap = zone.local(zone.resolve(start)) != start;
         self.freq() >= 4 || self.byhour_count() > 1 || start_in_gap
+    }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 
@@ -352,7 +372,9 @@ proptest! {
         };
         check_invariants(&c, &all, w, fz, max, &rule)?;
         prop_assert!(!all.capped, "{}: {} instances are far below the cap", rule, all.instances.len());
-        if !c.may_collide(fz) {
+        if c.never_repeats() {
+            prop_assert_eq!(all.instances.len(), 1, "{}: only DTSTART, since no later hour can match", rule);
+        } else if !c.may_collide(fz) {
             prop_assert_eq!(all.instances.len() as u32, c.count, "{}: a COUNT rule over its whole span yields exactly COUNT instances (DTSTART counts as the first)", rule);
         }
         // Exclude some of them, by instant in UTC (EXDATE may be written in UTC while DTSTART is zoned).
@@ -593,4 +615,39 @@ proptest! {
             }
         }
     }
+}
+
+/// Found by `count_rules_yield_exactly_count_minus_exdates`: an HOURLY rule whose steps never meet its BYHOUR
+/// yields DTSTART alone, and the expansion ends instead of searching for a second instance forever.
+#[test]
+fn an_hourly_rule_that_never_meets_its_byhour_yields_only_dtstart() {
+    let utc = Zone::parse("UTC").expect("IANA zone");
+    let local = NaiveDate::from_ymd_opt(2021, 5, 4)
+        .expect("valid date")
+        .and_hms_opt(11, 0, 0)
+        .expect("valid time");
+    let rec = Recurrence {
+        rrules: vec!["FREQ=HOURLY;INTERVAL=4;COUNT=2;BYHOUR=4,5,10,13,16,17,20,21".into()],
+        rdates: vec![],
+        exdates: vec![],
+    };
+    let series = Series {
+        start: When::Zoned { local, zone: utc },
+        end: When::Zoned {
+            local: local + Duration::minutes(45),
+            zone: utc,
+        },
+        recurrence: &rec,
+    };
+    let start = local.and_utc();
+    let w = Window {
+        start: start - Duration::days(1),
+        end: start + Duration::days(366),
+    };
+    let x = expand(&series, &[], w, utc, 100_000).expect("expands");
+    assert_eq!(
+        x.instances.len(),
+        1,
+        "from 11:00 every 4 hours is 3, 7, 11, 15, 19, 23 o'clock: no BYHOUR hour, so DTSTART alone"
+    );
 }
