@@ -13,6 +13,7 @@ use crate::join::{
 };
 use crate::model::{Availability, EventStatus};
 use crate::store::{bad_setting, OccurrenceRow, WindowQuery};
+use crate::time::wire;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -496,16 +497,14 @@ impl App {
         let starts: Vec<i64> = views
             .iter()
             .map(|v| {
-                DateTime::parse_from_rfc3339(&v.start_time)
+                wire::parse_utc(&v.start_time)
                     .map(|t| t.timestamp())
                     .unwrap_or(i64::MIN)
             })
             .collect();
-        let ends = views.iter().filter_map(|v| {
-            DateTime::parse_from_rfc3339(&v.end_time)
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-        });
+        let ends = views
+            .iter()
+            .filter_map(|v| wire::parse_utc(&v.end_time).ok());
         let (Some(from), Some(to)) = (
             starts
                 .iter()
@@ -519,29 +518,39 @@ impl App {
         let plans = self
             .store
             .read(|r| r.plans_between(from - Duration::days(1), to + Duration::days(1)))?;
+        // Stored keys are "part|start"; split once here, so a listed view is matched without building its
+        // keys, and its URL is normalized only when some plan has a URL key at its very start.
+        let split = |k: &str| {
+            let (part, ts) = k.rsplit_once('|')?;
+            Some((part.to_string(), ts.parse::<i64>().ok()?))
+        };
         let mut by_occurrence: HashMap<&str, usize> = HashMap::new();
-        let mut by_key: HashMap<&str, usize> = HashMap::new();
+        let mut by_uid: HashMap<(String, i64), usize> = HashMap::new();
+        let mut by_url: HashMap<(String, i64), usize> = HashMap::new();
         for (i, p) in plans.iter().enumerate() {
             by_occurrence.entry(p.occurrence_id.as_str()).or_insert(i);
-            by_key.entry(p.uid_key.as_str()).or_insert(i);
-            if let Some(k) = &p.url_key {
-                by_key.entry(k.as_str()).or_insert(i);
+            if let Some(k) = split(&p.uid_key) {
+                by_uid.entry(k).or_insert(i);
+            }
+            if let Some(k) = p.url_key.as_deref().and_then(split) {
+                by_url.entry(k).or_insert(i);
             }
         }
+        let url_starts: std::collections::HashSet<i64> = by_url.keys().map(|(_, t)| *t).collect();
         let mut out = Vec::new();
         for (i, v) in views.iter().enumerate() {
             let start = starts[i];
-            let found = by_occurrence.get(v.id.as_str()).copied().or_else(|| {
-                let uid = format!("{}|{start}", v.ical_uid);
-                by_key.get(uid.as_str()).copied().or_else(|| {
+            let found = by_occurrence
+                .get(v.id.as_str())
+                .or_else(|| by_uid.get(&(v.ical_uid.clone(), start)))
+                .or_else(|| {
                     let url = v
                         .meeting_url
                         .as_deref()
-                        .map(|u| format!("{}|{start}", join::normalize_url(u)))?;
-                    by_key.get(url.as_str()).copied()
-                })
-            });
-            if let Some(p) = found {
+                        .filter(|_| url_starts.contains(&start))?;
+                    by_url.get(&(join::normalize_url(url), start))
+                });
+            if let Some(&p) = found {
                 out.push((i, plans[p].clone()));
             }
         }
@@ -550,12 +559,7 @@ impl App {
 
     /// Fills `joins` on listed events.
     pub(super) fn attach_joins(&self, views: &mut [EventView]) -> Result<()> {
-        let span = |v: &EventView, s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-                .filter(|_| !v.all_day)
-        };
+        let span = |v: &EventView, s: &str| wire::parse_utc(s).ok().filter(|_| !v.all_day);
         let (Some(from), Some(to)) = (
             views.first().and_then(|v| span(v, &v.start_time)),
             views.iter().filter_map(|v| span(v, &v.end_time)).max(),
