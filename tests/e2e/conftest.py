@@ -112,6 +112,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
     return report
 
 
+TEST_TIMEOUT_S = 120
+
+
+@pytest.fixture(autouse=True)
+def no_test_hangs():
+    """Fails a test that runs longer than TEST_TIMEOUT_S, with the traceback of where it waited, instead of
+    letting one stuck WebDriver call hold up the whole run (and CI) forever."""
+    import signal  # noqa: PLC0415
+
+    def stuck(signum, frame):  # type: ignore[no-untyped-def]
+        raise TimeoutError(f"the test ran longer than {TEST_TIMEOUT_S}s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(TEST_TIMEOUT_S)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"

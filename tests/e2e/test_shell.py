@@ -364,8 +364,17 @@ def test_the_window_size_and_position_are_remembered(launch, data_dir, tray_pane
     time.sleep(1)
     subprocess.run([str(DESKTOP_BIN)], env=env, capture_output=True, timeout=30, check=True)
     reopened = until(punctual_windows, 15, "the window to come back")[0]
-    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", reopened], capture_output=True,
-                              text=True, timeout=10).stdout
-    g = dict(line.split("=", 1) for line in geometry.split() if "=" in line)
-    assert (g["WIDTH"], g["HEIGHT"]) == ("900", "640"), f"the window comes back at the size it was left: {g}"
+
+    def geometry() -> dict[str, str]:
+        out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", reopened], capture_output=True,
+                             text=True, timeout=10).stdout
+        return dict(line.split("=", 1) for line in out.split() if "=" in line)
+
+    # The saved state is applied as the window is created; give the X server a moment to report it.
+    try:
+        until(lambda: (geometry().get("WIDTH"), geometry().get("HEIGHT")) == ("900", "640"), 5, "the saved size")
+    except AssertionError:
+        pass
+    g = geometry()
+    assert (g.get("WIDTH"), g.get("HEIGHT")) == ("900", "640"), f"the window comes back at the size it was left: {g}"
     assert abs(int(g["X"]) - 40) < 10 and abs(int(g["Y"]) - 30) < 10, f"and where it was left: {g}"
