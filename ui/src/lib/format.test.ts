@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../ipc/mock';
-import { countdown, defaultSlot, firstDayOf, groupByDay, platformName, timeRange, toLocalInput } from './format';
+import {
+  countdown,
+  defaultSlot,
+  firstDayOf,
+  groupByDay,
+  platformName,
+  scrollTimeFor,
+  timeRange,
+  toLocalInput,
+} from './format';
 
 describe('groupByDay', () => {
   it('groups by the day in the display zone and sorts by start', () => {
@@ -78,5 +87,12 @@ describe('platformName', () => {
     expect(platformName('google_meet')).toBe('Google Meet');
     expect(platformName('teams')).toBe('Microsoft Teams');
     expect(platformName('ringcentral_video'), 'an id without a name is still readable').toBe('Ringcentral video');
+  });
+});
+
+describe('scrollTimeFor', () => {
+  it('opens an hour before now, and at midnight in the first hour', () => {
+    expect(scrollTimeFor(new Date(2026, 10, 21, 18, 30)), 'an evening meeting is in sight').toBe('17:00:00');
+    expect(scrollTimeFor(new Date(2026, 10, 21, 0, 10)), 'never before midnight').toBe('00:00:00');
   });
 });

@@ -162,3 +162,9 @@ export function platformName(id: string): string {
   const words = id.replace(/_/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** Where the day and week views open: an hour before `now`, so the current time and what comes next are in sight
+ * (the calendar library would open at 06:00, hiding an evening meeting below the fold). */
+export function scrollTimeFor(now: Date): string {
+  return `${String(Math.max(0, now.getHours() - 1)).padStart(2, '0')}:00:00`;
+}
