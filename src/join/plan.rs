@@ -48,10 +48,16 @@ pub fn normalize_url(raw: &str) -> String {
 fn normalized_pieces(raw: &str, emit: &mut dyn FnMut(&[u8])) {
     let s = raw.trim();
     let s = s.split('#').next().unwrap_or(s);
-    let lower = s.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
-    let s = if lower.starts_with("https://") {
+    // Compared in place: lower-casing a copy of the scheme was an allocation per URL, and planning sees
+    // every candidate's URL on every pass.
+    let has = |scheme: &str| {
+        s.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme.as_bytes()))
+    };
+    let s = if has("https://") {
         &s[8..]
-    } else if lower.starts_with("http://") {
+    } else if has("http://") {
         &s[7..]
     } else {
         s
@@ -202,6 +208,24 @@ impl std::hash::Hasher for PreHashed {
 
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<PreHashed>>;
 
+/// The normalized form of a URL that normalization would only strip the scheme from (the common case:
+/// `https://zoom.us/j/123`), found with one scan instead of taking the URL apart.
+fn already_normal(u: &str) -> Option<&str> {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))?;
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let plain = u.trim().len() == u.len()
+        && !rest.ends_with('/')
+        && !rest.as_bytes().iter().any(|&b| b == b'#' || b == b'?')
+        && !rest[..host_end]
+            .as_bytes()
+            .iter()
+            .any(u8::is_ascii_uppercase)
+        && !rest.starts_with("www.");
+    plain.then_some(rest)
+}
+
 /// Each candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
 /// normalized string (and a map to reuse them) was most of a re-planning pass.
 fn keys_of(cands: &[&Candidate]) -> Vec<(u64, Option<u64>)> {
@@ -210,7 +234,10 @@ fn keys_of(cands: &[&Candidate]) -> Vec<(u64, Option<u64>)> {
         .map(|c| {
             let url = c.meeting_url.as_deref().map(|u| {
                 let mut h = KeyHasher::default();
-                normalized_pieces(u, &mut |piece| h.bytes(piece));
+                match already_normal(u) {
+                    Some(rest) => h.bytes(rest.as_bytes()),
+                    None => normalized_pieces(u, &mut |piece| h.bytes(piece)),
+                }
                 h.with_start(c.start)
             });
             (key_hash(&c.uid, c.start), url)
