@@ -218,8 +218,7 @@ fn already_normal(u: &str) -> Option<&str> {
     let plain = u.trim().len() == u.len()
         && !rest.ends_with('/')
         && !rest.as_bytes().iter().any(|&b| b == b'#' || b == b'?')
-        && !rest[..host_end]
-            .as_bytes()
+        && !rest.as_bytes()[..host_end]
             .iter()
             .any(u8::is_ascii_uppercase)
         && !rest.starts_with("www.");
