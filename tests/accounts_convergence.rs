@@ -9,7 +9,7 @@ mod support;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Berlin;
-use punctual::app::{App, ListQuery};
+use punctual::app::App;
 use punctual::secrets::{MemorySecrets, SecretString};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -307,34 +307,6 @@ fn pick<'a>(keys: impl Iterator<Item = &'a String>, rng: &mut Rng) -> Option<Str
     }
 }
 
-fn stored(app: &App) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .list_events(&ListQuery {
-                from: Some("2026-02-20T00:00:00Z".into()),
-                to: Some("2026-06-01T00:00:00Z".into()),
-                all: true,
-                limit: Some(100),
-                cursor: cursor.clone(),
-                ..Default::default()
-            })
-            .expect("listing works");
-        out.extend(
-            page.events
-                .into_iter()
-                .map(|e| (e.start_time, e.end_time, e.title)),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    out.sort();
-    out
-}
-
 fn run_seed(seed: u64) {
     let h = Harness::new();
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
@@ -356,7 +328,7 @@ fn run_seed(seed: u64) {
     h.sync(&id).unwrap_or_else(|e| {
         panic!("seed {seed}: the last sync, without faults, must succeed: {e:?}")
     });
-    let got = stored(&h.app);
+    let got = support::window_occurrences(&h.app);
     let want = model.occurrences();
     assert_eq!(
         got, want,
@@ -375,7 +347,7 @@ fn run_seed(seed: u64) {
         .sync(Some(&c.id), false, &mut |_, _| {})
         .expect("the full sync works");
     assert_eq!(
-        stored(&fresh),
+        support::window_occurrences(&fresh),
         got,
         "seed {seed}: incremental syncs with faults end where a clean full sync does"
     );

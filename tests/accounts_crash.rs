@@ -4,7 +4,7 @@
 
 mod support;
 
-use punctual::app::{App, ListQuery};
+use punctual::app::App;
 use punctual::secrets::{MemorySecrets, SecretString};
 use punctual::time::{FixedClock, Zone};
 use std::io::Write;
@@ -27,34 +27,6 @@ fn single(id: u32, rev: u32) -> serde_json::Value {
         &format!("2026-03-{day:02}T{hour:02}:30:00+01:00"),
         TZ,
     )
-}
-
-fn occurrences(app: &App) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .list_events(&ListQuery {
-                from: Some("2026-02-20T00:00:00Z".into()),
-                to: Some("2026-06-01T00:00:00Z".into()),
-                all: true,
-                limit: Some(100),
-                cursor: cursor.clone(),
-                ..Default::default()
-            })
-            .expect("listing works");
-        out.extend(
-            page.events
-                .into_iter()
-                .map(|e| (e.start_time, e.end_time, e.title)),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    out.sort();
-    out
 }
 
 fn consistent(db: &std::path::Path, round: usize) {
@@ -205,14 +177,14 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
     fresh
         .sync(Some(&c.id), false, &mut |_, _| {})
         .expect("a clean full sync");
-    let want = occurrences(&fresh);
+    let want = support::window_occurrences(&fresh);
     assert!(
         want.len() > 250,
         "the server still has most events: {}",
         want.len()
     );
     assert_eq!(
-        occurrences(&after),
+        support::window_occurrences(&after),
         want,
         "after the kills and one complete run the store equals a clean full sync"
     );

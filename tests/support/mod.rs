@@ -91,3 +91,33 @@ impl Harness {
         self.app.sync(Some(id), false, &mut |_, _| {})
     }
 }
+
+/// Every occurrence from 20 February to 1 June 2026 as (start, end, title), sorted: what the convergence and
+/// crash tests compare between a synced store and a fresh full sync of the server's truth.
+pub fn window_occurrences(app: &App) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_events(&punctual::app::ListQuery {
+                from: Some("2026-02-20T00:00:00Z".into()),
+                to: Some("2026-06-01T00:00:00Z".into()),
+                all: true,
+                limit: Some(100),
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .expect("listing works");
+        out.extend(
+            page.events
+                .into_iter()
+                .map(|e| (e.start_time, e.end_time, e.title)),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
