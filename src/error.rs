@@ -44,6 +44,8 @@ pub enum ErrorCode {
     /// No OS keychain to keep tokens in.
     KeychainUnavailable,
     Timeout,
+    /// The user stopped the operation (a sign-in cancelled from the app).
+    Cancelled,
     /// The provider could not be reached, or its answer was cut short.
     Network,
     /// The provider answered something this build does not understand, or kept failing.
@@ -82,6 +84,7 @@ impl ErrorCode {
             ErrorCode::OauthFailed => "oauth_failed",
             ErrorCode::KeychainUnavailable => "keychain_unavailable",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::Cancelled => "cancelled",
             ErrorCode::Network => "network",
             ErrorCode::Provider => "provider",
             ErrorCode::Storage => "storage",
@@ -104,6 +107,7 @@ impl ErrorCode {
                 | ErrorCode::OauthFailed
                 | ErrorCode::KeychainUnavailable
                 | ErrorCode::Timeout
+                | ErrorCode::Cancelled
                 | ErrorCode::Network
                 | ErrorCode::Provider
         )

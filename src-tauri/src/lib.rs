@@ -8,8 +8,10 @@
 //! - [`reminders`]: the due loop on its own thread and connection, with real notifications;
 //! - [`watch`]: another process's writes refresh the window, and every write the tray and the due loop;
 //! - [`prefs`]: start at login and the global join shortcut, from the stored settings;
-//! - [`joins`]: joining from the tray and the shortcut.
+//! - [`joins`]: joining from the tray and the shortcut;
+//! - [`accounts`]: connecting accounts, and syncing them now and on a timer, off the window's core.
 
+pub mod accounts;
 pub mod commands;
 pub mod joins;
 pub mod lifecycle;
@@ -18,6 +20,7 @@ pub mod reminders;
 pub mod tray;
 pub mod watch;
 
+use accounts::Accounts;
 use commands::Core;
 use reminders::DueLoop;
 use tauri::{Manager, RunEvent, WindowEvent};
@@ -28,6 +31,7 @@ pub fn run() -> Result<(), tauri::Error> {
     let mode = lifecycle::mode(std::env::args());
     lifecycle::prepare(mode);
     let core = Core::open_default();
+    let accounts = Accounts::new(core.data_dir());
     let context = tauri::generate_context!();
     let instance = lifecycle::instance_id(
         &context.config().identifier,
@@ -54,6 +58,7 @@ pub fn run() -> Result<(), tauri::Error> {
         )
         .plugin(prefs::autostart_plugin())
         .manage(core)
+        .manage(accounts)
         .manage(mode)
         .setup(move |app| {
             let handle = app.handle();
@@ -97,6 +102,7 @@ pub fn run() -> Result<(), tauri::Error> {
                     Err(e) => eprintln!("punctual-desktop: not watching {}: {e}", dir.display()),
                 }
             }
+            handle.state::<Accounts>().start_timer(handle.clone());
             if mode == lifecycle::Mode::Window {
                 lifecycle::open_main(handle)?;
             }
@@ -122,6 +128,13 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::set_join_rules,
             commands::upcoming_meetings,
             commands::join_event,
+            accounts::connections,
+            accounts::connect_google,
+            accounts::cancel_connect,
+            accounts::connect_google_token,
+            accounts::sync_now,
+            accounts::select_calendar,
+            accounts::disconnect,
         ])
         .build(context)?;
     app.run(|app, event| match event {
@@ -134,6 +147,7 @@ pub fn run() -> Result<(), tauri::Error> {
             if let Some(due) = app.try_state::<DueLoop>() {
                 due.stop();
             }
+            app.state::<Accounts>().stop();
         }
         _ => {}
     });

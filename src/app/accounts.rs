@@ -11,7 +11,7 @@
 //!   planning skips its events until it is connected again.
 
 use super::App;
-use crate::auth::{self, LoopbackFlow, OAuthConfig, Tokens};
+use crate::auth::{self, Cancel, LoopbackFlow, OAuthConfig, Tokens};
 use crate::error::{Error, ErrorCode, Result};
 use crate::join::{self, JoinPlan, JoinStatus};
 use crate::model::{stamp, Connection, ConnectionState, Provider};
@@ -219,9 +219,20 @@ impl App {
         open: &dyn Fn(&str) -> std::result::Result<(), String>,
         timeout: Duration,
     ) -> Result<Connection> {
+        self.connect_google_cancellable(open, timeout, &Cancel::new())
+    }
+
+    /// [`App::connect_google`] that `cancel` can stop while it waits for the browser (the desktop's
+    /// Cancel button): it then fails with `cancelled`, and nothing is stored.
+    pub fn connect_google_cancellable(
+        &self,
+        open: &dyn Fn(&str) -> std::result::Result<(), String>,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Result<Connection> {
         let setup = self.google_setup()?;
         let cfg = self.oauth_config(&setup)?;
-        let flow = LoopbackFlow::start(&cfg, timeout)?;
+        let flow = LoopbackFlow::start(&cfg, timeout)?.cancelled_by(cancel);
         // A browser that cannot be opened is not fatal: the URL is on screen to open by hand.
         let _ = open(flow.authorize_url());
         let tokens = flow.finish(&cfg)?;

@@ -6,6 +6,8 @@ use oauth2::basic::BasicClient;
 use oauth2::{ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The path the provider redirects the browser to.
@@ -21,6 +23,25 @@ pub struct LoopbackFlow {
     state: CsrfToken,
     verifier: PkceCodeVerifier,
     timeout: Duration,
+    cancel: Cancel,
+}
+
+/// Stops a flow that waits for the browser (the app's Cancel button). Clones share one flag.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// What the callback carried, once the state checked out.
@@ -81,7 +102,14 @@ impl LoopbackFlow {
             state,
             verifier,
             timeout,
+            cancel: Cancel::new(),
         })
+    }
+
+    /// Lets `cancel` end the wait for the browser early, with a `cancelled` error and nothing stored.
+    pub fn cancelled_by(mut self, cancel: &Cancel) -> LoopbackFlow {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// The URL to open in the user's browser.
@@ -96,7 +124,12 @@ impl LoopbackFlow {
     /// Waits for the callback, answers the browser, then exchanges the code. Consumes the flow: the listener
     /// closes whatever happens.
     pub fn finish(self, cfg: &OAuthConfig) -> Result<Tokens> {
-        let cb = wait_for_callback(&self.listener, self.state.secret(), self.timeout)?;
+        let cb = wait_for_callback(
+            &self.listener,
+            self.state.secret(),
+            self.timeout,
+            &self.cancel,
+        )?;
         drop(self.listener);
         exchange_code(cfg, &self.redirect_uri, &cb.code, self.verifier)
     }
@@ -104,7 +137,12 @@ impl LoopbackFlow {
 
 /// Accepts connections until one is a request for the callback path or the time is up. Returns the code when
 /// the callback is a success with the right state.
-fn wait_for_callback(listener: &TcpListener, state: &str, timeout: Duration) -> Result<Callback> {
+fn wait_for_callback(
+    listener: &TcpListener,
+    state: &str,
+    timeout: Duration,
+    cancel: &Cancel,
+) -> Result<Callback> {
     listener.set_nonblocking(true)?;
     let deadline = Instant::now() + timeout;
     loop {
@@ -115,6 +153,12 @@ fn wait_for_callback(listener: &TcpListener, state: &str, timeout: Duration) -> 
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if cancel.is_cancelled() {
+                    return Err(Error::new(
+                        ErrorCode::Cancelled,
+                        "connecting was cancelled; nothing was saved",
+                    ));
+                }
                 if Instant::now() >= deadline {
                     return Err(Error::new(
                         ErrorCode::Timeout,
@@ -254,5 +298,23 @@ mod tests {
         let ok = check(Some("mine"), None, None, Some("c".into()), "mine")
             .expect("the right state with a code is accepted");
         assert_eq!(ok.code, "c", "the code is passed on");
+    }
+
+    #[test]
+    fn a_cancelled_wait_ends_at_once_with_cancelled() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("a loopback port");
+        let cancel = Cancel::new();
+        let stopper = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stopper.cancel();
+        });
+        let e = wait_for_callback(&listener, "mine", Duration::from_secs(30), &cancel)
+            .expect_err("a cancelled flow must not wait out its 30 seconds");
+        assert_eq!(
+            e.code,
+            ErrorCode::Cancelled,
+            "the user's cancel is its own error, not a timeout: {e:?}"
+        );
     }
 }

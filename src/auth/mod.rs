@@ -17,7 +17,7 @@
 
 mod loopback;
 
-pub use loopback::{Callback, LoopbackFlow};
+pub use loopback::{Callback, Cancel, LoopbackFlow};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::secrets::SecretString;

@@ -51,17 +51,7 @@ pub struct SyncArgs {
 
 fn progress_line(connection: &str, p: &Progress) -> String {
     let short = connection.get(..8).unwrap_or(connection);
-    match p {
-        Progress::Calendars { count } => format!("[{short}] {count} calendar(s) to sync"),
-        Progress::Page { changes, total, .. } => {
-            format!("[{short}] +{changes} changes ({total} so far)")
-        }
-        Progress::FullResync { .. } => format!("[{short}] sync token expired; syncing in full"),
-        Progress::Retry { attempt, wait, why } => format!(
-            "[{short}] {why}; retry {attempt} in {:.1}s",
-            wait.as_secs_f64()
-        ),
-    }
+    format!("[{short}] {}", p.message())
 }
 
 fn stderr(s: &str) {

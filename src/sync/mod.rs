@@ -16,6 +16,10 @@
 //!   times per request and never longer than [`Backoff::max_delay`] per wait.
 //! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
 
+mod activity;
+
+pub use activity::{SyncActivity, SyncStage};
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{stamp, ConnectionFailure, ConnectionState};
 use crate::providers::{CalendarProvider, CalendarRef, Cursor, ProviderError};
@@ -86,6 +90,7 @@ pub enum Progress {
 }
 
 /// What one connection's sync did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
     pub connection_id: String,

@@ -121,7 +121,7 @@ describe('navigation', () => {
   it('"Connect a calendar" on first run opens Connections', async () => {
     render(App, { backend: mockBackend() });
     await fireEvent.click(await screen.findByRole('button', { name: 'Connect a calendar' }));
-    expect(await screen.findByTestId('accounts-placeholder')).toBeInTheDocument();
+    expect(await screen.findByRole('button', { name: 'Connect Google' }), 'where accounts are connected').toBeInTheDocument();
     expect(screen.getByTestId('nav-connections')).toHaveAttribute('aria-current', 'page');
   });
 });

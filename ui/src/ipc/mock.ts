@@ -2,12 +2,14 @@
 import type {
   Backend,
   CalendarView,
+  Connection,
   CoreError,
   EventInput,
   EventView,
   JoinRules,
   NextMeeting,
   Settings,
+  SyncActivity,
 } from './backend';
 
 export interface MockBackend extends Backend {
@@ -23,6 +25,60 @@ export interface MockBackend extends Backend {
   created: EventInput[];
   /** Simulates a write by another process. */
   emitChange(): void;
+  connectionList: Connection[];
+  /** What connectGoogle resolves with; the call waits until `finishConnect` when null. */
+  nextConnection: Connection | null;
+  /** Ends a waiting connectGoogle: with the connection, or rejects with the error. */
+  finishConnect(result: Connection | CoreError): void;
+  /** Every call to the account commands, in order (e.g. `sync:conn-1`, `select:conn-1:cal-1:false`). */
+  accountCalls: string[];
+  /** Simulates one step of a sync reported by the shell. */
+  emitActivity(activity: SyncActivity): void;
+}
+
+export function sampleConnection(overrides: Partial<Connection> = {}): Connection {
+  return {
+    id: 'conn-1',
+    provider: 'google_calendar',
+    account_email: 'jane@acme.example',
+    user_name: 'Jane Doe',
+    state: 'connected',
+    connection_failure_data: null,
+    last_sync_at: '2030-01-07T08:55:00Z',
+    event_count: 42,
+    calendars: [
+      {
+        id: 'cal-g1',
+        remote_id: 'jane@acme.example',
+        summary: 'Jane Doe',
+        description: null,
+        is_primary: true,
+        access_role: 'owner',
+        time_zone: 'Europe/Berlin',
+        background_color: '#0b8043',
+        foreground_color: '#ffffff',
+        selected: true,
+      },
+      {
+        id: 'cal-g2',
+        remote_id: 'team@group.calendar.google.com',
+        summary: 'Team',
+        description: null,
+        is_primary: false,
+        access_role: 'reader',
+        time_zone: 'Europe/Berlin',
+        background_color: '#f6bf26',
+        foreground_color: null,
+        selected: false,
+      },
+    ],
+    primary_calendar_id: 'cal-g1',
+    metadata: {},
+    deduplication_key: 'google_calendar:jane@acme.example',
+    created_at: '2030-01-01T00:00:00Z',
+    updated_at: '2030-01-07T08:55:00Z',
+    ...overrides,
+  };
 }
 
 export function sampleEvent(overrides: Partial<EventView> = {}): EventView {
@@ -95,6 +151,8 @@ function takeError(mock: MockBackend): void {
 
 export function mockBackend(events: EventView[] = []): MockBackend {
   const handlers = new Set<() => void>();
+  const activityHandlers = new Set<(a: SyncActivity) => void>();
+  let pendingConnect: ((r: Connection | CoreError) => void) | null = null;
   const mock: MockBackend = {
     events: [...events],
     calendarList: [],
@@ -163,6 +221,55 @@ export function mockBackend(events: EventView[] = []): MockBackend {
       if (!ev.meeting_url) throw { code: 'no_meeting_link', message: `${ev.title} has no meeting link`, field: null };
       mock.joined.push(target);
       return { occurrence_id: ev.id, title: ev.title, platform: ev.meeting_platform ?? 'web', opened: ev.meeting_url, native: false };
+    },
+    connectionList: [],
+    nextConnection: null,
+    accountCalls: [],
+    finishConnect: (result) => pendingConnect?.(result),
+    emitActivity: (a) => activityHandlers.forEach((h) => h(a)),
+    connections: async () => mock.connectionList,
+    connectGoogle: async () => {
+      mock.accountCalls.push('connect');
+      takeError(mock);
+      const result =
+        mock.nextConnection ?? (await new Promise<Connection | CoreError>((resolve) => (pendingConnect = resolve)));
+      pendingConnect = null;
+      if (!('id' in result)) throw result;
+      mock.connectionList = [...mock.connectionList.filter((c) => c.id !== result.id), result];
+      return result;
+    },
+    cancelConnect: async () => {
+      mock.accountCalls.push('cancel');
+      pendingConnect?.({ code: 'cancelled', message: 'connecting was cancelled; nothing was saved', field: null });
+    },
+    connectGoogleToken: async (refreshToken, clientId, clientSecret) => {
+      mock.accountCalls.push(`token:${refreshToken}:${clientId}:${clientSecret ?? ''}`);
+      takeError(mock);
+      const c = mock.nextConnection ?? sampleConnection();
+      mock.connectionList = [...mock.connectionList, c];
+      return c;
+    },
+    syncNow: async (id) => {
+      mock.accountCalls.push(`sync:${id ?? 'all'}`);
+      takeError(mock);
+      return [];
+    },
+    selectCalendar: async (connectionId, calendarId, selected) => {
+      mock.accountCalls.push(`select:${connectionId}:${calendarId}:${selected}`);
+      takeError(mock);
+      const conn = mock.connectionList.find((c) => c.id === connectionId);
+      if (!conn) throw { code: 'not_found', message: `no connection with id ${connectionId}`, field: 'connection' };
+      conn.calendars = conn.calendars.map((c) => (c.id === calendarId ? { ...c, selected } : c));
+      return conn;
+    },
+    disconnect: async (id) => {
+      mock.accountCalls.push(`disconnect:${id}`);
+      takeError(mock);
+      mock.connectionList = mock.connectionList.filter((c) => c.id !== id);
+    },
+    onSyncActivity: async (handler) => {
+      activityHandlers.add(handler);
+      return () => activityHandlers.delete(handler);
     },
     onChange: async (handler) => {
       handlers.add(handler);

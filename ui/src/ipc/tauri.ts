@@ -1,10 +1,12 @@
 // The Backend over Tauri IPC. Command names and argument names match src-tauri/src/commands.rs.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { Backend } from './backend';
+import type { Backend, SyncActivity } from './backend';
 
 /** The event the shell emits after any write to the data directory. */
 export const CHANGED_EVENT = 'punctual://changed'; // src-tauri/src/watch.rs
+/** The event that carries each step of a connect or sync. */
+export const ACTIVITY_EVENT = 'punctual://sync-activity'; // src-tauri/src/accounts.rs
 
 export function tauriBackend(): Backend {
   return {
@@ -22,6 +24,16 @@ export function tauriBackend(): Backend {
     setJoinRules: (rules) => invoke('set_join_rules', { rules }),
     upcomingMeetings: (hours, limit) => invoke('upcoming_meetings', { hours, limit }),
     joinEvent: (target) => invoke('join_event', { target }),
+    connections: () => invoke('connections'),
+    connectGoogle: () => invoke('connect_google'),
+    cancelConnect: () => invoke('cancel_connect'),
+    connectGoogleToken: (refreshToken, clientId, clientSecret) =>
+      invoke('connect_google_token', { refreshToken, clientId, clientSecret }),
+    syncNow: (id) => invoke('sync_now', { id }),
+    selectCalendar: (connectionId, calendarId, selected) =>
+      invoke('select_calendar', { connectionId, calendarId, selected }),
+    disconnect: (id) => invoke('disconnect', { id }),
+    onSyncActivity: async (handler) => listen<SyncActivity>(ACTIVITY_EVENT, (e) => handler(e.payload)),
     onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
   };
 }

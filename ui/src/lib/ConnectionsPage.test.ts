@@ -1,7 +1,7 @@
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import type { CalendarView } from '../ipc/backend';
-import { defaultJoinRules, mockBackend } from '../ipc/mock';
+import { defaultJoinRules, mockBackend, sampleConnection } from '../ipc/mock';
 import ConnectionsPage from './ConnectionsPage.svelte';
 
 function calendar(overrides: Partial<CalendarView>): CalendarView {
@@ -97,12 +97,23 @@ describe('ConnectionsPage', () => {
     expect(opened, 'the button clicks the file input').toBe(1);
   });
 
-  it('leaves a place for accounts, saying they come later, with nothing to click', async () => {
-    render(ConnectionsPage, { backend: mockBackend() });
-    const section = await screen.findByTestId('accounts-placeholder');
-    expect(within(section).getByRole('heading', { name: 'Accounts' })).toBeInTheDocument();
-    expect(section).toHaveTextContent(/Google, Microsoft and CalDAV\) arrives in a later version/);
-    expect(within(section).queryAllByRole('button'), 'no fake buttons').toHaveLength(0);
+  it("lists an account's calendars under the account, not with the calendars on this computer", async () => {
+    const backend = mockBackend();
+    backend.connectionList = [
+      sampleConnection({ id: 'local', provider: 'local', account_email: null, calendars: [] }),
+      sampleConnection(),
+    ];
+    backend.calendarList = [
+      calendar({ event_count: 2 }),
+      calendar({ id: 'cal-g1', connection_id: 'conn-1', name: 'Jane Doe', is_primary: true, event_count: 40 }),
+    ];
+    render(ConnectionsPage, { backend });
+    const account = await screen.findByTestId('account');
+    await waitFor(() => expect(screen.getAllByTestId('calendar-row'), 'only the local calendar is "on this computer"').toHaveLength(1));
+    expect(within(account).getByTestId('account-email')).toHaveTextContent('jane@acme.example');
+    expect(within(account).getAllByTestId('account-calendar')[0], 'the count comes from the calendar list').toHaveTextContent(
+      '40 events',
+    );
   });
 
   it('turns join reminders off for one calendar, keeping every other rule', async () => {

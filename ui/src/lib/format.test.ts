@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleEvent } from '../ipc/mock';
 import {
+  ago,
   countdown,
   defaultSlot,
   firstDayOf,
@@ -94,5 +95,20 @@ describe('scrollTimeFor', () => {
   it('opens an hour before now, and at midnight in the first hour', () => {
     expect(scrollTimeFor(new Date(2026, 10, 21, 18, 30)), 'an evening meeting is in sight').toBe('17:00:00');
     expect(scrollTimeFor(new Date(2026, 10, 21, 0, 10)), 'never before midnight').toBe('00:00:00');
+  });
+});
+
+describe('ago', () => {
+  const now = Date.parse('2030-01-07T12:00:00Z');
+  it('reads like a sync status, from just now to days', () => {
+    expect(ago('2030-01-07T11:59:30Z', now), 'under a minute is just now').toBe('just now');
+    expect(ago('2030-01-07T11:55:00Z', now)).toBe('5 min ago');
+    expect(ago('2030-01-07T09:00:00Z', now), 'hours are whole hours').toBe('3 h ago');
+    expect(ago('2030-01-06T11:00:00Z', now)).toBe('1 day ago');
+    expect(ago('2030-01-04T12:00:00Z', now)).toBe('3 days ago');
+  });
+  it('never shows a negative or NaN time', () => {
+    expect(ago('2030-01-07T12:30:00Z', now), 'a time after now (the clock moved back) is just now').toBe('just now');
+    expect(ago('not a time', now), 'an unreadable stamp is not "NaN min ago"').toBe('just now');
   });
 });

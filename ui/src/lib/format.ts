@@ -168,3 +168,15 @@ export function platformName(id: string): string {
 export function scrollTimeFor(now: Date): string {
   return `${String(Math.max(0, now.getHours() - 1)).padStart(2, '0')}:00:00`;
 }
+
+/** How long ago `iso` was, as a sync status reads it: "just now", "5 min ago", "3 h ago", "2 days ago". A time
+ * in the future (a clock moved back) reads "just now". */
+export function ago(iso: string, now: number): string {
+  const minutes = Math.floor((now - Date.parse(iso)) / 60_000);
+  if (!Number.isFinite(minutes) || minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.floor(hours / 24);
+  return days === 1 ? '1 day ago' : `${days} days ago`;
+}

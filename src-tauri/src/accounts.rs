@@ -1,0 +1,324 @@
+//! Accounts in the desktop app: connect Google in the system browser (or with a pasted refresh token), sync
+//! now and every `sync_interval_minutes`, and tell the window how each step goes.
+//!
+//! Network work never runs on the window's core ([`crate::commands::Core`]): a sign-in waits up to five
+//! minutes for the browser and a first sync can take a while, and the window's commands must not queue
+//! behind either. Each sign-in opens its own [`App`] on the data directory, and syncs share one more, behind
+//! a lock, so that the timer's sync and "Sync now" never run at once. Their writes reach the window, the tray
+//! and the reminders through [`crate::watch`], like any other process's.
+//!
+//! The provider code is blocking (reqwest's blocking client), so it runs on `spawn_blocking` threads and on
+//! the timer's own thread, never on the async runtime's workers.
+
+use crate::commands::Core;
+use punctual::app::{App, GoogleSetup};
+use punctual::auth::{Cancel, LoopbackFlow};
+use punctual::desktop_host::SystemOpener;
+use punctual::error::{Error, ErrorCode, Result};
+use punctual::join::Opener;
+use punctual::model::{Connection, Provider};
+use punctual::secrets::SecretString;
+use punctual::sync::{SyncActivity, SyncReport, SyncStage};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Manager, State};
+
+/// The event that carries each [`SyncActivity`] to the window (ui/src/ipc/tauri.ts).
+pub const ACTIVITY_EVENT: &str = "punctual://sync-activity";
+
+/// How long after start the first background sync waits: the window and the tray come first.
+const FIRST_SYNC_DELAY: Duration = Duration::from_secs(3);
+
+/// The accounts' shared state; cheap to clone into worker threads.
+#[derive(Clone)]
+pub struct Accounts(Arc<Inner>);
+
+struct Inner {
+    dir: Option<PathBuf>,
+    /// The syncs' own core, opened on first use; the lock is also what keeps syncs one at a time.
+    syncer: Mutex<Option<App>>,
+    /// The sign-in in progress, if any: Cancel stops it.
+    connecting: Mutex<Option<Cancel>>,
+    /// Stops the timer thread at exit.
+    stop: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn no_data_dir() -> Error {
+    Error::new(
+        ErrorCode::Io,
+        "no data directory: set PUNCTUAL_DATA_DIR or check the home directory",
+    )
+}
+
+impl Accounts {
+    pub fn new(dir: Option<&Path>) -> Accounts {
+        Accounts(Arc::new(Inner {
+            dir: dir.map(Path::to_path_buf),
+            syncer: Mutex::new(None),
+            connecting: Mutex::new(None),
+            stop: Mutex::new(None),
+        }))
+    }
+
+    fn open_app(&self) -> Result<App> {
+        App::open(self.0.dir.as_deref().ok_or_else(no_data_dir)?)
+    }
+
+    /// Syncs one connection or all of them on the syncs' core, emitting each step; one sync at a time.
+    pub fn sync(
+        &self,
+        handle: &AppHandle,
+        id: Option<&str>,
+        full: bool,
+    ) -> Result<Vec<SyncReport>> {
+        let mut syncer = lock(&self.0.syncer);
+        if syncer.is_none() {
+            *syncer = Some(self.open_app()?);
+        }
+        let Some(app) = syncer.as_ref() else {
+            return Err(no_data_dir());
+        };
+        let result = app.sync(id, full, &mut |conn, p| {
+            emit(handle, SyncActivity::step(conn, &p));
+        });
+        match &result {
+            Ok(reports) => {
+                for r in reports {
+                    emit(handle, SyncActivity::done(r));
+                }
+            }
+            Err(e) => emit(handle, SyncActivity::failed(id, &e.message)),
+        }
+        result
+    }
+
+    /// Starts the timer: a first sync shortly after start, then one every `sync_interval_minutes` (read
+    /// again each time, so a changed setting applies from the next round). Only accounts are synced; with
+    /// none, a round costs one query.
+    pub fn start_timer(&self, handle: AppHandle) {
+        let (tx, rx) = mpsc::channel::<()>();
+        *lock(&self.0.stop) = Some(tx);
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("punctual-sync".into())
+            .spawn(move || {
+                let mut wait = FIRST_SYNC_DELAY;
+                loop {
+                    match rx.recv_timeout(wait) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        // Stopped, or the app is gone.
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    wait = me.timer_round(&handle);
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("punctual-desktop: no background sync: {e}");
+        }
+    }
+
+    /// One timer round; returns how long to wait for the next.
+    fn timer_round(&self, handle: &AppHandle) -> Duration {
+        let app = match self.open_app() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("punctual-desktop: background sync: {}", e.message);
+                return Duration::from_secs(60 * punctual::app::DEFAULT_SYNC_MINUTES as u64);
+            }
+        };
+        let accounts = app
+            .connections()
+            .map(|cs| cs.iter().any(|c| c.provider != Provider::Local))
+            .unwrap_or(false);
+        if accounts {
+            // A failed round is already on the connection (its state and failure data) and in the window.
+            let _ = self.sync(handle, None, false);
+        }
+        app.sync_interval().unwrap_or(Duration::from_secs(
+            60 * punctual::app::DEFAULT_SYNC_MINUTES as u64,
+        ))
+    }
+
+    pub fn stop(&self) {
+        if let Some(tx) = lock(&self.0.stop).take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Runs the browser sign-in, then the first sync. Only one sign-in at a time: a second is refused
+    /// rather than left waiting for a browser tab the user may never see.
+    fn connect_google(&self, handle: &AppHandle) -> Result<Connection> {
+        let cancel = {
+            let mut slot = lock(&self.0.connecting);
+            if slot.is_some() {
+                return Err(Error::new(
+                    ErrorCode::InvalidInput,
+                    "a sign-in is already waiting in the browser; finish or cancel it first",
+                ));
+            }
+            let c = Cancel::new();
+            *slot = Some(c.clone());
+            c
+        };
+        let result = self.open_app().and_then(|app| {
+            let open = |url: &str| {
+                emit(
+                    handle,
+                    SyncActivity {
+                        connection_id: None,
+                        stage: SyncStage::WaitingForBrowser,
+                        changes: 0,
+                        message: "Sign in to Google in your browser, then come back here".into(),
+                    },
+                );
+                SystemOpener.open(url)
+            };
+            app.connect_google_cancellable(&open, LoopbackFlow::DEFAULT_TIMEOUT, &cancel)
+        });
+        *lock(&self.0.connecting) = None;
+        self.after_connect(handle, result)
+    }
+
+    /// Connects with a refresh token the user pasted, with the OAuth client it was issued to.
+    fn connect_google_token(
+        &self,
+        handle: &AppHandle,
+        refresh_token: SecretString,
+        client_id: String,
+        client_secret: Option<SecretString>,
+    ) -> Result<Connection> {
+        if client_id.trim().is_empty() {
+            return Err(Error::field(
+                ErrorCode::InvalidInput,
+                "client_id",
+                "the OAuth client id is required with a refresh token",
+            ));
+        }
+        let mut setup = GoogleSetup::from_env();
+        setup.client_id = Some(client_id.trim().to_string());
+        if let Some(s) = client_secret.filter(|s| !s.expose().trim().is_empty()) {
+            setup.client_secret = Some(s);
+        }
+        let result = self.open_app().and_then(|app| {
+            app.with_google(setup)
+                .connect_google_refresh_token(refresh_token)
+        });
+        self.after_connect(handle, result)
+    }
+
+    /// A new connection syncs at once, in the background, so the window can show it (and its progress)
+    /// right away.
+    fn after_connect(&self, handle: &AppHandle, result: Result<Connection>) -> Result<Connection> {
+        match &result {
+            Ok(conn) => {
+                let (me, handle, id) = (self.clone(), handle.clone(), conn.id.clone());
+                tauri::async_runtime::spawn_blocking(move || {
+                    let _ = me.sync(&handle, Some(&id), false);
+                });
+            }
+            Err(e) if e.code == ErrorCode::Cancelled => {}
+            Err(e) => emit(handle, SyncActivity::failed(None, &e.message)),
+        }
+        result
+    }
+
+    fn cancel_connect(&self) {
+        if let Some(c) = lock(&self.0.connecting).as_ref() {
+            c.cancel();
+        }
+    }
+}
+
+fn emit(handle: &AppHandle, activity: SyncActivity) {
+    // No window to tell is fine: the connection's state in the store says the same.
+    let _ = handle.emit(ACTIVITY_EVENT, activity);
+}
+
+/// Runs blocking account work off the async runtime's workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("account work stopped: {e}")))?
+}
+
+/// Every connection, the local one first.
+#[tauri::command(async)]
+pub fn connections(core: State<'_, Core>) -> Result<Vec<Connection>> {
+    core.with(|app| app.connections())
+}
+
+/// Signs in to Google in the system browser; resolves with the new connection, whose first sync then runs
+/// in the background (its steps arrive as [`ACTIVITY_EVENT`]s).
+#[tauri::command]
+pub async fn connect_google(
+    handle: AppHandle,
+    accounts: State<'_, Accounts>,
+) -> Result<Connection> {
+    let accounts = accounts.inner().clone();
+    blocking(move || accounts.connect_google(&handle)).await
+}
+
+/// Stops the sign-in that waits for the browser; it fails with `cancelled`.
+#[tauri::command]
+pub fn cancel_connect(accounts: State<'_, Accounts>) {
+    accounts.cancel_connect();
+}
+
+/// Connects Google with an existing refresh token and the OAuth client it belongs to.
+#[tauri::command]
+pub async fn connect_google_token(
+    handle: AppHandle,
+    accounts: State<'_, Accounts>,
+    refresh_token: String,
+    client_id: String,
+    client_secret: Option<String>,
+) -> Result<Connection> {
+    let accounts = accounts.inner().clone();
+    let refresh = SecretString::new(refresh_token.trim().to_string());
+    let secret = client_secret.map(SecretString::new);
+    blocking(move || accounts.connect_google_token(&handle, refresh, client_id, secret)).await
+}
+
+/// Syncs one connection (or every account) now; resolves when done.
+#[tauri::command]
+pub async fn sync_now(
+    handle: AppHandle,
+    accounts: State<'_, Accounts>,
+    id: Option<String>,
+) -> Result<Vec<SyncReport>> {
+    let accounts = accounts.inner().clone();
+    blocking(move || accounts.sync(&handle, id.as_deref(), false)).await
+}
+
+/// Includes or leaves out one of a connection's calendars; the window syncs it next.
+#[tauri::command(async)]
+pub fn select_calendar(
+    core: State<'_, Core>,
+    connection_id: String,
+    calendar_id: String,
+    selected: bool,
+) -> Result<Connection> {
+    core.with(|app| app.select_calendar(&connection_id, &calendar_id, selected))
+}
+
+/// Removes an account with its events, plans, sync state and keychain secrets. Waits for a running sync
+/// to end first, so that no page of it lands after the account is gone.
+#[tauri::command]
+pub async fn disconnect(
+    handle: AppHandle,
+    accounts: State<'_, Accounts>,
+    id: String,
+) -> Result<()> {
+    let accounts = accounts.inner().clone();
+    blocking(move || {
+        let _no_sync = lock(&accounts.0.syncer);
+        handle.state::<Core>().with(|app| app.disconnect(&id))
+    })
+    .await
+}

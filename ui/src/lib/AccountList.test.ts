@@ -1,0 +1,147 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import { mockBackend, sampleConnection } from '../ipc/mock';
+import ConnectionsPage from './ConnectionsPage.svelte';
+
+function withAccount(overrides: Parameters<typeof sampleConnection>[0] = {}) {
+  const backend = mockBackend();
+  backend.connectionList = [sampleConnection(overrides)];
+  return backend;
+}
+
+describe('Accounts on the connections page', () => {
+  it('"Connect Google" waits for the browser, then shows the new account and its first sync', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    expect(await screen.findByTestId('accounts-empty'), 'with no account, the section says what connecting brings').toBeInTheDocument();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Connect Google' }));
+    expect(await screen.findByTestId('connect-waiting'), 'the user is told where the sign-in is').toHaveTextContent(
+      'Sign in to Google in the browser window',
+    );
+    expect(screen.getByTestId('connect-cancel'), 'a sign-in in progress can be cancelled').toBeInTheDocument();
+
+    backend.finishConnect(sampleConnection({ last_sync_at: null, event_count: 0 }));
+    const account = await screen.findByTestId('account');
+    expect(screen.queryByTestId('connect-waiting'), 'the waiting note goes when the browser came back').toBeNull();
+    expect(within(account).getByTestId('account-state')).toHaveTextContent('Connected');
+    expect(account).toHaveTextContent('Not synced yet');
+
+    backend.emitActivity({ connection_id: 'conn-1', stage: 'syncing', changes: 2500, message: '2500 changes received (2500 so far)' });
+    expect(await within(account).findByTestId('account-activity'), 'the first sync shows its progress').toHaveTextContent(
+      'Syncing… 2500 changes received (2500 so far)',
+    );
+    expect(within(account).getByTestId('account-state'), 'the badge follows the running sync').toHaveTextContent('Syncing');
+    expect(within(account).getByTestId('account-sync'), 'no second sync while one runs').toBeDisabled();
+
+    backend.emitActivity({ connection_id: 'conn-1', stage: 'done', changes: 2600, message: 'Synced: 2600 changes' });
+    await waitFor(() => expect(within(account).getByTestId('account-activity')).toHaveTextContent('Synced: 2600 changes'));
+    expect(within(account).getByTestId('account-state')).toHaveTextContent('Connected');
+  });
+
+  it('a cancelled sign-in is not an error, and a refused one says why', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Connect Google' }));
+    await fireEvent.click(await screen.findByTestId('connect-cancel'));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Connect Google' })).toBeEnabled());
+    expect(backend.accountCalls, 'Cancel reaches the shell').toEqual(['connect', 'cancel']);
+    expect(screen.queryByTestId('connect-error'), 'the user cancelled: nothing to report').toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Connect Google' }));
+    backend.finishConnect({ code: 'access_denied', message: 'access was denied; nothing was saved', field: null });
+    expect(await screen.findByTestId('connect-error')).toHaveTextContent('Google was not connected: access was denied; nothing was saved');
+    expect(screen.queryByTestId('account'), 'a refused sign-in adds no account').toBeNull();
+  });
+
+  it('an account that needs a reconnect says why, offers Reconnect, and cannot sync until then', async () => {
+    const backend = withAccount({
+      state: 'needs_reconnect',
+      connection_failure_data: { error: 'needs_reconnect', message: 'Token has been expired or revoked.', at: '2030-01-07T09:00:00Z' },
+    });
+    render(ConnectionsPage, { backend });
+    const account = await screen.findByTestId('account');
+    expect(within(account).getByTestId('account-state')).toHaveTextContent('Needs reconnect');
+    expect(within(account).getByTestId('account-problem'), 'the reason is the provider’s').toHaveTextContent(
+      'Token has been expired or revoked.',
+    );
+    expect(within(account).getByTestId('account-sync'), 'a sync would only fail again').toBeDisabled();
+
+    await fireEvent.click(within(account).getByRole('button', { name: 'Reconnect' }));
+    expect(backend.accountCalls, 'Reconnect runs the sign-in again').toEqual(['connect']);
+    expect(await within(account).findByRole('button', { name: 'Waiting for the browser…' })).toBeDisabled();
+    backend.finishConnect(sampleConnection());
+    await waitFor(() => expect(within(screen.getByTestId('account')).getByTestId('account-state')).toHaveTextContent('Connected'));
+    expect(screen.queryByTestId('account-problem'), 'reconnected: the problem is gone').toBeNull();
+  });
+
+  it('"Sync now" syncs that account, and a failure is shown in its card', async () => {
+    const backend = withAccount();
+    render(ConnectionsPage, { backend });
+    const account = await screen.findByTestId('account');
+    await fireEvent.click(within(account).getByRole('button', { name: 'Sync now' }));
+    await waitFor(() => expect(backend.accountCalls).toEqual(['sync:conn-1']));
+    expect(await within(account).findByRole('button', { name: 'Sync now' }), 'ready again once the sync is done').toBeEnabled();
+
+    backend.nextError = { code: 'network', message: 'Google could not be reached', field: null };
+    await fireEvent.click(within(account).getByRole('button', { name: 'Sync now' }));
+    expect(await within(account).findByTestId('account-error')).toHaveTextContent('Google could not be reached');
+  });
+
+  it('including a calendar stores the choice, then syncs it; a refused choice goes back', async () => {
+    const backend = withAccount();
+    render(ConnectionsPage, { backend });
+    const account = await screen.findByTestId('account');
+    const boxes = within(account).getAllByTestId('account-calendar-toggle') as HTMLInputElement[];
+    expect(boxes.map((b) => b.checked), 'the stored selection').toEqual([true, false]);
+
+    await fireEvent.click(boxes[1]);
+    await waitFor(() =>
+      expect(backend.accountCalls, 'stored first, then fetched at once').toEqual(['select:conn-1:cal-g2:true', 'sync:conn-1']),
+    );
+
+    backend.nextError = { code: 'storage', message: 'the database is read-only', field: null };
+    const again = within(screen.getByTestId('account')).getAllByTestId('account-calendar-toggle') as HTMLInputElement[];
+    await fireEvent.click(again[0]);
+    expect(await within(screen.getByTestId('account')).findByTestId('account-error')).toHaveTextContent('the database is read-only');
+    expect(again[0].checked, 'the box shows what is stored, not what was refused').toBe(true);
+  });
+
+  it('Disconnect asks first, says what goes, and removes the account only when confirmed', async () => {
+    const backend = withAccount();
+    render(ConnectionsPage, { backend });
+    const account = await screen.findByTestId('account');
+    await fireEvent.click(within(account).getByRole('button', { name: 'Disconnect…' }));
+    const confirm = within(account).getByTestId('account-confirm');
+    expect(confirm, 'the user learns what is removed and what is not').toHaveTextContent(
+      'Its 42 events and their reminders are removed from this computer',
+    );
+    expect(confirm).toHaveTextContent('Nothing changes in your Google Calendar');
+
+    await fireEvent.click(within(confirm).getByRole('button', { name: 'Keep it' }));
+    expect(backend.accountCalls, 'keeping it calls nothing').toEqual([]);
+
+    await fireEvent.click(within(account).getByRole('button', { name: 'Disconnect…' }));
+    await fireEvent.click(within(account).getByTestId('account-confirm-disconnect'));
+    await waitFor(() => expect(screen.queryByTestId('account'), 'gone once the core removed it').toBeNull());
+    expect(backend.accountCalls).toEqual(['disconnect:conn-1']);
+  });
+
+  it('connects with a pasted refresh token, and marks the field the core refused', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    await fireEvent.click(await screen.findByText('Connect with an existing refresh token'));
+    await fireEvent.input(screen.getByLabelText('Refresh token'), { target: { value: ' 1//rt ' } });
+    backend.nextError = { code: 'invalid_input', message: 'the OAuth client id is required with a refresh token', field: 'client_id' };
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    expect(await screen.findByTestId('token-error')).toHaveTextContent('the OAuth client id is required');
+    expect(screen.getByLabelText('OAuth client id'), 'the field at fault is marked').toHaveAttribute('aria-invalid', 'true');
+
+    await fireEvent.input(screen.getByLabelText('OAuth client id'), { target: { value: 'client.apps' } });
+    await fireEvent.input(screen.getByLabelText('OAuth client secret'), { target: { value: 's3cret' } });
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    expect(await screen.findByTestId('account'), 'the account appears once connected').toBeInTheDocument();
+    expect(backend.accountCalls.at(-1), 'the token and client are sent trimmed').toBe('token:1//rt:client.apps:s3cret');
+    expect((screen.getByLabelText('Refresh token') as HTMLInputElement).value, 'the token does not linger in the form').toBe('');
+  });
+});
