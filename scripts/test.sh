@@ -36,13 +36,15 @@ step "UI: type check and unit tests (svelte-check, vitest)"
 (cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human)
 (cd ui && npx --no-install vitest run)
 
-step "build the desktop binary and the CLI"
+step "build the desktop binary, the CLI and the fake Google (fake-cloud)"
 cargo build -p punctual-desktop --bin punctual-desktop
 cargo build -p punctual --bin punctual
+cargo build -p punctual --features fake-cloud --bin fake-cloud
 
 step "desktop end-to-end tests (Xvfb + dbus-run-session + tauri-driver)"
 export PUNCTUAL_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/punctual-desktop"
 export PUNCTUAL_CLI_BIN="$CARGO_TARGET_DIR/debug/punctual"
+export PUNCTUAL_FAKE_CLOUD_BIN="$CARGO_TARGET_DIR/debug/fake-cloud"
 # The X server, the session bus and the accessibility daemons that WebKit starts on it write to stderr, some of
 # them after pytest has finished (when Xvfb goes away); they go to a log, so that pytest's summary stays last.
 SESSION_LOG="$(mktemp -t punctual-e2e-session.XXXXXX.log)"

@@ -9,7 +9,7 @@ fn main() {
     }
 }
 
-/// Every command in `src/commands.rs`; the capability file grants `allow-<name>` for each one the UI uses.
+/// Every command in `src/commands.rs` and `src/accounts.rs`; the capability file grants `allow-<name>` for each one the UI uses.
 fn punctual_desktop_commands() -> &'static [&'static str] {
     &[
         "list_events",
@@ -26,5 +26,12 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "set_join_rules",
         "upcoming_meetings",
         "join_event",
+        "connections",
+        "connect_google",
+        "cancel_connect",
+        "connect_google_token",
+        "sync_now",
+        "select_calendar",
+        "disconnect",
     ]
 }

@@ -77,7 +77,10 @@ impl SyncActivity {
             connection_id: Some(report.connection_id.clone()),
             stage: SyncStage::Done,
             changes: u32::try_from(report.changes).unwrap_or(u32::MAX),
-            message: format!("Synced: {}", changes_text(report.changes)),
+            message: match report.changes {
+                0 => "Up to date".to_string(),
+                n => format!("Synced: {} received", changes_text(n)),
+            },
         }
     }
 
@@ -123,6 +126,25 @@ mod tests {
             retry.message(),
             "HTTP 429; retry 2 in 1.5 s",
             "a retry says why and when"
+        );
+    }
+
+    #[test]
+    fn a_sync_that_found_nothing_new_says_up_to_date() {
+        let report = |changes| super::super::SyncReport {
+            connection_id: "conn".into(),
+            changes,
+            ..Default::default()
+        };
+        assert_eq!(
+            SyncActivity::done(&report(0)).message,
+            "Up to date",
+            "\"Synced: 0 changes\" reads like a failure to a user"
+        );
+        assert_eq!(
+            SyncActivity::done(&report(3)).message,
+            "Synced: 3 changes received",
+            "a sync that brought changes says how many"
         );
     }
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "punctual-target"))
 DESKTOP_BIN = Path(os.environ.get("PUNCTUAL_DESKTOP_BIN", TARGET / "debug" / "punctual-desktop"))
 CLI_BIN = Path(os.environ.get("PUNCTUAL_CLI_BIN", TARGET / "debug" / "punctual"))
+FAKE_CLOUD_BIN = Path(os.environ.get("PUNCTUAL_FAKE_CLOUD_BIN", TARGET / "debug" / "fake-cloud"))
 SHOTS = Path(os.environ.get("PUNCTUAL_E2E_SHOTS") or tempfile.mkdtemp(prefix="punctual-e2e-shots-"))
 
 
@@ -273,3 +274,104 @@ def x_windows(*search: str) -> list[str]:
     """X window ids matching an `xdotool search` query."""
     out = subprocess.run(["xdotool", "search", *search], capture_output=True, text=True, timeout=10)
     return out.stdout.split()
+
+
+class FakeGoogle:
+    """The fake Google of the core's tests (tests/support/fake_google.rs) as a process: OAuth with PKCE checked,
+    calendarList and events with real sync tokens, and a control API to change it while the app runs."""
+
+    def __init__(self, proc: subprocess.Popen, info: dict[str, str]) -> None:
+        self.proc = proc
+        self.info = info
+
+    def env(self) -> dict[str, str]:
+        """The environment that points the app's Google at this fake."""
+        return {k: v for k, v in self.info.items() if k.startswith("PUNCTUAL_GOOGLE_")}
+
+    def control(self, name: str, body: dict | None = None, **query: str) -> dict:
+        import json  # noqa: PLC0415
+        import urllib.parse  # noqa: PLC0415
+        import urllib.request  # noqa: PLC0415
+
+        url = self.info["control"] + name + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = json.dumps(body or {}).encode()
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=10) as r:
+            return json.loads(r.read())
+
+
+@pytest.fixture
+def fake_google(tmp_path: Path):
+    """Returns a function that starts the fake Google with `items` (events.list items) in jane@acme.example."""
+    import json  # noqa: PLC0415
+
+    if not FAKE_CLOUD_BIN.exists():
+        pytest.fail(f"{FAKE_CLOUD_BIN} is missing: cargo build -p punctual --features fake-cloud --bin fake-cloud")
+    procs: list[subprocess.Popen] = []
+
+    def start(items: list[dict]) -> FakeGoogle:
+        events = tmp_path / "google-events.json"
+        events.write_text(json.dumps({"items": items}))
+        proc = subprocess.Popen(
+            [str(FAKE_CLOUD_BIN), "--events", str(events)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line, f"fake-cloud printed no setup line (exit status {proc.poll()})"
+        return FakeGoogle(proc, json.loads(line))
+
+    yield start
+    for proc in procs:
+        # fake-cloud serves until its stdin closes.
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _bus_has(name: str) -> bool:
+    out = subprocess.run(
+        ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+         "org.freedesktop.DBus.NameHasOwner", f"string:{name}"],
+        capture_output=True, text=True, timeout=10,
+    )
+    return "boolean true" in out.stdout
+
+
+@pytest.fixture(scope="session")
+def keychain(tmp_path_factory: pytest.TempPathFactory):
+    """GNOME Keyring's Secret Service on the tests' session bus, unlocked, as on a user's desktop: the app keeps
+    account tokens there. Its keyrings live in a temporary home."""
+    if shutil.which("gnome-keyring-daemon") is None or shutil.which("dbus-send") is None:
+        pytest.fail("gnome-keyring-daemon and dbus-send are missing: run scripts/setup-debian.sh")
+    if _bus_has("org.freedesktop.secrets"):
+        yield None
+        return
+    home = tmp_path_factory.mktemp("keyring-home")
+    env = dict(os.environ, HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(home))
+    proc = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    # --unlock reads the new login keyring's password from stdin, up to its end.
+    assert proc.stdin is not None
+    proc.stdin.write(b"pw")
+    proc.stdin.close()
+    deadline = time.monotonic() + 15
+    while not _bus_has("org.freedesktop.secrets"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"gnome-keyring-daemon did not offer the Secret Service (exit status {proc.poll()})")
+        time.sleep(0.1)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -62,7 +62,10 @@ describe('Accounts on the connections page', () => {
     render(ConnectionsPage, { backend });
     const account = await screen.findByTestId('account');
     expect(within(account).getByTestId('account-state')).toHaveTextContent('Needs reconnect');
-    expect(within(account).getByTestId('account-problem'), 'the reason is the provider’s').toHaveTextContent(
+    expect(within(account).getByTestId('account-problem'), 'what it means for the user').toHaveTextContent(
+      'its meetings get no reminders',
+    );
+    expect(within(account).getByTestId('account-reason'), 'the reason is the provider’s').toHaveTextContent(
       'Token has been expired or revoked.',
     );
     expect(within(account).getByTestId('account-sync'), 'a sync would only fail again').toBeDisabled();
@@ -86,6 +89,18 @@ describe('Accounts on the connections page', () => {
     backend.nextError = { code: 'network', message: 'Google could not be reached', field: null };
     await fireEvent.click(within(account).getByRole('button', { name: 'Sync now' }));
     expect(await within(account).findByTestId('account-error')).toHaveTextContent('Google could not be reached');
+
+    // A lost grant: the refreshed list shows the state and its reason once, not also as a sync error.
+    backend.nextError = { code: 'needs_reconnect', message: 'invalid_grant', field: null };
+    backend.connectionList = [
+      sampleConnection({
+        state: 'needs_reconnect',
+        connection_failure_data: { error: 'needs_reconnect', message: 'invalid_grant', at: '2030-01-07T09:00:00Z' },
+      }),
+    ];
+    await fireEvent.click(await within(account).findByRole('button', { name: 'Sync now' }));
+    expect(await within(account).findByTestId('account-problem')).toBeInTheDocument();
+    expect(within(account).queryByTestId('account-error'), 'no second copy of the reason').toBeNull();
   });
 
   it('including a calendar stores the choice, then syncs it; a refused choice goes back', async () => {
