@@ -33,5 +33,7 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "sync_now",
         "select_calendar",
         "disconnect",
+        "sync_interval",
+        "set_sync_interval",
     ]
 }

@@ -41,8 +41,13 @@ struct Inner {
     syncer: Mutex<Option<App>>,
     /// The sign-in in progress, if any: Cancel stops it.
     connecting: Mutex<Option<Cancel>>,
-    /// Stops the timer thread at exit.
-    stop: Mutex<Option<mpsc::Sender<()>>>,
+    /// Tells the timer thread to stop, or to start its wait again with a changed interval.
+    timer: Mutex<Option<mpsc::Sender<TimerMsg>>>,
+}
+
+enum TimerMsg {
+    Stop,
+    Reschedule,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -62,7 +67,7 @@ impl Accounts {
             dir: dir.map(Path::to_path_buf),
             syncer: Mutex::new(None),
             connecting: Mutex::new(None),
-            stop: Mutex::new(None),
+            timer: Mutex::new(None),
         }))
     }
 
@@ -102,8 +107,8 @@ impl Accounts {
     /// again each time, so a changed setting applies from the next round). Only accounts are synced; with
     /// none, a round costs one query.
     pub fn start_timer(&self, handle: AppHandle) {
-        let (tx, rx) = mpsc::channel::<()>();
-        *lock(&self.0.stop) = Some(tx);
+        let (tx, rx) = mpsc::channel::<TimerMsg>();
+        *lock(&self.0.timer) = Some(tx);
         let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name("punctual-sync".into())
@@ -111,11 +116,12 @@ impl Accounts {
                 let mut wait = FIRST_SYNC_DELAY;
                 loop {
                     match rx.recv_timeout(wait) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        // Stopped, or the app is gone.
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                        Err(RecvTimeoutError::Timeout) => wait = me.timer_round(&handle),
+                        // A new interval counts from now: going from an hour to five minutes must not
+                        // wait out the hour first.
+                        Ok(TimerMsg::Reschedule) => wait = me.interval(),
+                        Ok(TimerMsg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                     }
-                    wait = me.timer_round(&handle);
                 }
             });
         if let Err(e) = spawned {
@@ -123,31 +129,37 @@ impl Accounts {
         }
     }
 
+    fn interval(&self) -> Duration {
+        self.open_app()
+            .and_then(|app| app.sync_interval())
+            .unwrap_or(Duration::from_secs(
+                60 * punctual::app::DEFAULT_SYNC_MINUTES as u64,
+            ))
+    }
+
     /// One timer round; returns how long to wait for the next.
     fn timer_round(&self, handle: &AppHandle) -> Duration {
-        let app = match self.open_app() {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("punctual-desktop: background sync: {}", e.message);
-                return Duration::from_secs(60 * punctual::app::DEFAULT_SYNC_MINUTES as u64);
-            }
-        };
-        let accounts = app
-            .connections()
+        let accounts = self
+            .open_app()
+            .and_then(|app| app.connections())
             .map(|cs| cs.iter().any(|c| c.provider != Provider::Local))
             .unwrap_or(false);
         if accounts {
             // A failed round is already on the connection (its state and failure data) and in the window.
             let _ = self.sync(handle, None, false);
         }
-        app.sync_interval().unwrap_or(Duration::from_secs(
-            60 * punctual::app::DEFAULT_SYNC_MINUTES as u64,
-        ))
+        self.interval()
     }
 
     pub fn stop(&self) {
-        if let Some(tx) = lock(&self.0.stop).take() {
-            let _ = tx.send(());
+        if let Some(tx) = lock(&self.0.timer).take() {
+            let _ = tx.send(TimerMsg::Stop);
+        }
+    }
+
+    fn reschedule(&self) {
+        if let Some(tx) = lock(&self.0.timer).as_ref() {
+            let _ = tx.send(TimerMsg::Reschedule);
         }
     }
 
@@ -321,4 +333,22 @@ pub async fn disconnect(
         handle.state::<Core>().with(|app| app.disconnect(&id))
     })
     .await
+}
+
+/// How often accounts sync in the background, in minutes.
+#[tauri::command(async)]
+pub fn sync_interval(core: State<'_, Core>) -> Result<u32> {
+    core.with(|app| Ok((app.sync_interval()?.as_secs() / 60) as u32))
+}
+
+/// Sets how often accounts sync (1 to 1440 minutes); the next round is that far from now.
+#[tauri::command(async)]
+pub fn set_sync_interval(
+    core: State<'_, Core>,
+    accounts: State<'_, Accounts>,
+    minutes: i64,
+) -> Result<()> {
+    core.with(|app| app.set_sync_interval(minutes))?;
+    accounts.reschedule();
+    Ok(())
 }

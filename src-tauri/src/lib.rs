@@ -135,6 +135,8 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::sync_now,
             accounts::select_calendar,
             accounts::disconnect,
+            accounts::sync_interval,
+            accounts::set_sync_interval,
         ])
         .build(context)?;
     app.run(|app, event| match event {

@@ -71,6 +71,10 @@ export interface Backend {
   selectCalendar(connectionId: string, calendarId: string, selected: boolean): Promise<Connection>;
   /** Removes an account with its events, join plans, sync state and keychain secrets. */
   disconnect(id: string): Promise<void>;
+  /** How often accounts sync in the background, in minutes. */
+  syncInterval(): Promise<number>;
+  /** Sets how often accounts sync (1 to 1440 minutes); the next sync is that far from now. */
+  setSyncInterval(minutes: number): Promise<void>;
   /** Calls `handler` with each step of a connect or sync. Returns an unsubscribe. */
   onSyncActivity(handler: (activity: SyncActivity) => void): Promise<() => void>;
   /** Calls `handler` whenever the core's data changed (this window, the CLI, a sync). Returns an unsubscribe. */

@@ -26,6 +26,7 @@ export interface MockBackend extends Backend {
   /** Simulates a write by another process. */
   emitChange(): void;
   connectionList: Connection[];
+  storedSyncMinutes: number;
   /** What connectGoogle resolves with; the call waits until `finishConnect` when null. */
   nextConnection: Connection | null;
   /** Ends a waiting connectGoogle: with the connection, or rejects with the error. */
@@ -223,6 +224,13 @@ export function mockBackend(events: EventView[] = []): MockBackend {
       return { occurrence_id: ev.id, title: ev.title, platform: ev.meeting_platform ?? 'web', opened: ev.meeting_url, native: false };
     },
     connectionList: [],
+    storedSyncMinutes: 5,
+    syncInterval: async () => mock.storedSyncMinutes,
+    setSyncInterval: async (minutes) => {
+      mock.accountCalls.push(`interval:${minutes}`);
+      takeError(mock);
+      mock.storedSyncMinutes = minutes;
+    },
     nextConnection: null,
     accountCalls: [],
     finishConnect: (result) => pendingConnect?.(result),

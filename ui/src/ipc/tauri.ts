@@ -33,6 +33,8 @@ export function tauriBackend(): Backend {
     selectCalendar: (connectionId, calendarId, selected) =>
       invoke('select_calendar', { connectionId, calendarId, selected }),
     disconnect: (id) => invoke('disconnect', { id }),
+    syncInterval: () => invoke('sync_interval'),
+    setSyncInterval: (minutes) => invoke('set_sync_interval', { minutes }),
     onSyncActivity: async (handler) => listen<SyncActivity>(ACTIVITY_EVENT, (e) => handler(e.payload)),
     onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
   };

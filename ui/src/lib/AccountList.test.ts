@@ -159,4 +159,20 @@ describe('Accounts on the connections page', () => {
     expect(backend.accountCalls.at(-1), 'the token and client are sent trimmed').toBe('token:1//rt:client.apps:s3cret');
     expect((screen.getByLabelText('Refresh token') as HTMLInputElement).value, 'the token does not linger in the form').toBe('');
   });
+
+  it('stores how often accounts sync when the menu changes, and shows a refusal', async () => {
+    const backend = withAccount();
+    backend.storedSyncMinutes = 7;
+    render(ConnectionsPage, { backend });
+    const select = (await screen.findByLabelText('Sync accounts every')) as HTMLSelectElement;
+    expect(select.value, 'an interval set elsewhere (7) shows as it is').toBe('7');
+
+    await fireEvent.change(select, { target: { value: '15' } });
+    await waitFor(() => expect(backend.storedSyncMinutes).toBe(15));
+
+    backend.nextError = { code: 'storage', message: 'the database is read-only', field: null };
+    await fireEvent.change(select, { target: { value: '60' } });
+    expect(await screen.findByTestId('sync-interval-error')).toHaveTextContent('the database is read-only');
+    expect(select.value, 'the menu goes back to what is stored').toBe('15');
+  });
 });
