@@ -8,6 +8,7 @@
 mod accounts;
 mod cursor;
 mod edit;
+mod google_client;
 mod ics;
 mod joins;
 mod settings;
@@ -15,9 +16,8 @@ mod validate;
 mod view;
 mod writes;
 
-pub use accounts::{
-    GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
-};
+pub use accounts::{GoogleSetup, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
+pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
