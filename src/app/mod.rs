@@ -11,6 +11,7 @@ mod edit;
 mod google_client;
 mod ics;
 mod joins;
+mod push;
 mod settings;
 mod validate;
 mod view;
@@ -481,9 +482,9 @@ impl App {
         }
         self.writable_calendar(&target.event.calendar_id)?;
         if let Some(conn) = self.account_of(&target.event.calendar_id)? {
-            let e = self.edit_in_account(&target, input, &conn)?;
+            let edited = self.edit_in_account(&target, input, scope, &conn)?;
             self.replan()?;
-            return self.first_view(&e);
+            return self.first_view_or(&edited);
         }
         let edited = edit::edit(
             &self.store,
