@@ -864,3 +864,41 @@ fn bad_recurring_input_is_refused_and_writes_nothing() {
         "nothing was queued in the outbox"
     );
 }
+
+#[test]
+fn a_single_event_made_recurring_becomes_a_series_in_google() {
+    let h = Harness::new();
+    h.fake.put(
+        CAL,
+        items::timed(
+            "one",
+            "Review",
+            "2026-03-09T10:00:00+01:00",
+            "2026-03-09T10:30:00+01:00",
+            TZ,
+        ),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let single = occurrence_ids(&h)[0].clone();
+    h.app
+        .edit_event(
+            &single,
+            &EventInput {
+                repeat: Some("FREQ=WEEKLY;COUNT=4".into()),
+                ..Default::default()
+            },
+            Scope::All,
+        )
+        .expect("make it repeat");
+    assert_eq!(
+        h.fake.get(CAL, "one").expect("the event")["recurrence"],
+        serde_json::json!(["RRULE:FREQ=WEEKLY;COUNT=4"]),
+        "the patch carried the new rule"
+    );
+    let want: Vec<_> = weekly_occurrences()
+        .into_iter()
+        .map(|(s, e, _)| (s, e, "Review".to_string()))
+        .collect();
+    converged(&h, &id, &want, "a single made recurring");
+}

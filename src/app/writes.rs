@@ -234,27 +234,28 @@ impl App {
         let zone = self.zone;
         let etag = etag_of(master).ok_or_else(not_pushed)?;
         let cut = rid.to_utc(zone);
-        let later: Vec<Event> = self
-            .store
-            .read(|r| r.group(&master.calendar_id, &master.uid))?
-            .into_iter()
-            .filter(|o| o.recurrence_id.is_some_and(|r| r.to_utc(zone) >= cut))
-            .collect();
-        // Exceptions that never reached Google have nothing to delete there.
-        let drop: Vec<Value> = later
-            .iter()
-            .filter_map(|o| {
-                Some(json!({ "remote_id": o.platform_id.clone()?, "etag": etag_of(o)?.0 }))
-            })
-            .collect();
-        let payload = json!({
-            "etag": etag.0,
-            "master": event_body(old, zone),
-            "new": new.map(|n| event_body(n, zone)),
-            "drop": drop,
-            "done": 0,
-        });
         self.store.write(|w| {
+            // Read in the write's transaction, so a sync cannot slip an exception in between.
+            let later: Vec<Event> = w
+                .reader()
+                .group(&master.calendar_id, &master.uid)?
+                .into_iter()
+                .filter(|o| o.recurrence_id.is_some_and(|r| r.to_utc(zone) >= cut))
+                .collect();
+            // Exceptions that never reached Google have nothing to delete there.
+            let drop: Vec<Value> = later
+                .iter()
+                .filter_map(|o| {
+                    Some(json!({ "remote_id": o.platform_id.clone()?, "etag": etag_of(o)?.0 }))
+                })
+                .collect();
+            let payload = json!({
+                "etag": etag.0,
+                "master": event_body(old, zone),
+                "new": new.map(|n| event_body(n, zone)),
+                "drop": drop,
+                "done": 0,
+            });
             for o in &later {
                 w.remove_event(&o.id)?;
             }
