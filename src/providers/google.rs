@@ -659,6 +659,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn recurrence_goes_out_as_lines_google_reads_back_the_same() {
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("a local time")
+        };
+        let start = When::Zoned {
+            local: at("2026-03-09T10:00"),
+            zone: berlin,
+        };
+        let r = crate::model::Recurrence {
+            rrules: vec!["FREQ=WEEKLY;COUNT=4".into()],
+            rdates: vec![When::Utc {
+                at: at("2026-04-01T08:00").and_utc(),
+            }],
+            exdates: vec![When::Zoned {
+                local: at("2026-03-16T10:00"),
+                zone: berlin,
+            }],
+        };
+        let lines = recurrence_lines(&r);
+        assert_eq!(
+            lines,
+            vec![
+                "RRULE:FREQ=WEEKLY;COUNT=4".to_string(),
+                "RDATE:20260401T080000Z".to_string(),
+                "EXDATE;TZID=Europe/Berlin:20260316T100000".to_string(),
+            ],
+            "each rule and date is one content line, zones named"
+        );
+        assert_eq!(
+            crate::ical::recurrence_from_lines(&lines, &start, berlin).0,
+            Some(r),
+            "and the lines read back as the same recurrence, so a replayed outbox row sends what was made"
+        );
+    }
+
+    #[test]
+    fn an_instance_id_is_the_master_and_the_original_start_in_utc_or_its_date() {
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        let local = chrono::NaiveDateTime::parse_from_str("2026-11-24T10:00", "%Y-%m-%dT%H:%M")
+            .expect("a local time");
+        assert_eq!(
+            instance_gid(
+                "abc",
+                &When::Zoned {
+                    local,
+                    zone: berlin
+                },
+                berlin
+            ),
+            "abc_20261124T090000Z",
+            "a timed instance is named by its UTC start, as Google names it"
+        );
+        assert_eq!(
+            instance_gid("abc", &When::Date { date: local.date() }, berlin),
+            "abc_20261124",
+            "an all-day instance by its date"
+        );
+    }
+
+    #[test]
     fn statuses_map_onto_the_engines_terms() {
         assert_eq!(
             classify(410, None, b"{}"),
