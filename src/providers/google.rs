@@ -458,7 +458,14 @@ impl CalendarProvider for Google {
         if let Some(etag) = etag {
             req = req.header(reqwest::header::IF_MATCH, &etag.0);
         }
-        self.write(req, token, calendar, &event_body(event, calendar.zone))
+        // Which instance a patch is for is in its URL; the two fields naming it are immutable at Google, so
+        // they stay out of the request (they are in the body only so an outbox row reads back as that instance).
+        let mut body = event_body(event, calendar.zone);
+        if let Some(o) = body.as_object_mut() {
+            o.remove("recurringEventId");
+            o.remove("originalStartTime");
+        }
+        self.write(req, token, calendar, &body)
     }
 
     fn delete(
