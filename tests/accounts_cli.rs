@@ -353,3 +353,89 @@ fn conflicts_list_and_an_unknown_dismiss_is_bad_input() {
     assert_eq!(o.status.code(), Some(2), "an unknown conflict is bad input");
     assert_eq!(error_code(&o), "not_found", "and says so");
 }
+
+#[test]
+fn a_client_stored_with_config_connects_and_its_secret_is_never_printed() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let fake = FakeGoogle::start();
+    let data = tempfile::tempdir().expect("a data dir");
+    let cmd = || with_fake(ks.punctual(data.path()), &fake);
+
+    let o = run(
+        cmd(),
+        &["--json", "config", "google-client", "--client-id", "  "],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "an empty client id is bad input");
+    let err: Value = serde_json::from_slice(&o.stderr).expect("a JSON error");
+    assert_eq!(
+        err["error"]["field"], "client_id",
+        "the error names the field: {err}"
+    );
+
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "config",
+            "google-client",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+        ],
+        "",
+    );
+    assert!(
+        o.status.success(),
+        "storing the client works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json_of(&o),
+        serde_json::json!({"client_id": CLIENT_ID, "client_secret_set": true}),
+        "the answer says a secret is set without showing it"
+    );
+
+    // No flag and no environment variable: the fake's token endpoint refuses a client without its secret,
+    // so a working connect proves the stored secret was sent.
+    let rt = fake.issue_refresh_token();
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "connect",
+            "google",
+            "--refresh-token-stdin",
+            "--no-sync",
+        ],
+        &rt,
+    );
+    assert!(
+        o.status.success(),
+        "connect works with the stored client: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(cmd(), &["--json", "connections"], "");
+    let list = json_of(&o);
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(2),
+        "local and the account: {list}"
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        printed.contains(CLIENT_ID),
+        "the client id is shown, so the check below looks at the right output: {printed}"
+    );
+    assert!(
+        !printed.contains(CLIENT_SECRET),
+        "the client secret is never printed: {printed}"
+    );
+}

@@ -671,7 +671,7 @@ fn no_token_reaches_the_database_or_the_output() {
 }
 
 #[test]
-fn a_recurring_event_cannot_be_created_in_a_google_calendar_yet() {
+fn a_recurring_event_with_an_invalid_rule_is_refused_before_google_sees_it() {
     let h = Harness::new();
     let id = h.connect();
     let cal = h.app.connection(&id).expect("connection").calendars[0]
@@ -684,15 +684,15 @@ fn a_recurring_event_cannot_be_created_in_a_google_calendar_yet() {
             title: Some("Weekly".into()),
             start: Some("2026-03-20T10:00:00+01:00".into()),
             end: Some("2026-03-20T11:00:00+01:00".into()),
-            repeat: Some("FREQ=WEEKLY".into()),
+            repeat: Some("FREQ=WEEKLY;BYDAY=XX".into()),
             calendar: Some(cal),
             ..Default::default()
         })
-        .expect_err("recurrence is not written to Google yet");
+        .expect_err("an invalid rule is refused");
     assert_eq!(
         e.code,
-        ErrorCode::InvalidInput,
-        "the refusal is bad input: {e:?}"
+        ErrorCode::InvalidRrule,
+        "the refusal names the rule as the problem: {e:?}"
     );
     assert_eq!(e.field.as_deref(), Some("repeat"), "and names the field");
     assert_eq!(

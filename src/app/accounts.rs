@@ -55,9 +55,6 @@ impl GoogleSetup {
 pub const SYNC_INTERVAL_SETTING: &str = "sync_interval_minutes";
 pub const DEFAULT_SYNC_MINUTES: i64 = 5;
 
-/// The settings key of the OAuth client the desktop app is configured with: `{"client_id": ..}`.
-pub const GOOGLE_CLIENT_SETTING: &str = "google_oauth_client";
-
 fn client_secret_key(connection_id: &str) -> String {
     format!("{connection_id}/client_secret")
 }
@@ -134,28 +131,12 @@ impl App {
         self
     }
 
-    /// The Google setup in force: flags and environment first, then the settings' client id.
-    pub fn google_setup(&self) -> Result<GoogleSetup> {
-        let mut s = self.google.clone();
-        if s.client_id.is_none() {
-            if let Some(json) = self.store.read(|r| r.setting(GOOGLE_CLIENT_SETTING))? {
-                let v: serde_json::Value = serde_json::from_str(&json)
-                    .map_err(|e| crate::store::bad_setting(GOOGLE_CLIENT_SETTING, e))?;
-                s.client_id = v
-                    .get("client_id")
-                    .and_then(|c| c.as_str())
-                    .map(str::to_string);
-            }
-        }
-        Ok(s)
-    }
-
     fn oauth_config(&self, setup: &GoogleSetup) -> Result<OAuthConfig> {
         let client_id = setup.client_id.clone().ok_or_else(|| {
             Error::field(
                 ErrorCode::InvalidInput,
                 "client_id",
-                "no Google OAuth client id: pass --client-id or set PUNCTUAL_GOOGLE_CLIENT_ID",
+                "no Google OAuth client id: pass --client-id, set PUNCTUAL_GOOGLE_CLIENT_ID, or store one with `punctual config google-client`",
             )
         })?;
         Ok(OAuthConfig {

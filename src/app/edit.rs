@@ -175,6 +175,11 @@ fn shift(w: When, delta: Duration) -> When {
     w.with_naive(w.naive() + delta)
 }
 
+/// Whether `rid` is the series' first instance, where "this and following" is the whole series.
+pub(super) fn is_first(master: &Event, rid: &When, zone: Zone) -> bool {
+    rid.to_utc(zone) == master.start.to_utc(zone)
+}
+
 pub fn edit(
     store: &Store,
     t: &Target,
@@ -199,24 +204,26 @@ pub fn edit(
             event: e,
         });
     };
-    let is_first = rid.to_utc(zone) == master.start.to_utc(zone);
     match scope {
         Scope::This => edit_this(store, t, master, rid, input, zone, now),
         Scope::All => edit_all(store, t, master, input, zone, now),
-        Scope::Following if is_first => edit_all(store, t, master, input, zone, now),
+        Scope::Following if is_first(master, &rid, zone) => {
+            edit_all(store, t, master, input, zone, now)
+        }
         Scope::Following => edit_following(store, t, master, rid, input, zone, now),
     }
 }
 
-fn edit_this(
-    store: &Store,
+/// The override that an edit of one occurrence writes: the occurrence's current override, else a copy of
+/// the master keyed by `rid`, with the draft applied. Its id is new; an account's calendar replaces it.
+pub(super) fn override_for(
     t: &Target,
     master: &Event,
     rid: When,
     input: &EventInput,
     zone: Zone,
     now: DateTime<Utc>,
-) -> Result<Edited> {
+) -> Result<Event> {
     if input.repeat.is_some() || !input.rdates.is_empty() || !input.exdates.is_empty() {
         return Err(Error::field(
             ErrorCode::InvalidInput,
@@ -240,7 +247,19 @@ fn edit_this(
     apply_draft(&mut ov, &draft, true);
     ov.recurrence = None;
     ov.updated_at = now;
-    let ov = with_link(ov);
+    Ok(with_link(ov))
+}
+
+fn edit_this(
+    store: &Store,
+    t: &Target,
+    master: &Event,
+    rid: When,
+    input: &EventInput,
+    zone: Zone,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let ov = override_for(t, master, rid, input, zone, now)?;
     store.write(|w| {
         w.save_event(&ov)?;
         w.materialize_group(&master.calendar_id, &master.uid)
@@ -251,14 +270,15 @@ fn edit_this(
     })
 }
 
-fn edit_all(
-    store: &Store,
+/// The master after an edit of the whole series, and how far its instances moved: the times typed are
+/// those of the occurrence clicked, so the master, its RDATEs and its EXDATEs move by the same amount.
+pub(super) fn moved_master(
     t: &Target,
     master: &Event,
     input: &EventInput,
     zone: Zone,
     now: DateTime<Utc>,
-) -> Result<Edited> {
+) -> Result<(Event, Duration)> {
     let mut base = draft_of(master, t.start, t.end);
     base.repeat = master.recurrence.as_ref().map(|r| r.rrules.clone());
     let draft = validate(input, Some(&base), zone, now)?;
@@ -274,7 +294,18 @@ fn edit_all(
         r.exdates = r.exdates.iter().map(|d| shift(*d, delta)).collect();
     }
     m.updated_at = now;
-    let m = with_link(m);
+    Ok((with_link(m), delta))
+}
+
+fn edit_all(
+    store: &Store,
+    t: &Target,
+    master: &Event,
+    input: &EventInput,
+    zone: Zone,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let (m, delta) = moved_master(t, master, input, zone, now)?;
     let moved = delta != Duration::zero();
     store.write(|w| {
         w.save_event(&m)?;
@@ -337,7 +368,7 @@ fn rule_count(rule: &str) -> Option<i64> {
 }
 
 /// Ends a master's rules, RDATEs and EXDATEs just before `rid`.
-fn truncate_before(m: &mut Event, rid: &When, zone: Zone) {
+pub(super) fn truncate_before(m: &mut Event, rid: &When, zone: Zone) {
     let cut = rid.to_utc(zone);
     let until = until_before(rid, zone);
     if let Some(r) = m.recurrence.as_mut() {
@@ -381,15 +412,17 @@ fn instances_before(master: &Event, rid: &When, zone: Zone) -> i64 {
         .unwrap_or(0)
 }
 
-fn edit_following(
-    store: &Store,
+/// A split for "this and following": the old master ended just before `rid`, the new series (new id and
+/// UID) starting at the edited occurrence with the rest of a COUNT and the later RDATEs and EXDATEs, and how
+/// far the instances moved.
+pub(super) fn split(
     t: &Target,
     master: &Event,
     rid: When,
     input: &EventInput,
     zone: Zone,
     now: DateTime<Utc>,
-) -> Result<Edited> {
+) -> Result<(Event, Event, Duration)> {
     let mut base = draft_of(master, t.start, t.end);
     base.repeat = master.recurrence.as_ref().map(|r| r.rrules.clone());
     let draft = validate(input, Some(&base), zone, now)?;
@@ -436,7 +469,20 @@ fn edit_following(
             .map(|d| shift(*d, delta))
             .collect();
     }
-    let new = with_link(new);
+    Ok((old, with_link(new), delta))
+}
+
+fn edit_following(
+    store: &Store,
+    t: &Target,
+    master: &Event,
+    rid: When,
+    input: &EventInput,
+    zone: Zone,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    let (old, new, delta) = split(t, master, rid, input, zone, now)?;
+    let cut = rid.to_utc(zone);
     store.write(|w| {
         let overrides: Vec<Event> = w
             .reader()
@@ -476,11 +522,11 @@ pub fn delete(
     let (Some(master), Some(rid)) = (&t.master, t.rid) else {
         return store.write(|w| w.mark_deleted(&t.event.id));
     };
-    let is_first = rid.to_utc(zone) == master.start.to_utc(zone);
+    let first = is_first(master, &rid, zone);
     store.write(|w| {
         let group = w.reader().group(&master.calendar_id, &master.uid)?;
         match scope {
-            Scope::All | Scope::Following if scope == Scope::All || is_first => {
+            Scope::All | Scope::Following if scope == Scope::All || first => {
                 for e in &group {
                     w.mark_deleted(&e.id)?;
                 }

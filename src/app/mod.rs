@@ -8,16 +8,17 @@
 mod accounts;
 mod cursor;
 mod edit;
+mod google_client;
 mod ics;
 mod joins;
+mod push;
 mod settings;
 mod validate;
 mod view;
 mod writes;
 
-pub use accounts::{
-    GoogleSetup, DEFAULT_SYNC_MINUTES, GOOGLE_CLIENT_SETTING, SYNC_INTERVAL_SETTING,
-};
+pub use accounts::{GoogleSetup, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
+pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
@@ -481,9 +482,9 @@ impl App {
         }
         self.writable_calendar(&target.event.calendar_id)?;
         if let Some(conn) = self.account_of(&target.event.calendar_id)? {
-            let e = self.edit_in_account(&target, input, &conn)?;
+            let edited = self.edit_in_account(&target, input, scope, &conn)?;
             self.replan()?;
-            return self.first_view(&e);
+            return self.first_view_or(&edited);
         }
         let edited = edit::edit(
             &self.store,

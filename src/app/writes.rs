@@ -1,41 +1,85 @@
 //! Creating, editing and deleting events in an account's calendar: the change is stored locally with an
-//! outbox row in one transaction, then pushed (at once when online, else at the next sync).
+//! outbox row in one transaction, then pushed (at once when online, else at the next sync; see
+//! [`super::push`]).
 //!
 //! Invariants:
 //! - Creates carry an id the client made up ([`google::new_event_id`]), so a retried insert whose first
-//!   answer was lost gets a 409 and is done, never a second event.
-//! - Edits and deletes carry the etag of the version they were made on (If-Match). When the event changed
-//!   at the provider meanwhile, the push is refused (412), the row becomes a conflict the user sees
-//!   ([`App::conflicts`]), and the provider's version stands: nothing is overwritten.
-//! - Scope: single events, and deleting a whole series. Creating or editing recurring events in an
-//!   account's calendar is refused with a clear error until the provider mapping writes recurrence.
+//!   answer was lost gets a 409 and is done, never a second event. A series split by "this and following"
+//!   inserts its new series the same way.
+//! - Edits and deletes carry the etag of the version they were made on (If-Match). An instance Google holds
+//!   no exception for has no version of its own: its change carries the master's etag, which the push checks
+//!   first. When the event changed at the provider meanwhile, the push is refused, the row becomes a conflict
+//!   the user sees ([`App::conflicts`]), and the provider's version stands: nothing is overwritten.
+//! - Scope: what the local calendar does ([`super::edit`]) is computed by the same functions, then mapped
+//!   onto Google's model: *all* patches the master; *this* patches (or deletes) the instance id, which
+//!   Google turns into an exception (or a cancelled instance), stored locally the way the sync will bring
+//!   it back; *following* ends the master with an UNTIL, inserts the new series, and deletes the old
+//!   series' exceptions from that occurrence on (they would otherwise be left over, since Google keys them
+//!   to the old master), as one `split` row whose steps never run without the ones before them.
+//! - Bad input (an invalid rule, a scope that names instances of a single event) is refused before
+//!   anything is written: not the store, not the outbox, not the provider.
 
-use super::edit::Target;
+use super::edit::{self, Edited, Target};
 use super::validate::Draft;
-use super::{with_link, App, Scope};
+use super::{with_link, App, EventInput, Scope};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Connection, Event};
+use crate::model::{Connection, Event, EventStatus};
 use crate::providers::google::{self, etag_of, event_body};
-use crate::providers::{CalendarRef, Etag, ProviderError};
-use crate::secrets::SecretString;
-use crate::store::{OutboxRow, RemoteChange};
-use crate::sync::TokenSource;
-
-fn not_yet(field: &str, what: &str) -> Error {
-    Error::field(
-        ErrorCode::InvalidInput,
-        field,
-        format!(
-            "{what} in an account's calendar is not supported yet; do it in the provider's own app"
-        ),
-    )
-}
+use crate::store::{instance_id, RemoteChange};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
 fn not_pushed() -> Error {
     Error::new(
         ErrorCode::InvalidInput,
         "this event has not reached the provider yet; try again after the next sync",
     )
+}
+
+fn single_scope(scope: Scope) -> Result<()> {
+    match scope {
+        Scope::All => Ok(()),
+        _ => Err(Error::field(
+            ErrorCode::InvalidInput,
+            "scope",
+            "this event does not repeat, so it has no other occurrences; use scope \"all\"",
+        )),
+    }
+}
+
+/// Which version an instance's change was made on: its exception's own etag, or, for an instance Google
+/// holds no exception for, its master's (checked by the push before it writes without a precondition).
+fn instance_precondition(target: &Target, master: &Event) -> Result<Value> {
+    if target.event.recurrence_id.is_some() {
+        let etag = etag_of(&target.event).ok_or_else(not_pushed)?;
+        return Ok(json!({ "etag": etag.0, "etag_of": "instance" }));
+    }
+    let etag = etag_of(master).ok_or_else(not_pushed)?;
+    let master_id = master.platform_id.clone().ok_or_else(not_pushed)?;
+    Ok(json!({ "etag": etag.0, "etag_of": "master", "master_id": master_id }))
+}
+
+/// Gives an override the ids Google will know it by: its instance id, and our id derived from it, so the
+/// sync's copy of the exception replaces it instead of sitting beside it.
+fn as_instance(
+    mut ov: Event,
+    master: &Event,
+    rid: &crate::time::When,
+    zone: crate::time::Zone,
+) -> Result<Event> {
+    let master_gid = master.platform_id.as_deref().ok_or_else(not_pushed)?;
+    // An exception keeps its own id; a copy of the master gets the instance's.
+    let gid = match ov.platform_id.clone() {
+        Some(existing) if existing != master_gid => existing,
+        _ => google::instance_gid(master_gid, rid, zone),
+    };
+    ov.id = google::local_id(&ov.calendar_id, &gid);
+    ov.uid = master.uid.clone();
+    ov.platform = google::PLATFORM.to_string();
+    ov.platform_id = Some(gid);
+    // The copied raw JSON is the master's (its etag among it), which this instance must never be sent with.
+    ov.raw = None;
+    Ok(ov)
 }
 
 impl App {
@@ -47,11 +91,8 @@ impl App {
         self.store.read(|r| r.connection(&conn))
     }
 
-    /// Stores a new event in an account's calendar and queues its insert.
+    /// Stores a new event (or series) in an account's calendar and queues its insert.
     pub(super) fn create_in_account(&self, mut event: Event, conn: &Connection) -> Result<Event> {
-        if event.is_series() {
-            return Err(not_yet("repeat", "creating a recurring event"));
-        }
         let gid = google::new_event_id();
         event.id = google::local_id(&event.calendar_id, &gid);
         event.uid = gid.clone();
@@ -74,62 +115,240 @@ impl App {
         Ok(event)
     }
 
-    /// Edits a single event of an account's calendar and queues the patch with its etag.
+    /// Edits an event, a whole series, one occurrence, or an occurrence and the ones after it, in an
+    /// account's calendar, and queues the change with its precondition.
     pub(super) fn edit_in_account(
         &self,
         target: &Target,
-        input: &super::EventInput,
+        input: &EventInput,
+        scope: Scope,
         conn: &Connection,
-    ) -> Result<Event> {
-        if target.master.is_some() {
-            return Err(not_yet("scope", "editing a recurring event"));
-        }
-        if input.repeat.is_some() || !input.rdates.is_empty() || !input.exdates.is_empty() {
-            return Err(not_yet("repeat", "making an event recurring"));
-        }
-        let etag = etag_of(&target.event).ok_or_else(not_pushed)?;
+    ) -> Result<Edited> {
         let now = self.clock.now();
-        let base: Draft = super::edit::draft_of(&target.event, target.start, target.end);
+        let zone = self.zone;
+        let (Some(master), Some(rid)) = (&target.master, target.rid) else {
+            return self.edit_single(target, input, scope, conn, now);
+        };
+        let edited = match scope {
+            Scope::This => {
+                let ov = edit::override_for(target, master, rid, input, zone, now)?;
+                let ov = as_instance(ov, master, &rid, zone)?;
+                let mut payload = instance_precondition(target, master)?;
+                payload["body"] = event_body(&ov, zone);
+                self.store.write(|w| {
+                    w.save_event(&ov)?;
+                    w.materialize_group(&master.calendar_id, &master.uid)?;
+                    w.outbox_add(&ov.calendar_id, &ov.id, "update", &payload.to_string(), now)
+                })?;
+                Edited {
+                    occurrence_id: instance_id(&master.id, &rid, zone),
+                    event: ov,
+                }
+            }
+            Scope::Following if !edit::is_first(master, &rid, zone) => {
+                let (old, new, _) = edit::split(target, master, rid, input, zone, now)?;
+                let gid = google::new_event_id();
+                let mut new = new;
+                new.id = google::local_id(&new.calendar_id, &gid);
+                new.uid = gid.clone();
+                new.platform_id = Some(gid);
+                new.raw = None;
+                self.queue_split(master, &old, Some(&new), &rid, now)?;
+                Edited {
+                    occurrence_id: instance_id(&new.id, &new.start, zone),
+                    event: new,
+                }
+            }
+            Scope::All | Scope::Following => {
+                let etag = etag_of(master).ok_or_else(not_pushed)?;
+                let (m, _) = edit::moved_master(target, master, input, zone, now)?;
+                let mut body = event_body(&m, zone);
+                if m.recurrence == master.recurrence {
+                    // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
+                    // Google has them.
+                    if let Some(o) = body.as_object_mut() {
+                        o.remove("recurrence");
+                    }
+                }
+                let payload = json!({ "etag": etag.0, "body": body });
+                // Exceptions stay keyed where Google keeps them; the next sync brings Google's word on them.
+                self.store.write(|w| {
+                    w.save_event(&m)?;
+                    w.materialize_group(&m.calendar_id, &m.uid)?;
+                    w.outbox_add(&m.calendar_id, &m.id, "update", &payload.to_string(), now)
+                })?;
+                Edited {
+                    occurrence_id: instance_id(&m.id, &m.start, zone),
+                    event: m,
+                }
+            }
+        };
+        self.push_best_effort(conn);
+        Ok(edited)
+    }
+
+    /// Edits a single event (possibly making it a series) and queues the patch with its etag.
+    fn edit_single(
+        &self,
+        target: &Target,
+        input: &EventInput,
+        scope: Scope,
+        conn: &Connection,
+        now: DateTime<Utc>,
+    ) -> Result<Edited> {
+        single_scope(scope)?;
+        let etag = etag_of(&target.event).ok_or_else(not_pushed)?;
+        let base: Draft = edit::draft_of(&target.event, target.start, target.end);
         let draft = super::validate::validate(input, Some(&base), self.zone, now)?;
         let mut e = target.event.clone();
-        super::edit::apply_draft(&mut e, &draft, true);
+        edit::apply_draft(&mut e, &draft, true);
         e.updated_at = now;
         let e = with_link(e);
-        let payload = serde_json::json!({ "etag": etag.0, "body": event_body(&e, self.zone) });
+        let payload = json!({ "etag": etag.0, "body": event_body(&e, self.zone) });
         self.store.write(|w| {
             w.save_event(&e)?;
             w.materialize_group(&e.calendar_id, &e.uid)?;
             w.outbox_add(&e.calendar_id, &e.id, "update", &payload.to_string(), now)
         })?;
         self.push_best_effort(conn);
-        Ok(e)
+        Ok(Edited {
+            occurrence_id: if e.is_series() {
+                instance_id(&e.id, &e.start, self.zone)
+            } else {
+                e.id.clone()
+            },
+            event: e,
+        })
     }
 
-    /// Deletes an event (or a whole series) of an account's calendar and queues the delete with its etag.
+    /// Stores a split of `master` before `rid` (the old master ended, the new series if any, the old
+    /// exceptions from `rid` on removed) and queues it as one `split` row.
+    fn queue_split(
+        &self,
+        master: &Event,
+        old: &Event,
+        new: Option<&Event>,
+        rid: &crate::time::When,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let zone = self.zone;
+        let etag = etag_of(master).ok_or_else(not_pushed)?;
+        let cut = rid.to_utc(zone);
+        self.store.write(|w| {
+            // Read in the write's transaction, so a sync cannot slip an exception in between.
+            let later: Vec<Event> = w
+                .reader()
+                .group(&master.calendar_id, &master.uid)?
+                .into_iter()
+                .filter(|o| o.recurrence_id.is_some_and(|r| r.to_utc(zone) >= cut))
+                .collect();
+            // Exceptions that never reached Google have nothing to delete there.
+            let drop: Vec<Value> = later
+                .iter()
+                .filter_map(|o| {
+                    Some(json!({ "remote_id": o.platform_id.clone()?, "etag": etag_of(o)?.0 }))
+                })
+                .collect();
+            let payload = json!({
+                "etag": etag.0,
+                "master": event_body(old, zone),
+                "new": new.map(|n| event_body(n, zone)),
+                "drop": drop,
+                "done": 0,
+            });
+            for o in &later {
+                w.remove_event(&o.id)?;
+            }
+            w.save_event(old)?;
+            w.materialize_group(&old.calendar_id, &old.uid)?;
+            if let Some(n) = new {
+                w.save_event(n)?;
+                w.materialize_group(&n.calendar_id, &n.uid)?;
+            }
+            w.outbox_add(
+                &old.calendar_id,
+                &old.id,
+                "split",
+                &payload.to_string(),
+                now,
+            )
+        })
+    }
+
+    /// Deletes an event, a whole series, one occurrence, or an occurrence and the ones after it, in an
+    /// account's calendar, and queues the delete with its precondition.
     pub(super) fn delete_in_account(
         &self,
         target: &Target,
         scope: Scope,
         conn: &Connection,
     ) -> Result<()> {
-        let event = match (&target.master, scope) {
-            (Some(m), Scope::All) => m,
-            (Some(_), _) => return Err(not_yet("scope", "deleting some occurrences of a series")),
-            (None, _) if target.event.recurrence_id.is_some() => {
-                return Err(not_yet("scope", "deleting one occurrence of a series"))
+        let zone = self.zone;
+        let now = self.clock.now();
+        match (&target.master, target.rid) {
+            (Some(master), Some(rid)) if scope == Scope::This => {
+                let mut gone = if target.event.recurrence_id.is_some() {
+                    target.event.clone()
+                } else {
+                    let mut o = master.clone();
+                    o.recurrence = None;
+                    o.recurrence_id = Some(rid);
+                    o.this_and_future = false;
+                    o.created_at = now;
+                    o
+                };
+                // Stored as Google will send it back: a cancelled instance, which hides the occurrence.
+                gone.status = EventStatus::Cancelled;
+                gone.updated_at = now;
+                let gone = as_instance(gone, master, &rid, zone)?;
+                let mut payload = instance_precondition(target, master)?;
+                payload["remote_id"] = json!(gone.platform_id);
+                self.store.write(|w| {
+                    w.save_event(&gone)?;
+                    w.materialize_group(&master.calendar_id, &master.uid)?;
+                    w.outbox_add(
+                        &gone.calendar_id,
+                        &gone.id,
+                        "delete",
+                        &payload.to_string(),
+                        now,
+                    )
+                })?;
             }
-            (None, _) => &target.event,
-        };
+            (Some(master), Some(rid))
+                if scope == Scope::Following && !edit::is_first(master, &rid, zone) =>
+            {
+                let mut old = master.clone();
+                edit::truncate_before(&mut old, &rid, zone);
+                old.updated_at = now;
+                self.queue_split(master, &old, None, &rid, now)?;
+            }
+            (Some(master), _) => self.queue_delete(master)?,
+            (None, _) if target.event.recurrence_id.is_some() => {
+                // An exception whose master is not stored: it can only go by itself.
+                self.queue_delete(&target.event)?
+            }
+            (None, _) => {
+                single_scope(scope)?;
+                self.queue_delete(&target.event)?
+            }
+        }
+        self.push_best_effort(conn);
+        Ok(())
+    }
+
+    /// Removes an event (a master with its exceptions) locally and queues its delete with its etag.
+    fn queue_delete(&self, event: &Event) -> Result<()> {
         let etag = etag_of(event).ok_or_else(not_pushed)?;
         let remote_id = event.platform_id.clone().ok_or_else(not_pushed)?;
-        let payload = serde_json::json!({ "etag": etag.0, "remote_id": remote_id });
+        let payload = json!({ "etag": etag.0, "remote_id": remote_id });
         let now = self.clock.now();
         self.store.write(|w| {
             w.apply_remote_page(
                 &event.calendar_id,
                 &[RemoteChange::Remove {
                     uid: event.uid.clone(),
-                    recurrence_id: None,
+                    recurrence_id: event.recurrence_id,
                 }],
             )?;
             w.outbox_add(
@@ -139,133 +358,11 @@ impl App {
                 &payload.to_string(),
                 now,
             )
-        })?;
-        self.push_best_effort(conn);
-        Ok(())
+        })
     }
 
     /// Pushes now if the provider answers; otherwise the rows wait for the next sync.
     fn push_best_effort(&self, conn: &Connection) {
         let _ = self.push_outbox(conn);
-    }
-
-    /// Pushes a connection's queued changes, oldest first. Stops at the first transient failure (offline:
-    /// the rest would fail too); a conflict marks its row and goes on. Returns how many were pushed.
-    pub fn push_outbox(&self, conn: &Connection) -> Result<usize> {
-        let rows = self.store.read(|r| r.outbox_pending(&conn.id))?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let provider = self.provider_for(conn)?;
-        let tokens = self.tokens_for(conn)?;
-        let mut token = tokens.access()?;
-        let mut pushed = 0;
-        for row in rows {
-            let mut outcome = self.push_row(provider.as_ref(), &token, &row);
-            if matches!(outcome, Err(ProviderError::Unauthorized)) {
-                token = tokens.refresh()?;
-                outcome = self.push_row(provider.as_ref(), &token, &row);
-            }
-            let now = self.clock.now();
-            match outcome {
-                Ok(change) => {
-                    self.store.write(|w| {
-                        if let Some(c) = &change {
-                            w.apply_remote_page(&row.calendar_id, std::slice::from_ref(c))?;
-                        }
-                        w.outbox_done(row.id)
-                    })?;
-                    pushed += 1;
-                }
-                Err(ProviderError::Conflict) => self.store.write(|w| {
-                    w.outbox_conflict(
-                        row.id,
-                        "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown",
-                    )
-                })?,
-                Err(e) if e.is_transient() => {
-                    self.store
-                        .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?;
-                    break;
-                }
-                Err(e) => self
-                    .store
-                    .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?,
-            }
-        }
-        if pushed > 0 {
-            self.replan()?;
-        }
-        Ok(pushed)
-    }
-
-    /// One row to the provider. `Ok(Some(change))` is the provider's version to store.
-    fn push_row(
-        &self,
-        provider: &dyn crate::providers::CalendarProvider,
-        token: &SecretString,
-        row: &OutboxRow,
-    ) -> Result<Option<RemoteChange>, ProviderError> {
-        let Ok(Some((_, Some(remote)))) = self.store.read(|r| r.calendar_origin(&row.calendar_id))
-        else {
-            return Ok(None);
-        };
-        let cal = CalendarRef {
-            id: &row.calendar_id,
-            remote_id: &remote,
-            zone: self.zone,
-        };
-        let payload: serde_json::Value =
-            serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null);
-        let etag = || {
-            Etag(
-                payload
-                    .get("etag")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        };
-        // The change as the user made it, from the row itself: a full resync may have replaced the stored
-        // copy since (a 410 wipes the calendar), and the push must still send the user's version.
-        let wanted = |body: Option<&serde_json::Value>| -> Result<Event, ProviderError> {
-            let text = body.map(|b| b.to_string()).unwrap_or_default();
-            match google::map_item(&text, &row.calendar_id, self.zone) {
-                Ok(Some(RemoteChange::Upsert(e))) => Ok(*e),
-                _ => Err(ProviderError::Other(format!(
-                    "outbox row {} holds no event to send",
-                    row.id
-                ))),
-            }
-        };
-        match row.operation.as_str() {
-            "create" => provider.insert(token, &cal, &wanted(Some(&payload))?),
-            "update" => provider
-                .patch(token, &cal, &wanted(payload.get("body"))?, &etag())
-                .map(Some),
-            "delete" => {
-                let id = payload
-                    .get("remote_id")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                provider.delete(token, &cal, id, &etag()).map(|()| None)
-            }
-            other => Err(ProviderError::Other(format!(
-                "unknown outbox operation {other:?}"
-            ))),
-        }
-    }
-
-    /// Changes the provider refused because the event had changed there, for the user to see.
-    pub fn conflicts(&self) -> Result<Vec<OutboxRow>> {
-        self.store.read(|r| r.outbox_conflicts())
-    }
-
-    /// Forgets a conflict the user has seen.
-    pub fn dismiss_conflict(&self, id: i64) -> Result<()> {
-        match self.store.write(|w| w.outbox_dismiss(id))? {
-            0 => Err(Error::not_found("conflict", &id.to_string())),
-            _ => Ok(()),
-        }
     }
 }

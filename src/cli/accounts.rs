@@ -26,7 +26,7 @@ pub struct GoogleArgs {
     /// The OAuth client id (default: PUNCTUAL_GOOGLE_CLIENT_ID, then the settings).
     #[arg(long)]
     client_id: Option<String>,
-    /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET).
+    /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET, then the settings).
     #[arg(long)]
     client_secret: Option<String>,
     /// Read an existing refresh token from stdin instead of signing in with the browser.

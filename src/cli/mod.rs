@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `punctual` command.
 
 mod accounts;
+mod config;
 mod remind;
 mod render;
 
@@ -68,6 +69,9 @@ enum Command {
         #[arg(long, value_name = "ID")]
         dismiss: Option<i64>,
     },
+    /// Store settings: the Google OAuth client.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Remove an account with its events, join plans, sync state and keychain secrets.
     Disconnect {
         /// The connection id (from `punctual connections`).
@@ -366,6 +370,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Sync(a) => accounts::sync(&open(cli.data_dir)?, a, json),
         Command::Conflicts { dismiss } => accounts::conflicts(&open(cli.data_dir)?, dismiss, json),
         Command::Disconnect { id } => accounts::disconnect(&open(cli.data_dir)?, &id, json),
+        Command::Config(c) => config::run(&open(cli.data_dir)?, c, json),
         Command::Calendars {
             connection: Some(c),
             select,

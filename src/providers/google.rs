@@ -10,6 +10,11 @@
 //!   `nextSyncToken`, which the next fetch passes as `syncToken`. An expired token is HTTP 410.
 //! - 401 is an expired access token; 403 with reason `rateLimitExceeded` / `userRateLimitExceeded` and 429
 //!   are rate limits; 5xx are Google's failures.
+//! - Writes (https://developers.google.com/calendar/api/guides/recurringevents): a series is inserted with
+//!   its `recurrence` lines and a `timeZone` on start and end; one instance is changed by patching its
+//!   instance id (`<master>_<original start>`), which makes it an exception, and deleted by deleting that id,
+//!   which leaves a cancelled instance. Google serves an instance it has no exception for, so such an id
+//!   can be written before it was ever listed.
 //! - Event ids may contain underscores (instance ids are `<master>_<start>`), so they are never our ids:
 //!   an event's `uid` is its master's Google id (`recurringEventId`, else `id`), its `platform_id` its own id.
 
@@ -179,8 +184,42 @@ fn google_time(w: &When, zone: Zone) -> Value {
     }
 }
 
-/// The body of an insert or patch: the fields Punctual edits. Recurrence is not written (series are
-/// not created or edited in Google calendars yet).
+/// A date or date-time of a recurrence line (RDATE, EXDATE), with its parameters: `VALUE=DATE`, a `TZID`,
+/// or UTC. The line's name and the colon are the caller's.
+fn recurrence_value(w: &When) -> String {
+    match w {
+        When::Date { date } => format!(";VALUE=DATE:{}", date.format("%Y%m%d")),
+        When::Floating { local } => format!(":{}", local.format("%Y%m%dT%H%M%S")),
+        When::Zoned { local, zone } => {
+            format!(";TZID={}:{}", zone.name(), local.format("%Y%m%dT%H%M%S"))
+        }
+        When::Utc { at } => format!(":{}", at.format("%Y%m%dT%H%M%SZ")),
+    }
+}
+
+/// A series' rules and dates as Google's `recurrence` lines (RFC 5545 content lines, without DTSTART:
+/// Google takes the series' start from `start`).
+pub fn recurrence_lines(r: &crate::model::Recurrence) -> Vec<String> {
+    let rules = r.rrules.iter().map(|rule| format!("RRULE:{rule}"));
+    let rdates = r
+        .rdates
+        .iter()
+        .map(|d| format!("RDATE{}", recurrence_value(d)));
+    let exdates = r
+        .exdates
+        .iter()
+        .map(|d| format!("EXDATE{}", recurrence_value(d)));
+    rules.chain(rdates).chain(exdates).collect()
+}
+
+/// Google's id of one instance of a series: the master's id and the instance's original start in UTC basic
+/// format (`abc_20261124T090000Z`), or its date for all-day series (`abc_20261124`).
+pub fn instance_gid(master_gid: &str, original_start: &When, zone: Zone) -> String {
+    crate::store::instance_id(master_gid, original_start, zone)
+}
+
+/// The body of an insert or patch: the fields Punctual edits, a series' `recurrence`, and for one instance of a series its `recurringEventId` and
+/// `originalStartTime`, so the body read back (a replayed outbox row) is still that instance.
 pub fn event_body(e: &Event, zone: Zone) -> Value {
     let mut v = serde_json::json!({
         "summary": e.title,
@@ -192,6 +231,18 @@ pub fn event_body(e: &Event, zone: Zone) -> Value {
     });
     if let Some(id) = &e.platform_id {
         v["id"] = Value::String(id.clone());
+    }
+    match &e.recurrence_id {
+        Some(original) => {
+            v["recurringEventId"] = Value::String(e.uid.clone());
+            v["originalStartTime"] = google_time(original, zone);
+        }
+        // Left out for singles: a patch without the field leaves a series Punctual could not read alone.
+        None => {
+            if let Some(r) = &e.recurrence {
+                v["recurrence"] = serde_json::json!(recurrence_lines(r));
+            }
+        }
     }
     v
 }
@@ -396,18 +447,25 @@ impl CalendarProvider for Google {
         token: &SecretString,
         calendar: &CalendarRef<'_>,
         event: &Event,
-        etag: &super::Etag,
+        etag: Option<&super::Etag>,
     ) -> Result<RemoteChange, ProviderError> {
         let id = event
             .platform_id
             .as_deref()
             .ok_or_else(|| ProviderError::Other("the event has no Google id".into()))?;
         let url = self.url(&["calendars", calendar.remote_id, "events", id]);
-        let req = self
-            .http
-            .patch(url)
-            .header(reqwest::header::IF_MATCH, &etag.0);
-        self.write(req, token, calendar, &event_body(event, calendar.zone))
+        let mut req = self.http.patch(url);
+        if let Some(etag) = etag {
+            req = req.header(reqwest::header::IF_MATCH, &etag.0);
+        }
+        // Which instance a patch is for is in its URL; the two fields naming it are immutable at Google, so
+        // they stay out of the request (they are in the body only so an outbox row reads back as that instance).
+        let mut body = event_body(event, calendar.zone);
+        if let Some(o) = body.as_object_mut() {
+            o.remove("recurringEventId");
+            o.remove("originalStartTime");
+        }
+        self.write(req, token, calendar, &body)
     }
 
     fn delete(
@@ -415,13 +473,13 @@ impl CalendarProvider for Google {
         token: &SecretString,
         calendar: &CalendarRef<'_>,
         event_remote_id: &str,
-        etag: &super::Etag,
+        etag: Option<&super::Etag>,
     ) -> Result<(), ProviderError> {
         let url = self.url(&["calendars", calendar.remote_id, "events", event_remote_id]);
-        let req = self
-            .http
-            .delete(url)
-            .header(reqwest::header::IF_MATCH, &etag.0);
+        let mut req = self.http.delete(url);
+        if let Some(etag) = etag {
+            req = req.header(reqwest::header::IF_MATCH, &etag.0);
+        }
         match self.send(req, token) {
             Ok(_) | Err(ProviderError::NotFound | ProviderError::SyncTokenGone) => Ok(()),
             Err(e) => Err(e),
@@ -606,6 +664,67 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recurrence_goes_out_as_lines_google_reads_back_the_same() {
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("a local time")
+        };
+        let start = When::Zoned {
+            local: at("2026-03-09T10:00"),
+            zone: berlin,
+        };
+        let r = crate::model::Recurrence {
+            rrules: vec!["FREQ=WEEKLY;COUNT=4".into()],
+            rdates: vec![When::Utc {
+                at: at("2026-04-01T08:00").and_utc(),
+            }],
+            exdates: vec![When::Zoned {
+                local: at("2026-03-16T10:00"),
+                zone: berlin,
+            }],
+        };
+        let lines = recurrence_lines(&r);
+        assert_eq!(
+            lines,
+            vec![
+                "RRULE:FREQ=WEEKLY;COUNT=4".to_string(),
+                "RDATE:20260401T080000Z".to_string(),
+                "EXDATE;TZID=Europe/Berlin:20260316T100000".to_string(),
+            ],
+            "each rule and date is one content line, zones named"
+        );
+        assert_eq!(
+            crate::ical::recurrence_from_lines(&lines, &start, berlin).0,
+            Some(r),
+            "and the lines read back as the same recurrence, so a replayed outbox row sends what was made"
+        );
+    }
+
+    #[test]
+    fn an_instance_id_is_the_master_and_the_original_start_in_utc_or_its_date() {
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        let local = chrono::NaiveDateTime::parse_from_str("2026-11-24T10:00", "%Y-%m-%dT%H:%M")
+            .expect("a local time");
+        assert_eq!(
+            instance_gid(
+                "abc",
+                &When::Zoned {
+                    local,
+                    zone: berlin
+                },
+                berlin
+            ),
+            "abc_20261124T090000Z",
+            "a timed instance is named by its UTC start, as Google names it"
+        );
+        assert_eq!(
+            instance_gid("abc", &When::Date { date: local.date() }, berlin),
+            "abc_20261124",
+            "an all-day instance by its date"
+        );
+    }
 
     #[test]
     fn statuses_map_onto_the_engines_terms() {

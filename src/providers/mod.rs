@@ -145,21 +145,24 @@ pub trait CalendarProvider: Send + Sync {
         event: &Event,
     ) -> Result<Option<RemoteChange>, ProviderError>;
 
-    /// Changes an event, only if it is still at version `etag`; [`ProviderError::Conflict`] otherwise.
+    /// Changes an event (or one instance of a series, by its instance id), only if it is still at version
+    /// `etag`; [`ProviderError::Conflict`] otherwise. `None` sends no precondition: for an instance the
+    /// provider holds no version of yet, whose master's version the caller has checked.
     fn patch(
         &self,
         token: &SecretString,
         calendar: &CalendarRef<'_>,
         event: &Event,
-        etag: &Etag,
+        etag: Option<&Etag>,
     ) -> Result<RemoteChange, ProviderError>;
 
-    /// Deletes an event, only if it is still at version `etag`. One that is already gone is not an error.
+    /// Deletes an event (or cancels one instance of a series), only if it is still at version `etag`
+    /// (`None`: as for [`CalendarProvider::patch`]). One that is already gone is not an error.
     fn delete(
         &self,
         token: &SecretString,
         calendar: &CalendarRef<'_>,
         event_remote_id: &str,
-        etag: &Etag,
+        etag: Option<&Etag>,
     ) -> Result<(), ProviderError>;
 }

@@ -184,6 +184,28 @@ CREATE UNIQUE INDEX calendars_remote ON calendars(connection_id, remote_id) WHER
 CREATE INDEX join_plans_calendar ON join_plans(calendar_id);
 CREATE INDEX outbox_calendar ON outbox(calendar_id);
 "#,
+    // 4: the outbox learns `split` ("this and following" in an account's calendar: several steps, one row).
+    // SQLite cannot alter a CHECK, so the table is rebuilt with its rows.
+    r#"
+CREATE TABLE outbox_rebuilt (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    calendar_id     TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    operation       TEXT NOT NULL CHECK (operation IN ('create', 'update', 'delete', 'split')),
+    payload         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+INSERT INTO outbox_rebuilt (id, calendar_id, event_id, operation, payload, attempts, next_attempt_at,
+                            last_error, created_at)
+     SELECT id, calendar_id, event_id, operation, payload, attempts, next_attempt_at, last_error, created_at
+       FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_rebuilt RENAME TO outbox;
+CREATE INDEX outbox_calendar ON outbox(calendar_id);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -18,7 +18,8 @@ pub struct OutboxRow {
     pub id: i64,
     pub calendar_id: String,
     pub event_id: String,
-    /// `create`, `update` or `delete`.
+    /// `create`, `update`, `delete`, or `split` (a series ended before an occurrence, then a new series
+    /// from it and the old exceptions after it dropped: steps pushed in order, with their progress saved).
     pub operation: String,
     /// The provider's request body and preconditions, as JSON.
     pub payload: String,
@@ -86,6 +87,16 @@ impl Writer<'_> {
     pub fn outbox_done(&self, id: i64) -> Result<()> {
         self.conn()
             .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Saves how far a row of several steps has got (its payload with the steps done), so a retry goes on
+    /// from there instead of repeating a step whose precondition no longer holds.
+    pub fn outbox_progress(&self, id: i64, payload: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+            params![id, payload],
+        )?;
         Ok(())
     }
 

@@ -10,6 +10,11 @@
 //!   returns every item changed since (deletions as `status: cancelled`), paged by id after the last one
 //!   served, so an item changed mid-paging is picked up by the next sync instead of shifting a page.
 //!   `expire_sync_tokens()` makes every token issued so far answer 410.
+//! - Recurring events as Google keeps them: a series is inserted with `recurrence` lines (checked, with a
+//!   `timeZone` required on a timed series); PATCH of an instance id (`<master>_<original start>`) makes an
+//!   exception with `recurringEventId` and `originalStartTime`, DELETE of one leaves a cancelled instance,
+//!   and both show in the sync-token change feed. Writes to an instance without an exception yet are held
+//!   to If-Match against the master when one is sent; writes to a stored item always need If-Match.
 //! - Faults on demand (`push_fault`), or seeded at random (`set_chaos`): 429 with Retry-After, 500, 401, 403
 //!   rateLimitExceeded, a reset connection, a truncated body.
 
@@ -31,12 +36,16 @@ pub const CLIENT_SECRET: &str = "fake-client-secret";
 /// A fault to answer an API request with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
-    TooMany { retry_after: u64 },
+    TooMany {
+        retry_after: u64,
+    },
     ServerError,
     Unauthorized,
     RateLimit403,
     Reset,
     Truncate,
+    /// Answers normally: queued before another fault, it lets that one hit a later request.
+    Pass,
 }
 
 /// How the authorize endpoint answers.
@@ -284,8 +293,101 @@ impl State {
         }
     }
 
+    /// What Google checks of a body's `recurrence`: known line names, and a zone on a timed series' start
+    /// and end ("timeZone is required for recurring events").
+    fn check_recurrence(body: &Value) -> Result<(), Response> {
+        let Some(lines) = body.get("recurrence").and_then(Value::as_array) else {
+            return Ok(());
+        };
+        for l in lines {
+            let l = l.as_str().unwrap_or_default().to_ascii_uppercase();
+            if !["RRULE:", "EXRULE:", "RDATE", "EXDATE"]
+                .iter()
+                .any(|p| l.starts_with(p))
+                || (l.starts_with("RRULE:") && !l.contains("FREQ="))
+            {
+                return Err(google_error(400, "invalid", "Invalid recurrence rule."));
+            }
+        }
+        let timed_without_zone = |k: &str| {
+            body.get(k).is_some_and(|t| {
+                t.get("dateTime").is_some() && t.get("timeZone").and_then(Value::as_str).is_none()
+            })
+        };
+        if !lines.is_empty() && (timed_without_zone("start") || timed_without_zone("end")) {
+            return Err(google_error(
+                400,
+                "required",
+                "Missing time zone definition for start time.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// An instance of a live series that has no exception yet, as Google serves it: the master's fields at
+    /// the original start its id names (`<master>_<YYYYMMDDTHHMMSSZ>`, or `<master>_<YYYYMMDD>`).
+    fn virtual_instance(&self, cal: &str, id: &str) -> Option<Value> {
+        let (master_id, suffix) = id.rsplit_once('_')?;
+        let master = self.live(cal, master_id)?.clone();
+        master.get("recurrence")?;
+        let tz = master["start"]["timeZone"].clone();
+        let mut item = master.clone();
+        let obj = item.as_object_mut()?;
+        obj.remove("recurrence");
+        obj.insert("id".into(), json!(id));
+        obj.insert("recurringEventId".into(), json!(master_id));
+        if let Ok(date) = chrono::NaiveDate::parse_from_str(suffix, "%Y%m%d") {
+            let from =
+                chrono::NaiveDate::parse_from_str(master["start"]["date"].as_str()?, "%Y-%m-%d")
+                    .ok()?;
+            let to = chrono::NaiveDate::parse_from_str(master["end"]["date"].as_str()?, "%Y-%m-%d")
+                .ok()?;
+            let day = |d: chrono::NaiveDate| json!({"date": d.format("%Y-%m-%d").to_string()});
+            obj.insert("originalStartTime".into(), day(date));
+            obj.insert("start".into(), day(date));
+            obj.insert("end".into(), day(date + (to - from)));
+            return Some(item);
+        }
+        let at = chrono::NaiveDateTime::parse_from_str(suffix, "%Y%m%dT%H%M%SZ")
+            .ok()?
+            .and_utc();
+        let instant =
+            |k: &str| chrono::DateTime::parse_from_rfc3339(master[k]["dateTime"].as_str()?).ok();
+        let length = instant("end")? - instant("start")?;
+        let time = |t: chrono::DateTime<chrono::Utc>| json!({"dateTime": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "timeZone": tz});
+        obj.insert("originalStartTime".into(), time(at));
+        obj.insert("start".into(), time(at));
+        obj.insert("end".into(), time(at + length));
+        Some(item)
+    }
+
+    /// A write to an instance Google holds no exception for yet. If-Match, when sent, is held against the
+    /// master (the instance is the master's data until it has its own version).
+    fn virtual_if_match(&self, req: &Request, cal: &str, id: &str) -> Result<Value, Response> {
+        let Some(item) = self.virtual_instance(cal, id) else {
+            return Err(google_error(404, "notFound", "Not Found"));
+        };
+        let master = item["recurringEventId"].as_str().unwrap_or_default();
+        let master_etag = self
+            .live(cal, master)
+            .and_then(|m| m.get("etag"))
+            .and_then(Value::as_str);
+        match req.headers.get("if-match") {
+            Some(m) if Some(m.as_str()) != master_etag => {
+                Err(google_error(412, "conditionNotMet", "Precondition Failed"))
+            }
+            _ => Ok(item),
+        }
+    }
+
     fn write(&mut self, req: &Request, cal: &str, id: Option<&str>) -> Response {
         let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+        if req.method != "DELETE" {
+            if let Err(r) = Self::check_recurrence(&body) {
+                return r;
+            }
+        }
+        let stored = id.is_some_and(|id| self.events.get(cal).and_then(|m| m.get(id)).is_some());
         match (req.method.as_str(), id) {
             ("POST", None) => {
                 let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string) else {
@@ -305,10 +407,18 @@ impl State {
                 json_response(200, self.store_item(cal, item))
             }
             ("PATCH", Some(id)) => {
-                if let Err(r) = self.if_match(req, cal, id) {
-                    return r;
-                }
-                let mut item = self.live(cal, id).cloned().unwrap_or(Value::Null);
+                let mut item = if stored {
+                    if let Err(r) = self.if_match(req, cal, id) {
+                        return r;
+                    }
+                    self.live(cal, id).cloned().unwrap_or(Value::Null)
+                } else {
+                    // Patching an instance makes it an exception of its series.
+                    match self.virtual_if_match(req, cal, id) {
+                        Ok(item) => item,
+                        Err(r) => return r,
+                    }
+                };
                 if let (Some(obj), Some(patch)) = (item.as_object_mut(), body.as_object()) {
                     for (k, v) in patch {
                         obj.insert(k.clone(), v.clone());
@@ -317,13 +427,25 @@ impl State {
                 json_response(200, self.store_item(cal, item))
             }
             ("DELETE", Some(id)) => {
-                if let Err(r) = self.if_match(req, cal, id) {
-                    return r;
+                let current = if stored {
+                    if let Err(r) = self.if_match(req, cal, id) {
+                        return r;
+                    }
+                    self.live(cal, id).cloned().unwrap_or(Value::Null)
+                } else {
+                    match self.virtual_if_match(req, cal, id) {
+                        Ok(item) => item,
+                        Err(r) => return r,
+                    }
+                };
+                // A deleted instance stays as a cancelled one, keyed to its series, as Google keeps it.
+                let mut stub = json!({"kind": "calendar#event", "id": id, "status": "cancelled"});
+                for k in ["recurringEventId", "originalStartTime"] {
+                    if let Some(v) = current.get(k) {
+                        stub[k] = v.clone();
+                    }
                 }
-                self.store_item(
-                    cal,
-                    json!({"kind": "calendar#event", "id": id, "status": "cancelled"}),
-                );
+                self.store_item(cal, stub);
                 Response {
                     status: 204,
                     headers: Vec::new(),
@@ -562,6 +684,7 @@ impl State {
                 Fault::RateLimit403 => {
                     google_error(403, "rateLimitExceeded", "Rate Limit Exceeded")
                 }
+                Fault::Pass => self.route(req),
                 f @ (Fault::Reset | Fault::Truncate) => {
                     let mut r = self.route(req);
                     r.fault = Some(f);

@@ -1,0 +1,235 @@
+//! The Google OAuth client the app is configured with, kept in the settings (`punctual config google-client`).
+//!
+//! Invariants:
+//! - Flags and environment variables win over the settings, field by field; the stored secret is only used
+//!   with the stored client id, since a secret belongs to one client and sending it with another id fails.
+//! - Google's desktop clients ship their "secret" inside the app (it is not really secret: PKCE protects
+//!   the flow), so it is stored as a plain setting. Still, nothing here ever shows it: the view says only
+//!   whether one is set.
+
+use super::{App, GoogleSetup};
+use crate::error::{Error, ErrorCode, Result};
+use crate::secrets::SecretString;
+use crate::store::bad_setting;
+use serde::{Deserialize, Serialize};
+
+/// The settings key of the OAuth client: `{"client_id": .., "client_secret": ..}` (the secret optional).
+pub const GOOGLE_CLIENT_SETTING: &str = "google_oauth_client";
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+/// What the settings say about the OAuth client, without the secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GoogleClientView {
+    pub client_id: String,
+    pub client_secret_set: bool,
+}
+
+fn non_empty(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::field(
+            ErrorCode::InvalidInput,
+            field,
+            format!("the Google OAuth {field} must not be empty"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+impl App {
+    fn stored_google_client(&self) -> Result<Option<Stored>> {
+        match self.store.read(|r| r.setting(GOOGLE_CLIENT_SETTING))? {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| bad_setting(GOOGLE_CLIENT_SETTING, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the OAuth client the next connect uses when no flag or environment variable names one.
+    /// Without a secret, a secret stored before is dropped (it belonged to the old client).
+    pub fn set_google_client(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<GoogleClientView> {
+        let stored = Stored {
+            client_id: non_empty("client_id", client_id)?,
+            client_secret: client_secret
+                .map(|s| non_empty("client_secret", s))
+                .transpose()?,
+        };
+        let json = serde_json::to_string(&stored).map_err(|e| {
+            Error::new(
+                ErrorCode::Storage,
+                format!("the OAuth client setting cannot be written: {e}"),
+            )
+        })?;
+        self.store
+            .write(|w| w.set_setting(GOOGLE_CLIENT_SETTING, &json))?;
+        Ok(GoogleClientView {
+            client_secret_set: stored.client_secret.is_some(),
+            client_id: stored.client_id,
+        })
+    }
+
+    /// The OAuth client in the settings, if one is set.
+    pub fn google_client(&self) -> Result<Option<GoogleClientView>> {
+        Ok(self.stored_google_client()?.map(|s| GoogleClientView {
+            client_secret_set: s.client_secret.is_some(),
+            client_id: s.client_id,
+        }))
+    }
+
+    /// The Google setup in force: flags and environment first, then the settings' client.
+    pub fn google_setup(&self) -> Result<GoogleSetup> {
+        let mut s = self.google.clone();
+        let Some(stored) = self.stored_google_client()? else {
+            return Ok(s);
+        };
+        let id = s.client_id.get_or_insert_with(|| stored.client_id.clone());
+        if s.client_secret.is_none() && *id == stored.client_id {
+            s.client_secret = stored.client_secret.map(SecretString::new);
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{FixedClock, Zone};
+    use chrono::TimeZone;
+    use std::sync::Arc;
+
+    fn app(flags: GoogleSetup) -> App {
+        let clock = Arc::new(FixedClock::new(
+            chrono::Utc
+                .with_ymd_and_hms(2030, 1, 7, 9, 0, 0)
+                .single()
+                .expect("a valid instant"),
+        ));
+        App::in_memory(clock, Zone::UTC)
+            .expect("an in-memory app")
+            .with_google(flags)
+    }
+
+    fn no_flags() -> GoogleSetup {
+        GoogleSetup {
+            auth_url: "http://127.0.0.1:1/auth".into(),
+            token_url: "http://127.0.0.1:1/token".into(),
+            api_url: "http://127.0.0.1:1".into(),
+            client_id: None,
+            client_secret: None,
+        }
+    }
+
+    fn secret_of(s: &GoogleSetup) -> Option<&str> {
+        s.client_secret.as_ref().map(SecretString::expose)
+    }
+
+    #[test]
+    fn the_settings_client_id_and_secret_are_used_when_no_flag_names_one() {
+        let app = app(no_flags());
+        let view = app
+            .set_google_client(" id.apps.example ", Some("shh"))
+            .expect("a valid client is stored");
+        assert_eq!(
+            view,
+            GoogleClientView {
+                client_id: "id.apps.example".into(),
+                client_secret_set: true
+            },
+            "the id is trimmed and the view only says a secret is set"
+        );
+        let s = app.google_setup().expect("setup");
+        assert_eq!(
+            s.client_id.as_deref(),
+            Some("id.apps.example"),
+            "the id comes from the settings"
+        );
+        assert_eq!(secret_of(&s), Some("shh"), "and so does the secret");
+    }
+
+    #[test]
+    fn flags_win_and_a_stored_secret_never_goes_with_another_client_id() {
+        let mut flags = no_flags();
+        flags.client_id = Some("other.apps.example".into());
+        let app = app(flags);
+        app.set_google_client("id.apps.example", Some("shh"))
+            .expect("stored");
+        let s = app.google_setup().expect("setup");
+        assert_eq!(
+            s.client_id.as_deref(),
+            Some("other.apps.example"),
+            "the flag's id wins"
+        );
+        assert_eq!(
+            secret_of(&s),
+            None,
+            "the stored secret belongs to the stored id, so it is not sent with another"
+        );
+
+        let mut flags = no_flags();
+        flags.client_id = Some("id.apps.example".into());
+        flags.client_secret = Some(SecretString::new("from-env"));
+        let app = self::app(flags);
+        app.set_google_client("id.apps.example", Some("shh"))
+            .expect("stored");
+        let s = app.google_setup().expect("setup");
+        assert_eq!(
+            secret_of(&s),
+            Some("from-env"),
+            "a secret from flags or the environment wins over the settings"
+        );
+    }
+
+    #[test]
+    fn an_empty_id_or_secret_is_refused_by_name_and_stores_nothing() {
+        let app = app(no_flags());
+        let e = app
+            .set_google_client("  ", Some("shh"))
+            .expect_err("an empty id is refused");
+        assert_eq!(e.code, ErrorCode::InvalidInput, "it is bad input");
+        assert_eq!(
+            e.field.as_deref(),
+            Some("client_id"),
+            "the error names the field"
+        );
+        let e = app
+            .set_google_client("id.apps.example", Some(""))
+            .expect_err("an empty secret is refused");
+        assert_eq!(
+            e.field.as_deref(),
+            Some("client_secret"),
+            "the error names the secret's field"
+        );
+        assert_eq!(
+            app.google_client().expect("read"),
+            None,
+            "nothing was stored"
+        );
+    }
+
+    #[test]
+    fn setting_a_client_without_a_secret_drops_the_old_secret() {
+        let app = app(no_flags());
+        app.set_google_client("a.apps.example", Some("shh"))
+            .expect("stored");
+        app.set_google_client("b.apps.example", None)
+            .expect("stored");
+        let s = app.google_setup().expect("setup");
+        assert_eq!(secret_of(&s), None, "the old client's secret is gone");
+        assert_eq!(
+            s.client_id.as_deref(),
+            Some("b.apps.example"),
+            "the new id is in force"
+        );
+    }
+}

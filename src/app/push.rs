@@ -1,0 +1,220 @@
+//! Pushing the outbox: each queued change to the provider, oldest first, and the provider's answer into
+//! the store.
+//!
+//! Invariants:
+//! - A row is sent as the user made it, from the row itself: a full resync may have replaced the stored
+//!   copy since (a 410 wipes the calendar), and the push must still send the user's version.
+//! - A refused precondition (412, or a master whose etag moved on) makes the row a conflict, never a retry,
+//!   and drops the calendar's sync token: the next sync is a full one, so every local trace of the refused
+//!   change (an exception, a new series) gives way to the provider's version.
+//! - A `split` row's steps run in order and each one's success is saved before the next, so a retry after a
+//!   failure goes on where it stopped instead of repeating a patch whose etag is spent.
+
+use super::App;
+use crate::error::{Error, Result};
+use crate::model::{Connection, Event};
+use crate::providers::google::{self, etag_of};
+use crate::providers::{CalendarProvider, CalendarRef, Etag, ProviderError};
+use crate::secrets::SecretString;
+use crate::store::{OutboxRow, RemoteChange, SyncState};
+use crate::sync::TokenSource;
+use serde_json::Value;
+
+const CONFLICT_MESSAGE: &str = "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown";
+
+fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
+    payload.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn etag_in(payload: &Value) -> Etag {
+    Etag(text(payload, "etag").to_string())
+}
+
+impl App {
+    /// Pushes a connection's queued changes, oldest first. Stops at the first transient failure (offline:
+    /// the rest would fail too); a conflict marks its row and goes on. Returns how many were pushed.
+    pub fn push_outbox(&self, conn: &Connection) -> Result<usize> {
+        let rows = self.store.read(|r| r.outbox_pending(&conn.id))?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let provider = self.provider_for(conn)?;
+        let tokens = self.tokens_for(conn)?;
+        let mut token = tokens.access()?;
+        let mut pushed = 0;
+        for mut row in rows {
+            let mut outcome = self.push_row(provider.as_ref(), &token, &mut row);
+            if matches!(outcome, Err(ProviderError::Unauthorized)) {
+                token = tokens.refresh()?;
+                outcome = self.push_row(provider.as_ref(), &token, &mut row);
+            }
+            let now = self.clock.now();
+            match outcome {
+                Ok(changes) => {
+                    self.store.write(|w| {
+                        w.apply_remote_page(&row.calendar_id, &changes)?;
+                        w.outbox_done(row.id)
+                    })?;
+                    pushed += 1;
+                }
+                Err(ProviderError::Conflict) => self.store.write(|w| {
+                    w.outbox_conflict(row.id, CONFLICT_MESSAGE)?;
+                    w.save_sync_state(&row.calendar_id, &SyncState::default(), now)
+                })?,
+                Err(e) if e.is_transient() => {
+                    self.store
+                        .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?;
+                    break;
+                }
+                Err(e) => self
+                    .store
+                    .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?,
+            }
+        }
+        if pushed > 0 {
+            self.replan()?;
+        }
+        Ok(pushed)
+    }
+
+    /// One row to the provider. `Ok(changes)` are the provider's versions to store.
+    fn push_row(
+        &self,
+        provider: &dyn CalendarProvider,
+        token: &SecretString,
+        row: &mut OutboxRow,
+    ) -> Result<Vec<RemoteChange>, ProviderError> {
+        let Ok(Some((_, Some(remote)))) = self.store.read(|r| r.calendar_origin(&row.calendar_id))
+        else {
+            return Ok(Vec::new());
+        };
+        // Owned: a split updates the row's payload while the calendar is in use.
+        let calendar_id = row.calendar_id.clone();
+        let cal = CalendarRef {
+            id: &calendar_id,
+            remote_id: &remote,
+            zone: self.zone,
+        };
+        let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+        match row.operation.as_str() {
+            "create" => Ok(provider
+                .insert(token, &cal, &self.wanted(row, Some(&payload))?)?
+                .into_iter()
+                .collect()),
+            "update" => {
+                let event = self.wanted(row, payload.get("body"))?;
+                let etag = self.precondition(provider, token, &cal, &payload)?;
+                Ok(vec![provider.patch(token, &cal, &event, etag.as_ref())?])
+            }
+            "delete" => {
+                let etag = self.precondition(provider, token, &cal, &payload)?;
+                provider.delete(token, &cal, text(&payload, "remote_id"), etag.as_ref())?;
+                Ok(Vec::new())
+            }
+            "split" => self.push_split(provider, token, &cal, row, payload),
+            other => Err(ProviderError::Other(format!(
+                "unknown outbox operation {other:?}"
+            ))),
+        }
+    }
+
+    /// The event a row's body describes.
+    fn wanted(&self, row: &OutboxRow, body: Option<&Value>) -> Result<Event, ProviderError> {
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        match google::map_item(&text, &row.calendar_id, self.zone) {
+            Ok(Some(RemoteChange::Upsert(e))) => Ok(*e),
+            _ => Err(ProviderError::Other(format!(
+                "outbox row {} holds no event to send",
+                row.id
+            ))),
+        }
+    }
+
+    /// The If-Match of a row. A change to an instance Google holds no exception for was made on its
+    /// master's version: that is checked here, and the write itself then goes without a precondition.
+    fn precondition(
+        &self,
+        provider: &dyn CalendarProvider,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        payload: &Value,
+    ) -> Result<Option<Etag>, ProviderError> {
+        if text(payload, "etag_of") != "master" {
+            return Ok(Some(etag_in(payload)));
+        }
+        let current = match provider.event(token, cal, text(payload, "master_id"))? {
+            Some(RemoteChange::Upsert(m)) => etag_of(&m),
+            // The series is gone at the provider: the change has nothing left to apply to.
+            _ => return Err(ProviderError::Conflict),
+        };
+        match current {
+            Some(c) if c == etag_in(payload) => Ok(None),
+            _ => Err(ProviderError::Conflict),
+        }
+    }
+
+    /// "This and following": end the master (If-Match), insert the new series (its client id makes a
+    /// retry safe), then delete the old series' exceptions after the cut, saving progress after each step.
+    fn push_split(
+        &self,
+        provider: &dyn CalendarProvider,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        row: &mut OutboxRow,
+        mut payload: Value,
+    ) -> Result<Vec<RemoteChange>, ProviderError> {
+        let drop: Vec<(String, Etag)> = payload
+            .get("drop")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|d| (text(d, "remote_id").to_string(), etag_in(d)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let done = payload.get("done").and_then(Value::as_u64).unwrap_or(0) as usize;
+        for step in done..2 + drop.len() {
+            let change = match step {
+                0 => {
+                    let master = self.wanted(row, payload.get("master"))?;
+                    Some(provider.patch(token, cal, &master, Some(&etag_in(&payload)))?)
+                }
+                1 => match payload.get("new").filter(|n| !n.is_null()) {
+                    Some(n) => {
+                        let new = self.wanted(row, Some(n))?;
+                        provider.insert(token, cal, &new)?
+                    }
+                    None => None,
+                },
+                i => {
+                    let (id, etag) = &drop[i - 2];
+                    provider.delete(token, cal, id, Some(etag))?;
+                    None
+                }
+            };
+            payload["done"] = Value::from(step + 1);
+            row.payload = payload.to_string();
+            let saved: Result<()> = self.store.write(|w| {
+                if let Some(c) = &change {
+                    w.apply_remote_page(&row.calendar_id, std::slice::from_ref(c))?;
+                }
+                w.outbox_progress(row.id, &row.payload)
+            });
+            saved.map_err(|e: Error| ProviderError::Other(e.to_string()))?;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Changes the provider refused because the event had changed there, for the user to see.
+    pub fn conflicts(&self) -> Result<Vec<OutboxRow>> {
+        self.store.read(|r| r.outbox_conflicts())
+    }
+
+    /// Forgets a conflict the user has seen.
+    pub fn dismiss_conflict(&self, id: i64) -> Result<()> {
+        match self.store.write(|w| w.outbox_dismiss(id))? {
+            0 => Err(crate::error::Error::not_found("conflict", &id.to_string())),
+            _ => Ok(()),
+        }
+    }
+}
