@@ -35,5 +35,7 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "disconnect",
         "sync_interval",
         "set_sync_interval",
+        "google_client",
+        "set_google_client",
     ]
 }

@@ -11,7 +11,7 @@
 //! the timer's own thread, never on the async runtime's workers.
 
 use crate::commands::Core;
-use punctual::app::{App, GoogleSetup};
+use punctual::app::{App, GoogleClientView, GoogleSetup};
 use punctual::auth::{Cancel, LoopbackFlow};
 use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
@@ -119,7 +119,7 @@ impl Accounts {
                         Err(RecvTimeoutError::Timeout) => wait = me.timer_round(&handle),
                         // A new interval counts from now: going from an hour to five minutes must not
                         // wait out the hour first.
-                        Ok(TimerMsg::Reschedule) => wait = me.interval(),
+                        Ok(TimerMsg::Reschedule) => wait = Accounts::interval(&handle),
                         Ok(TimerMsg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
@@ -129,9 +129,12 @@ impl Accounts {
         }
     }
 
-    fn interval(&self) -> Duration {
-        self.open_app()
-            .and_then(|app| app.sync_interval())
+    /// The interval in the settings, read through the window's core: a tray-only Punctual with no account
+    /// opens no second database connection for its timer.
+    fn interval(handle: &AppHandle) -> Duration {
+        handle
+            .state::<Core>()
+            .with(|app| app.sync_interval())
             .unwrap_or(Duration::from_secs(
                 60 * punctual::app::DEFAULT_SYNC_MINUTES as u64,
             ))
@@ -139,16 +142,16 @@ impl Accounts {
 
     /// One timer round; returns how long to wait for the next.
     fn timer_round(&self, handle: &AppHandle) -> Duration {
-        let accounts = self
-            .open_app()
-            .and_then(|app| app.connections())
+        let accounts = handle
+            .state::<Core>()
+            .with(|app| app.connections())
             .map(|cs| cs.iter().any(|c| c.provider != Provider::Local))
             .unwrap_or(false);
         if accounts {
             // A failed round is already on the connection (its state and failure data) and in the window.
             let _ = self.sync(handle, None, false);
         }
-        self.interval()
+        Accounts::interval(handle)
     }
 
     pub fn stop(&self) {
@@ -351,4 +354,22 @@ pub fn set_sync_interval(
     core.with(|app| app.set_sync_interval(minutes))?;
     accounts.reschedule();
     Ok(())
+}
+
+/// The Google OAuth client stored in the settings (never its secret; only whether one is set).
+#[tauri::command(async)]
+pub fn google_client(core: State<'_, Core>) -> Result<Option<GoogleClientView>> {
+    core.with(|app| app.google_client())
+}
+
+/// Stores the Google OAuth client that "Connect Google" uses when the environment names none. Replaces both
+/// fields: without a secret, a stored one is dropped.
+#[tauri::command(async)]
+pub fn set_google_client(
+    core: State<'_, Core>,
+    client_id: String,
+    client_secret: Option<String>,
+) -> Result<GoogleClientView> {
+    let secret = client_secret.filter(|s| !s.trim().is_empty());
+    core.with(|app| app.set_google_client(&client_id, secret.as_deref()))
 }

@@ -137,6 +137,8 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::disconnect,
             accounts::sync_interval,
             accounts::set_sync_interval,
+            accounts::google_client,
+            accounts::set_google_client,
         ])
         .build(context)?;
     app.run(|app, event| match event {

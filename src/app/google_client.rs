@@ -24,6 +24,7 @@ struct Stored {
 }
 
 /// What the settings say about the OAuth client, without the secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GoogleClientView {
     pub client_id: String,

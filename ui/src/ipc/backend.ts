@@ -7,6 +7,7 @@ import type { ConnectionCalendar } from './bindings/ConnectionCalendar';
 import type { Error as CoreError } from './bindings/Error';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { EventInput } from './bindings/EventInput';
+import type { GoogleClientView } from './bindings/GoogleClientView';
 import type { EventPage } from './bindings/EventPage';
 import type { EventView } from './bindings/EventView';
 import type { ImportReport } from './bindings/ImportReport';
@@ -28,6 +29,7 @@ export type {
   EventInput,
   EventPage,
   EventView,
+  GoogleClientView,
   ImportReport,
   JoinOutcome,
   JoinRules,
@@ -75,6 +77,10 @@ export interface Backend {
   syncInterval(): Promise<number>;
   /** Sets how often accounts sync (1 to 1440 minutes); the next sync is that far from now. */
   setSyncInterval(minutes: number): Promise<void>;
+  /** The Google OAuth client stored in the settings, if any (never its secret). */
+  googleClient(): Promise<GoogleClientView | null>;
+  /** Stores the OAuth client "Connect Google" uses; replaces both fields (no secret drops a stored one). */
+  setGoogleClient(clientId: string, clientSecret: string | null): Promise<GoogleClientView>;
   /** Calls `handler` with each step of a connect or sync. Returns an unsubscribe. */
   onSyncActivity(handler: (activity: SyncActivity) => void): Promise<() => void>;
   /** Calls `handler` whenever the core's data changed (this window, the CLI, a sync). Returns an unsubscribe. */

@@ -6,6 +6,7 @@ import type {
   CoreError,
   EventInput,
   EventView,
+  GoogleClientView,
   JoinRules,
   NextMeeting,
   Settings,
@@ -27,6 +28,7 @@ export interface MockBackend extends Backend {
   emitChange(): void;
   connectionList: Connection[];
   storedSyncMinutes: number;
+  storedClient: GoogleClientView | null;
   /** What connectGoogle resolves with; the call waits until `finishConnect` when null. */
   nextConnection: Connection | null;
   /** Ends a waiting connectGoogle: with the connection, or rejects with the error. */
@@ -225,6 +227,15 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     },
     connectionList: [],
     storedSyncMinutes: 5,
+    storedClient: null,
+    googleClient: async () => mock.storedClient,
+    setGoogleClient: async (clientId, clientSecret) => {
+      mock.accountCalls.push(`client:${clientId}:${clientSecret ?? ''}`);
+      takeError(mock);
+      if (!clientId.trim()) throw { code: 'invalid_input', message: 'the Google OAuth client_id must not be empty', field: 'client_id' };
+      mock.storedClient = { client_id: clientId.trim(), client_secret_set: !!clientSecret };
+      return mock.storedClient;
+    },
     syncInterval: async () => mock.storedSyncMinutes,
     setSyncInterval: async (minutes) => {
       mock.accountCalls.push(`interval:${minutes}`);

@@ -35,6 +35,8 @@ export function tauriBackend(): Backend {
     disconnect: (id) => invoke('disconnect', { id }),
     syncInterval: () => invoke('sync_interval'),
     setSyncInterval: (minutes) => invoke('set_sync_interval', { minutes }),
+    googleClient: () => invoke('google_client'),
+    setGoogleClient: (clientId, clientSecret) => invoke('set_google_client', { clientId, clientSecret }),
     onSyncActivity: async (handler) => listen<SyncActivity>(ACTIVITY_EVENT, (e) => handler(e.payload)),
     onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
   };

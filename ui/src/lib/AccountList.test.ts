@@ -175,4 +175,33 @@ describe('Accounts on the connections page', () => {
     expect(await screen.findByTestId('sync-interval-error')).toHaveTextContent('the database is read-only');
     expect(select.value, 'the menu goes back to what is stored').toBe('15');
   });
+
+  it('without an OAuth client, Connect Google opens the client form; saving it answers the error', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    backend.nextError = {
+      code: 'invalid_input',
+      message: 'no Google OAuth client id: pass --client-id, set PUNCTUAL_GOOGLE_CLIENT_ID, or store one',
+      field: 'client_id',
+    };
+    await fireEvent.click(await screen.findByRole('button', { name: 'Connect Google' }));
+    expect(await screen.findByTestId('connect-error')).toHaveTextContent('no Google OAuth client id');
+    expect(screen.getByTestId('client-settings'), 'the form that fixes it opens by itself').toHaveAttribute('open');
+
+    await fireEvent.click(screen.getByTestId('client-save'));
+    expect(await screen.findByTestId('client-error'), 'an empty id is refused by the core').toBeInTheDocument();
+
+    await fireEvent.input(screen.getByLabelText('Client id'), { target: { value: ' 123.apps.googleusercontent.com ' } });
+    await fireEvent.input(screen.getByLabelText('Client secret'), { target: { value: 'GOCSPX-x' } });
+    await fireEvent.click(screen.getByTestId('client-save'));
+    expect(await screen.findByTestId('client-saved')).toBeInTheDocument();
+    expect(backend.accountCalls.at(-1), 'id and secret are stored trimmed').toBe('client:123.apps.googleusercontent.com:GOCSPX-x');
+    expect(screen.queryByTestId('connect-error'), 'the missing-client error is answered').toBeNull();
+    expect(screen.getByTestId('client-settings'), 'the stored client id is shown').toHaveTextContent(
+      'Google sign-in client: 123.apps.googleusercontent.com',
+    );
+    expect((screen.getByLabelText('Client secret (one is stored)') as HTMLInputElement).value, 'the secret is not kept in the form').toBe(
+      '',
+    );
+  });
 });
