@@ -13,6 +13,7 @@
 //! - Floating times and all-day dates are read in the zone recorded in `meta.zone`; when the user's zone
 //!   changes, every occurrence is rebuilt.
 
+mod apply;
 mod calendars;
 mod connections;
 mod events;
