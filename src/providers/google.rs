@@ -18,6 +18,8 @@
 //! - Event ids may contain underscores (instance ids are `<master>_<start>`), so they are never our ids:
 //!   an event's `uid` is its master's Google id (`recurringEventId`, else `id`), its `platform_id` its own id.
 
+mod item;
+
 use super::{CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
 use crate::auth::{http_client, net_message};
 use crate::model::{Attendance, Availability, ConferenceData, Event, EventStatus, Provider};
@@ -25,6 +27,7 @@ use crate::secrets::SecretString;
 use crate::store::{RemoteCalendar, RemoteChange};
 use crate::time::{When, Zone};
 use chrono::{DateTime, NaiveDate, Utc};
+use item::{Field, Item, Text, Time};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -504,63 +507,46 @@ impl CalendarProvider for Google {
     }
 }
 
-fn declined_by_self(v: &Value) -> bool {
-    v.get("attendees")
-        .and_then(Value::as_array)
-        .is_some_and(|a| {
-            a.iter().any(|p| {
-                p.get("self").and_then(Value::as_bool) == Some(true)
-                    && p.get("responseStatus").and_then(Value::as_str) == Some("declined")
-            })
-        })
-}
-
 /// A Google `{date}` / `{dateTime, timeZone}` object as a [`When`]. A dateTime keeps its zone's wall clock
 /// (so a series keeps its local time across DST); without a zone it is an instant.
-fn when_of(v: &Value, zone: Zone) -> Option<When> {
-    if let Some(d) = v.get("date").and_then(Value::as_str) {
+fn when_of(t: &Time<'_>, zone: Zone) -> Option<When> {
+    if let Some(d) = t.date.as_str() {
         return NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .ok()
             .map(|date| When::Date { date });
     }
-    let at = DateTime::parse_from_rfc3339(v.get("dateTime")?.as_str()?)
+    let at = DateTime::parse_from_rfc3339(t.date_time.as_str()?)
         .ok()?
         .with_timezone(&Utc);
-    let z = v
-        .get("timeZone")
-        .and_then(Value::as_str)
-        .and_then(Zone::parse)
-        .unwrap_or(zone);
+    let z = t.time_zone.as_str().and_then(Zone::parse).unwrap_or(zone);
     Some(When::Zoned {
         local: z.local(at),
         zone: z,
     })
 }
 
-fn stamp_of(v: &Value, key: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v.get(key)?.as_str()?)
+/// A time field (`start`, `end`, `originalStartTime`) as a [`When`], if it is one.
+fn time_of(f: &Field<'_>, zone: Zone) -> Option<When> {
+    when_of(&f.read::<Time<'_>>()?, zone)
+}
+
+fn stamp_of(t: &Text<'_>) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t.as_str()?)
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-}
-
 /// One events.list item as a change. `Ok(None)` for items that carry nothing to store.
 pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<RemoteChange>, String> {
-    let v: Value = serde_json::from_str(raw).map_err(|e| format!("an event is not JSON: {e}"))?;
-    let id = text(&v, "id").ok_or("an event without an id was skipped")?;
-    let master = text(&v, "recurringEventId");
-    let status = v
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("confirmed");
-    let original = match v.get("originalStartTime") {
-        Some(o) => Some(when_of(o, zone).ok_or_else(|| {
+    let v: Item<'_> =
+        serde_json::from_str(raw).map_err(|e| format!("an event is not JSON: {e}"))?;
+    let id =
+        v.id.non_blank()
+            .ok_or("an event without an id was skipped")?;
+    let master = v.recurring_event_id.non_blank();
+    let status = v.status.as_str().unwrap_or("confirmed");
+    let original = match v.original_start_time.0 {
+        Some(_) => Some(time_of(&v.original_start_time, zone).ok_or_else(|| {
             format!("event {id}: its originalStartTime is not a date or date-time; skipped")
         })?),
         None => None,
@@ -572,10 +558,7 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
         }));
     }
     let uid = master.clone().unwrap_or_else(|| id.clone());
-    let (start, end) = match (
-        v.get("start").and_then(|s| when_of(s, zone)),
-        v.get("end").and_then(|s| when_of(s, zone)),
-    ) {
+    let (start, end) = match (time_of(&v.start, zone), time_of(&v.end, zone)) {
         (Some(s), Some(e)) => (s, e),
         (Some(s), None) => (s, s),
         _ => match (status, original) {
@@ -590,32 +573,23 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
         ));
     }
     let time_zone = start.zone().unwrap_or(zone);
-    let recurrence = match v.get("recurrence").and_then(Value::as_array) {
+    let recurrence = match v.recurrence_lines() {
         Some(lines) if master.is_none() => {
-            let lines: Vec<String> = lines
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect();
             crate::ical::recurrence_from_lines(&lines, &start, zone).0
         }
         _ => None,
     };
-    let invite = crate::detect::invite_from_conference_json(&v);
-    let description = text(&v, "description");
+    let description = v.description.non_blank();
     let html = description
         .as_deref()
         .filter(|d| crate::detect::looks_like_html(d))
         .map(str::to_string);
-    let event_type = v
-        .get("eventType")
-        .and_then(Value::as_str)
-        .unwrap_or("default");
-    let created = stamp_of(&v, "created").unwrap_or_default();
-    let updated = stamp_of(&v, "updated").unwrap_or(created);
+    let event_type = v.event_type.as_str().unwrap_or("default");
+    let created = stamp_of(&v.created).unwrap_or_default();
+    let updated = stamp_of(&v.updated).unwrap_or(created);
     let color = v
-        .get("colorId")
-        .and_then(Value::as_str)
+        .color_id
+        .as_str()
         .and_then(|c| c.parse::<usize>().ok())
         .and_then(|i| EVENT_COLORS.get(i.wrapping_sub(1)))
         .map(|c| c.to_string());
@@ -623,15 +597,15 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
         id: local_id(calendar_id, &id),
         calendar_id: calendar_id.to_string(),
         uid,
-        title: text(&v, "summary").unwrap_or_default(),
+        title: v.summary.non_blank().unwrap_or_default(),
         description,
-        location: text(&v, "location"),
+        location: v.location.non_blank(),
         url: None,
         color,
         start,
         end,
         time_zone,
-        availability: if v.get("transparency").and_then(Value::as_str) == Some("transparent") {
+        availability: if v.transparency.as_str() == Some("transparent") {
             Availability::Free
         } else {
             Availability::Busy
@@ -645,12 +619,12 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
         recurrence_id: original.filter(|_| master.is_some()),
         this_and_future: false,
         conference: ConferenceData {
-            uris: invite.conference,
+            uris: v.conference_uris(),
             html,
         },
         meeting: None,
         attendance: Attendance {
-            declined: declined_by_self(&v),
+            declined: v.declined_by_self(),
             not_joinable: NOT_JOINABLE.contains(&event_type),
         },
         platform: PLATFORM.to_string(),

@@ -28,7 +28,7 @@ pub const MAX_INSTANCES_PER_RANGE: usize = 5_000;
 
 /// One occurrence ready to be stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct NewOccurrence {
+pub(super) struct NewOccurrence {
     owner_id: String,
     rid: String,
     /// The override giving this instance its data, when it is not the owner.
@@ -160,7 +160,7 @@ fn original_start_of(rid: &str) -> Option<String> {
         })
 }
 
-fn single_occurrence(e: &Event, zone: Zone) -> NewOccurrence {
+pub(super) fn single_occurrence(e: &Event, zone: Zone) -> NewOccurrence {
     let start = e.start.to_utc(zone).timestamp();
     let end = e.end.to_utc(zone).timestamp().max(start);
     NewOccurrence {
@@ -175,15 +175,16 @@ fn single_occurrence(e: &Event, zone: Zone) -> NewOccurrence {
 
 /// The occurrences of one uid group inside `ranges`. Singles and overrides without a master are one
 /// occurrence each wherever they fall; a master is expanded with its overrides.
-fn group_occurrences(
-    group: &[Event],
+pub(super) fn group_occurrences(
+    group: &[&Event],
     ranges: &[Window],
     zone: Zone,
     warnings: &mut Vec<String>,
 ) -> Vec<NewOccurrence> {
-    let live = |e: &&Event| e.status != EventStatus::Cancelled;
+    let live = |e: &&&Event| e.status != EventStatus::Cancelled;
     let Some(master) = group
         .iter()
+        .copied()
         .find(|e| e.is_series() && e.recurrence_id.is_none())
     else {
         return group
@@ -195,7 +196,11 @@ fn group_occurrences(
     let Some(rec) = master.recurrence.as_ref() else {
         return Vec::new();
     };
-    let overrides: Vec<&Event> = group.iter().filter(|e| e.recurrence_id.is_some()).collect();
+    let overrides: Vec<&Event> = group
+        .iter()
+        .copied()
+        .filter(|e| e.recurrence_id.is_some())
+        .collect();
     let specs: Vec<Override> = overrides
         .iter()
         .filter_map(|o| {
@@ -266,7 +271,12 @@ impl Writer<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn insert_occurrences(&self, occs: &[NewOccurrence]) -> Result<()> {
+    /// The materialized months as contiguous windows.
+    pub(super) fn horizon_ranges(&self) -> Result<Vec<Window>> {
+        Ok(month_ranges(&self.horizon_months()?))
+    }
+
+    pub(super) fn insert_occurrences(&self, occs: &[NewOccurrence]) -> Result<()> {
         const INSERT: &str = "INSERT OR IGNORE INTO occurrences
              (owner_id, rid, event_id, start_utc, end_utc, has_meeting) VALUES ";
         // Full batches go through one multi-row statement: a series' year is hundreds of rows, and
@@ -327,6 +337,16 @@ impl Writer<'_> {
 
     /// Re-materializes a uid group after any of its events changed. Returns expansion warnings.
     pub fn materialize_group(&self, calendar_id: &str, uid: &str) -> Result<Vec<String>> {
+        self.materialize_group_in(calendar_id, uid, &self.horizon_ranges()?)
+    }
+
+    /// [`Writer::materialize_group`] with the horizon already read, for a batch of groups.
+    pub(super) fn materialize_group_in(
+        &self,
+        calendar_id: &str,
+        uid: &str,
+        ranges: &[Window],
+    ) -> Result<Vec<String>> {
         self.conn()
             .prepare_cached(
                 "DELETE FROM occurrences WHERE owner_id IN
@@ -334,9 +354,9 @@ impl Writer<'_> {
             )?
             .execute([calendar_id, uid])?;
         let group = self.reader().group(calendar_id, uid)?;
-        let ranges = month_ranges(&self.horizon_months()?);
+        let group: Vec<&Event> = group.iter().collect();
         let mut warnings = Vec::new();
-        let occs = group_occurrences(&group, &ranges, self.zone, &mut warnings);
+        let occs = group_occurrences(&group, ranges, self.zone, &mut warnings);
         self.insert_occurrences(&occs)?;
         Ok(warnings)
     }
@@ -362,6 +382,7 @@ impl Writer<'_> {
         let ranges = month_ranges(&missing);
         let mut warnings = Vec::new();
         for group in self.series_groups()? {
+            let group: Vec<&Event> = group.iter().collect();
             let occs = group_occurrences(&group, &ranges, self.zone, &mut warnings);
             self.insert_occurrences(&occs)?;
         }
@@ -410,15 +431,20 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Drops the occurrences an event owns (as a single or a series master).
+    pub(super) fn delete_occurrences_of(&self, owner_id: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM occurrences WHERE owner_id = ?1")?
+            .execute([owner_id])?;
+        Ok(())
+    }
+
     /// Marks an event deleted (a tombstone for sync) and drops its occurrences.
     pub fn mark_deleted(&self, id: &str) -> Result<()> {
         self.conn()
             .prepare_cached("UPDATE events SET deleted = 1 WHERE id = ?1")?
             .execute([id])?;
-        self.conn()
-            .prepare_cached("DELETE FROM occurrences WHERE owner_id = ?1")?
-            .execute([id])?;
-        Ok(())
+        self.delete_occurrences_of(id)
     }
 }
 
