@@ -102,8 +102,8 @@ fn connect_list_select_sync_and_disconnect_from_the_command_line() {
         "the first sync ran after connecting: {conn}"
     );
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("changes"),
-        "sync progress goes to stderr: {}",
+        String::from_utf8_lossy(&o.stderr).contains("1 change received"),
+        "sync progress goes to stderr, one line per page: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(
