@@ -137,7 +137,8 @@ fn push_start(k: &mut String, start: i64) {
             break;
         }
     }
-    k.extend(digits[at..].iter().map(|&d| char::from(d)));
+    // All ASCII digits, so this never falls back; pushing them char by char cost more than the division.
+    k.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// A 64-bit hash of a byte sequence, equal for equal bytes however they are fed in. It takes eight bytes
@@ -185,14 +186,11 @@ impl KeyHasher {
             self.mix(u64::from_le_bytes(w));
         }
         // The tail goes in as one partial word (what feeding it byte by byte builds, since the word is empty
-        // here): most keys end in one, and the byte loop was a tenth of a re-planning pass.
+        // here): most keys end in one, and the byte loop was a tenth of a re-planning pass. Shifted in
+        // rather than copied, as a copy of variable length is a call to memcpy.
         let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut w = [0u8; 8];
-            w[..tail.len()].copy_from_slice(tail);
-            self.word = u64::from_le_bytes(w);
-            self.fill = tail.len() as u32;
-        }
+        self.word = tail.iter().rev().fold(0, |w, &x| (w << 8) | u64::from(x));
+        self.fill = tail.len() as u32;
     }
 
     /// Ends a key: the part's tail padded into its own word, then the start as one word.
@@ -269,9 +267,7 @@ fn already_normal(u: &str) -> Option<&str> {
     let upper = b[..host_end]
         .iter()
         .fold(false, |acc, x| acc | x.is_ascii_uppercase());
-    let query_or_fragment = b
-        .iter()
-        .fold(false, |acc, &x| acc | (x == b'#') | (x == b'?'));
+    let query_or_fragment = has_either(b, b'#', b'?');
     // It opens with the scheme, so only its end can carry whitespace that trimming would take off.
     let plain = !upper
         && !query_or_fragment
@@ -279,6 +275,25 @@ fn already_normal(u: &str) -> Option<&str> {
         && !rest.starts_with("www.")
         && !u.ends_with(char::is_whitespace);
     plain.then_some(rest)
+}
+
+/// Whether `b` contains `x` or `y`, eight bytes per step.
+fn has_either(b: &[u8], x: u8, y: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The classic zero-byte test: it can misplace which byte is zero, but never misses or invents one,
+    // and whether there is one is all that is asked.
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let word =
+        |w: u64| zero_byte(w ^ (ONES * u64::from(x))) || zero_byte(w ^ (ONES * u64::from(y)));
+    let mut chunks = b.chunks_exact(8);
+    let mut found = false;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        found |= word(u64::from_le_bytes(w));
+    }
+    found || chunks.remainder().iter().any(|&t| t == x || t == y)
 }
 
 /// A candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
@@ -870,6 +885,15 @@ mod tests {
             if let Some(rest) = already_normal(&url) {
                 prop_assert_eq!(rest, normalize_url(&url), "the shortcut may only skip work normalization would not do");
             }
+        }
+
+        #[test]
+        fn the_wordwise_byte_search_finds_what_a_scan_finds(b in prop::collection::vec(any::<u8>(), 0..40), x in any::<u8>(), y in any::<u8>()) {
+            prop_assert_eq!(
+                has_either(&b, x, y),
+                b.iter().any(|&t| t == x || t == y),
+                "the eight-bytes-a-step search is only a faster scan"
+            );
         }
 
         #[test]
