@@ -464,6 +464,50 @@ fn minutes_before(start: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
     }
 }
 
+/// Plans by the hash of their occurrence id: a table of plain words, where string keys made every probe a
+/// string comparison. The last plan with an id wins, as with the id itself as the key.
+struct ByOccurrence<'a> {
+    plans: &'a [JoinPlan],
+    index: FastMap<u64, usize>,
+}
+
+impl<'a> ByOccurrence<'a> {
+    fn new(plans: &'a [JoinPlan]) -> Self {
+        let mut index: FastMap<u64, usize> = FastMap::default();
+        index.reserve(plans.len());
+        for (i, p) in plans.iter().enumerate() {
+            index.insert(id_hash(&p.occurrence_id), i);
+        }
+        ByOccurrence { plans, index }
+    }
+
+    /// The last plan following this occurrence.
+    fn last(&self, id: &str) -> Option<usize> {
+        // Planning from scratch: no id to hash.
+        if self.index.is_empty() {
+            return None;
+        }
+        let e = *self.index.get(&id_hash(id))?;
+        self.confirmed(e, id)
+    }
+
+    /// The plan under the id's hash is the last with the id when its id matches (a later one would have
+    /// replaced it); otherwise two ids share the hash, and a scan answers.
+    fn confirmed(&self, e: usize, id: &str) -> Option<usize> {
+        if self.plans[e].occurrence_id == id {
+            Some(e)
+        } else {
+            self.plans.iter().rposition(|p| p.occurrence_id == id)
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = KeyHasher::default();
+    h.bytes(id.as_bytes());
+    h.value()
+}
+
 /// A candidate the rules want planned: its action and lead time, its start as a timestamp, and the hashes
 /// of its dedup keys.
 struct Live<'a> {
@@ -507,11 +551,7 @@ pub fn plan(
             }),
     );
 
-    let mut by_occurrence: FastMap<&str, usize> = FastMap::default();
-    by_occurrence.reserve(existing.len());
-    for (i, p) in existing.iter().enumerate() {
-        by_occurrence.insert(p.occurrence_id.as_str(), i);
-    }
+    let by_occurrence = ByOccurrence::new(existing);
     // Plans by dedup key, built only when some meeting has no plan under its own occurrence (a new copy, or
     // a moved meeting): re-planning an unchanged calendar never needs it, and re-hashing every stored key
     // was a third of that pass.
@@ -547,8 +587,7 @@ pub fn plan(
             .iter()
             .find_map(|&i| {
                 by_occurrence
-                    .get(at(i).c.occurrence_id.as_str())
-                    .copied()
+                    .last(&at(i).c.occurrence_id)
                     .filter(|&e| !claimed[e])
             })
             .or_else(|| {
@@ -922,6 +961,45 @@ mod tests {
             split.bytes(&bytes[cut..]);
             prop_assert_eq!(whole.value(), split.value(), "streaming from parts equals hashing the whole");
         }
+    }
+
+    #[test]
+    fn an_occurrence_whose_hash_leads_to_another_plan_is_still_found() {
+        let now = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+        let plan_for = |i: usize, occ: &str| JoinPlan {
+            id: format!("p{i}"),
+            occurrence_id: occ.into(),
+            event_id: "e".into(),
+            calendar_id: "c".into(),
+            title: "t".into(),
+            start: now,
+            end: now,
+            scheduled_join_time: now,
+            early_reminder_at: None,
+            early_sent: true,
+            status: JoinStatus::Scheduled,
+            action: JoinAction::Notify,
+            platform: None,
+            meeting_url: None,
+            uid_key: format!("u{i}|0"),
+            url_key: None,
+            next_fire_at: None,
+        };
+        let plans = [plan_for(0, "a"), plan_for(1, "b"), plan_for(2, "a")];
+        let by = ByOccurrence::new(&plans);
+        assert_eq!(by.last("a"), Some(2), "the last plan with an id wins");
+        assert_eq!(by.last("x"), None, "an id no plan follows has none");
+        // As if "a" hashed to where "b" is stored: the scan must still find the last "a".
+        assert_eq!(
+            by.confirmed(1, "a"),
+            Some(2),
+            "a hash shared by two ids never hands over the other id's plan"
+        );
+        assert_eq!(
+            by.confirmed(1, "x"),
+            None,
+            "nor invents a plan for an id none follows"
+        );
     }
 
     #[test]
