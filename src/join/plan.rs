@@ -2,7 +2,7 @@
 //! that already exist. Pure: no store, no clock.
 
 use super::{due, EventRule, JoinAction, JoinPlan, JoinRules, JoinStatus, PlanFor};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use std::collections::HashMap;
 
 /// An occurrence that may get a plan.
@@ -94,8 +94,51 @@ fn normalized_pieces(raw: &str, emit: &mut dyn FnMut(&[u8])) {
 }
 
 /// A dedup key as stored: "part|start".
+#[cfg(test)]
 fn key(part: &str, start: DateTime<Utc>) -> String {
-    format!("{part}|{}", start.timestamp())
+    key_at(part, start.timestamp())
+}
+
+/// [`key`] of a start already converted; `format!` was a third of planning from scratch.
+fn key_at(part: &str, start: i64) -> String {
+    let mut k = String::with_capacity(part.len() + 21);
+    k.push_str(part);
+    push_start(&mut k, start);
+    k
+}
+
+/// A url key as stored: the normalized URL, then "|start"; one allocation, where normalizing and then
+/// formatting the key took three on every new plan.
+fn url_key(raw: &str, start: i64) -> String {
+    let mut out = Vec::with_capacity(raw.len() + 21);
+    match already_normal(raw) {
+        Some(rest) => out.extend_from_slice(rest.as_bytes()),
+        None => normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece)),
+    }
+    let mut k = String::from_utf8(out).unwrap_or_default();
+    push_start(&mut k, start);
+    k
+}
+
+/// Appends "|" and the start in decimal, as `format!` would write it.
+fn push_start(k: &mut String, start: i64) {
+    k.push('|');
+    if start < 0 {
+        k.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = start.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // All ASCII digits, so this never falls back; pushing them char by char cost more than the division.
+    k.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// A 64-bit hash of a byte sequence, equal for equal bytes however they are fed in. It takes eight bytes
@@ -142,20 +185,23 @@ impl KeyHasher {
             w.copy_from_slice(c);
             self.mix(u64::from_le_bytes(w));
         }
-        for &x in chunks.remainder() {
-            self.byte(x);
-        }
+        // The tail goes in as one partial word (what feeding it byte by byte builds, since the word is empty
+        // here): most keys end in one, and the byte loop was a tenth of a re-planning pass. Shifted in
+        // rather than copied, as a copy of variable length is a call to memcpy.
+        let tail = chunks.remainder();
+        self.word = tail.iter().rev().fold(0, |w, &x| (w << 8) | u64::from(x));
+        self.fill = tail.len() as u32;
     }
 
     /// Ends a key: the part's tail padded into its own word, then the start as one word.
-    fn with_start(mut self, start: DateTime<Utc>) -> u64 {
+    fn with_start(mut self, start: i64) -> u64 {
         if self.fill != 0 {
             let w = self.word;
             self.mix(w);
             self.word = 0;
             self.fill = 0;
         }
-        self.mix(start.timestamp() as u64);
+        self.mix(start as u64);
         self.value()
     }
 
@@ -174,7 +220,7 @@ impl KeyHasher {
 fn key_hash(part: &str, start: DateTime<Utc>) -> u64 {
     let mut h = KeyHasher::default();
     h.bytes(part.as_bytes());
-    h.with_start(start)
+    h.with_start(start.timestamp())
 }
 
 /// A stored key's hash, equal to [`key_hash`] of its parts; 0 (matching nothing real) if it is malformed.
@@ -214,34 +260,61 @@ fn already_normal(u: &str) -> Option<&str> {
     let rest = u
         .strip_prefix("https://")
         .or_else(|| u.strip_prefix("http://"))?;
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    let plain = u.trim().len() == u.len()
+    // Whole-slice tests without early exits, which the compiler turns into a few wide compares: the short
+    // URLs made `find` and early-exit scans cost more than the bytes they looked at.
+    let b = rest.as_bytes();
+    let host_end = b.iter().position(|&x| x == b'/').unwrap_or(b.len());
+    let upper = b[..host_end]
+        .iter()
+        .fold(false, |acc, x| acc | x.is_ascii_uppercase());
+    let query_or_fragment = has_either(b, b'#', b'?');
+    // It opens with the scheme, so only its end can carry whitespace that trimming would take off.
+    let plain = !upper
+        && !query_or_fragment
         && !rest.ends_with('/')
-        && !rest.as_bytes().iter().any(|&b| b == b'#' || b == b'?')
-        && !rest.as_bytes()[..host_end]
-            .iter()
-            .any(u8::is_ascii_uppercase)
-        && !rest.starts_with("www.");
+        && !rest.starts_with("www.")
+        && !u.ends_with(char::is_whitespace);
     plain.then_some(rest)
 }
 
-/// Each candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
+/// Whether `b` contains `x` or `y`, eight bytes per step.
+fn has_either(b: &[u8], x: u8, y: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The classic zero-byte test: it can misplace which byte is zero, but never misses or invents one,
+    // and whether there is one is all that is asked.
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let word =
+        |w: u64| zero_byte(w ^ (ONES * u64::from(x))) || zero_byte(w ^ (ONES * u64::from(y)));
+    let mut chunks = b.chunks_exact(8);
+    let mut found = false;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        found |= word(u64::from_le_bytes(w));
+    }
+    found || chunks.remainder().iter().any(|&t| t == x || t == y)
+}
+
+/// A candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
 /// normalized string (and a map to reuse them) was most of a re-planning pass.
+fn keys(c: &Candidate, start: i64) -> (u64, Option<u64>) {
+    let url = c.meeting_url.as_deref().map(|u| {
+        let mut h = KeyHasher::default();
+        match already_normal(u) {
+            Some(rest) => h.bytes(rest.as_bytes()),
+            None => normalized_pieces(u, &mut |piece| h.bytes(piece)),
+        }
+        h.with_start(start)
+    });
+    let mut h = KeyHasher::default();
+    h.bytes(c.uid.as_bytes());
+    (h.with_start(start), url)
+}
+
+#[cfg(test)]
 fn keys_of(cands: &[&Candidate]) -> Vec<(u64, Option<u64>)> {
-    cands
-        .iter()
-        .map(|c| {
-            let url = c.meeting_url.as_deref().map(|u| {
-                let mut h = KeyHasher::default();
-                match already_normal(u) {
-                    Some(rest) => h.bytes(rest.as_bytes()),
-                    None => normalized_pieces(u, &mut |piece| h.bytes(piece)),
-                }
-                h.with_start(c.start)
-            });
-            (key_hash(&c.uid, c.start), url)
-        })
-        .collect()
+    cands.iter().map(|c| keys(c, c.start.timestamp())).collect()
 }
 
 /// Whether the rules give this occurrence a plan, and with which action.
@@ -282,60 +355,74 @@ fn wanted(c: &Candidate, rules: &JoinRules) -> Option<(JoinAction, i64)> {
     Some((action, lead))
 }
 
-/// Groups duplicates: candidates sharing a uid key or a url key are one meeting (union-find).
-fn groups(keys: &[(u64, Option<u64>)]) -> Groups {
-    let mut parent: Vec<usize> = (0..keys.len()).collect();
-    fn find(p: &mut [usize], mut i: usize) -> usize {
-        while p[i] != i {
-            p[i] = p[p[i]];
-            i = p[i];
-        }
-        i
-    }
-    let mut seen: FastMap<u64, usize> = FastMap::default();
-    seen.reserve(keys.len() * 2);
-    for (i, &(uid, url)) in keys.iter().enumerate() {
-        for key in std::iter::once(uid).chain(url) {
-            match seen.get(&key) {
-                Some(&j) => {
+/// Groups duplicates: candidates sharing a uid key or a url key are one meeting (union-find). Its root is
+/// the group's lowest index.
+fn groups(live: &[Live<'_>]) -> Groups {
+    let mut parent: Vec<u32> = (0..live.len() as u32).collect();
+    let mut seen: FastMap<u64, u32> = FastMap::default();
+    seen.reserve(live.len() * 2);
+    // Most meetings have no copy: only the members of real groups are sorted out below.
+    let mut joined: Vec<u32> = Vec::new();
+    for (i, l) in live.iter().enumerate() {
+        let i = i as u32;
+        for key in std::iter::once(l.uid).chain(l.url) {
+            match seen.entry(key) {
+                std::collections::hash_map::Entry::Occupied(j) => {
+                    let j = *j.get();
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    parent[a.max(b)] = a.min(b);
+                    parent[a.max(b) as usize] = a.min(b);
+                    joined.extend([i, j]);
                 }
-                None => {
-                    seen.insert(key, i);
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
                 }
             }
         }
     }
-    // Flat groups by counting sort on the root: one allocation for all, not one per group.
-    let roots: Vec<usize> = (0..keys.len()).map(|i| find(&mut parent, i)).collect();
-    let mut start = vec![0usize; keys.len() + 1];
-    for &r in &roots {
-        start[r + 1] += 1;
-    }
-    for i in 0..keys.len() {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut members = vec![0usize; keys.len()];
-    for (i, &r) in roots.iter().enumerate() {
-        members[fill[r]] = i;
-        fill[r] += 1;
-    }
-    Groups { members, start }
+    let mut members: Vec<(u32, u32)> = joined
+        .into_iter()
+        .map(|i| (find(&mut parent, i), i))
+        .collect();
+    members.sort_unstable();
+    members.dedup();
+    Groups { parent, members }
 }
 
-/// Groups as one list of members and the offset where each root's group starts.
+fn find(p: &mut [u32], mut i: u32) -> u32 {
+    while p[i as usize] != i {
+        p[i as usize] = p[p[i as usize] as usize];
+        i = p[i as usize];
+    }
+    i
+}
+
+/// Groups in the order of their roots, each with its members in index order.
 struct Groups {
-    members: Vec<usize>,
-    start: Vec<usize>,
+    parent: Vec<u32>,
+    /// (root, member) for the groups of more than one, sorted.
+    members: Vec<(u32, u32)>,
 }
 
 impl Groups {
-    fn iter(&self) -> impl Iterator<Item = &[usize]> {
-        (0..self.start.len() - 1)
-            .map(|r| &self.members[self.start[r]..self.start[r + 1]])
-            .filter(|g| !g.is_empty())
+    /// Calls `each` with every group, roots ascending.
+    fn each(mut self, mut each: impl FnMut(&[u32])) {
+        let mut many: Vec<u32> = Vec::new();
+        let mut next = 0;
+        for i in 0..self.parent.len() as u32 {
+            if find(&mut self.parent, i) != i {
+                continue;
+            }
+            if self.members.get(next).is_some_and(|&(r, _)| r == i) {
+                many.clear();
+                while let Some(&(_, m)) = self.members.get(next).filter(|&&(r, _)| r == i) {
+                    many.push(m);
+                    next += 1;
+                }
+                each(&many);
+            } else {
+                each(&[i]);
+            }
+        }
     }
 }
 
@@ -361,6 +448,77 @@ fn unchanged(
         && old.meeting_url == c.meeting_url
 }
 
+/// `start` moved `minutes` earlier, exactly as chrono's subtraction gives it. Within the same day (nearly
+/// always) the time of day is set directly: chrono's checked date arithmetic ran for every candidate.
+fn minutes_before(start: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+    // Through the naive UTC time: `Timelike` and `date_naive` on the `DateTime` go by way of an offset.
+    let naive = start.naive_utc();
+    let (secs, nanos) = (naive.num_seconds_from_midnight(), naive.nanosecond());
+    let same_day = minutes
+        .checked_mul(60)
+        .filter(|d| (0..=i64::from(secs)).contains(d) && nanos < 1_000_000_000)
+        .and_then(|d| NaiveTime::from_num_seconds_from_midnight_opt(secs - d as u32, nanos));
+    match same_day {
+        Some(t) => naive.date().and_time(t).and_utc(),
+        None => start - Duration::minutes(minutes),
+    }
+}
+
+/// Plans by the hash of their occurrence id: a table of plain words, where string keys made every probe a
+/// string comparison. The last plan with an id wins, as with the id itself as the key.
+struct ByOccurrence<'a> {
+    plans: &'a [JoinPlan],
+    index: FastMap<u64, usize>,
+}
+
+impl<'a> ByOccurrence<'a> {
+    fn new(plans: &'a [JoinPlan]) -> Self {
+        let mut index: FastMap<u64, usize> = FastMap::default();
+        index.reserve(plans.len());
+        for (i, p) in plans.iter().enumerate() {
+            index.insert(id_hash(&p.occurrence_id), i);
+        }
+        ByOccurrence { plans, index }
+    }
+
+    /// The last plan following this occurrence.
+    fn last(&self, id: &str) -> Option<usize> {
+        // Planning from scratch: no id to hash.
+        if self.index.is_empty() {
+            return None;
+        }
+        let e = *self.index.get(&id_hash(id))?;
+        self.confirmed(e, id)
+    }
+
+    /// The plan under the id's hash is the last with the id when its id matches (a later one would have
+    /// replaced it); otherwise two ids share the hash, and a scan answers.
+    fn confirmed(&self, e: usize, id: &str) -> Option<usize> {
+        if self.plans[e].occurrence_id == id {
+            Some(e)
+        } else {
+            self.plans.iter().rposition(|p| p.occurrence_id == id)
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = KeyHasher::default();
+    h.bytes(id.as_bytes());
+    h.value()
+}
+
+/// A candidate the rules want planned: its action and lead time, its start as a timestamp, and the hashes
+/// of its dedup keys.
+struct Live<'a> {
+    c: &'a Candidate,
+    action: JoinAction,
+    lead: i64,
+    start: i64,
+    uid: u64,
+    url: Option<u64>,
+}
+
 /// Computes the changes that bring `existing` in line with `candidates`. Candidates are the occurrences in
 /// the planning window `[now, now + horizon)` (by end and start); existing plans inside that window whose
 /// meeting is no longer a candidate are cancelled.
@@ -372,19 +530,28 @@ pub fn plan(
     new_id: &mut dyn FnMut() -> String,
 ) -> Vec<Change> {
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
-    let live: Vec<(&Candidate, JoinAction, i64)> = candidates
-        .iter()
-        .filter(|c| c.end > now && c.start < horizon_end)
-        .filter_map(|c| wanted(c, rules).map(|(a, l)| (c, a, l)))
-        .collect();
-    let refs: Vec<&Candidate> = live.iter().map(|(c, _, _)| *c).collect();
-    let keys = keys_of(&refs);
+    // Sized for every candidate: growing it step by step copied it several times over.
+    let mut live: Vec<Live<'_>> = Vec::with_capacity(candidates.len());
+    live.extend(
+        candidates
+            .iter()
+            .filter(|c| c.end > now && c.start < horizon_end)
+            .filter_map(|c| {
+                let (action, lead) = wanted(c, rules)?;
+                let start = c.start.timestamp();
+                let (uid, url) = keys(c, start);
+                Some(Live {
+                    c,
+                    action,
+                    lead,
+                    start,
+                    uid,
+                    url,
+                })
+            }),
+    );
 
-    let mut by_occurrence: FastMap<&str, usize> = FastMap::default();
-    by_occurrence.reserve(existing.len());
-    for (i, p) in existing.iter().enumerate() {
-        by_occurrence.insert(p.occurrence_id.as_str(), i);
-    }
+    let by_occurrence = ByOccurrence::new(existing);
     // Plans by dedup key, built only when some meeting has no plan under its own occurrence (a new copy, or
     // a moved meeting): re-planning an unchanged calendar never needs it, and re-hashing every stored key
     // was a third of that pass.
@@ -401,49 +568,46 @@ pub fn plan(
         m
     };
     let mut claimed = vec![false; existing.len()];
-    let mut changes = Vec::new();
+    // With no plans yet every meeting is an insert: room for them all at once, rather than growing a vector
+    // of large plans step by step. Otherwise few change, and an unchanged calendar allocates nothing.
+    let mut changes = Vec::with_capacity(if existing.is_empty() { live.len() } else { 0 });
 
-    let grouped = groups(&keys);
-    for group in grouped.iter() {
+    groups(&live).each(|group| {
+        let at = |i: u32| &live[i as usize];
         // The representative: one with a link first, then the lowest occurrence id, so it is stable.
-        let Some(&rep) = group.iter().min_by(|&&a, &&b| {
-            (refs[a].meeting_url.is_none(), &refs[a].occurrence_id)
-                .cmp(&(refs[b].meeting_url.is_none(), &refs[b].occurrence_id))
+        let Some(rep) = group.iter().map(|&i| at(i)).min_by(|a, b| {
+            (a.c.meeting_url.is_none(), &a.c.occurrence_id)
+                .cmp(&(b.c.meeting_url.is_none(), &b.c.occurrence_id))
         }) else {
-            continue;
+            return;
         };
-        let (c, action, lead) = (live[rep].0, live[rep].1, live[rep].2);
+        let (c, action, lead) = (rep.c, rep.action, rep.lead);
         // A plan follows its occurrence first (so a moved event keeps its plan), then its keys.
         let found = group
             .iter()
             .find_map(|&i| {
                 by_occurrence
-                    .get(refs[i].occurrence_id.as_str())
-                    .copied()
+                    .last(&at(i).c.occurrence_id)
                     .filter(|&e| !claimed[e])
             })
             .or_else(|| {
                 let by_key = by_key.get_or_insert_with(|| keyed(existing));
                 group.iter().find_map(|&i| {
-                    let (uid, url) = keys[i];
-                    std::iter::once(uid)
-                        .chain(url)
+                    let l = at(i);
+                    std::iter::once(l.uid)
+                        .chain(l.url)
                         .find_map(|k| by_key.get(&k).copied().filter(|&e| !claimed[e]))
                 })
             });
-        let scheduled = c.start - Duration::minutes(lead);
+        let scheduled = minutes_before(c.start, lead);
         let early = rules
             .early_reminder_minutes
             .filter(|&m| m > lead)
-            .map(|m| c.start - Duration::minutes(m));
+            .map(|m| minutes_before(c.start, m));
         if let Some(e) = found.filter(|&e| unchanged(&existing[e], c, action, scheduled, early)) {
             claimed[e] = true;
-            continue;
+            return;
         }
-        let url_key = c
-            .meeting_url
-            .as_deref()
-            .map(|u| key(&normalize_url(u), c.start));
         let mut p = JoinPlan {
             id: String::new(),
             occurrence_id: c.occurrence_id.clone(),
@@ -459,8 +623,8 @@ pub fn plan(
             action,
             platform: c.platform.clone(),
             meeting_url: c.meeting_url.clone(),
-            uid_key: key(&c.uid, c.start),
-            url_key,
+            uid_key: key_at(&c.uid, rep.start),
+            url_key: c.meeting_url.as_deref().map(|u| url_key(u, rep.start)),
             next_fire_at: None,
         };
         match found {
@@ -500,7 +664,7 @@ pub fn plan(
                 changes.push(Change::Insert(p));
             }
         }
-    }
+    });
     for (i, p) in existing.iter().enumerate() {
         // Only plans in the window are judged: later ones are planned again when the window reaches them.
         let in_window = p.end > now && p.start < horizon_end;
@@ -512,9 +676,205 @@ pub fn plan(
 }
 
 #[cfg(test)]
+mod reference;
+
+#[cfg(test)]
 mod tests {
+    use super::super::{CalendarRule, EventRule, PlanFor};
     use super::*;
     use proptest::prelude::*;
+
+    /// Random candidates for comparing the planner with [`reference::plan`]: few uids, rooms and times so
+    /// duplicates are common, links in the spellings normalization folds together, and every rule flag.
+    fn arb_cands() -> impl Strategy<Value = Vec<Candidate>> {
+        let link = prop_oneof![
+            Just("https://zoom.us/j/1"),
+            Just("https://zoom.us/j/2"),
+            Just("HTTPS://WWW.Zoom.us/j/1/"),
+            Just("http://zoom.us/j/1?utm_source=x#frag"),
+            Just("https://zoom.us/j/2?pwd=a&from=mail"),
+            Just("meet.google.com/abc"),
+            Just(" https://meet.google.com/abc "),
+        ];
+        let one = (
+            (0..5u8, 0..3u8, 0..4u8, 0..6i64, 0..3u8),
+            prop::option::weighted(0.8, link),
+            (any::<bool>(), 0..40u8),
+        );
+        prop::collection::vec(one, 0..30).prop_map(|v| {
+            let base = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+            v.into_iter()
+                .enumerate()
+                .map(|(i, ((uid, cal, ev, slot, title), url, (series, flags)))| {
+                    let start = base + Duration::minutes(slot * 30 - 40);
+                    Candidate {
+                        occurrence_id: format!("occ-{}", i % 27),
+                        event_id: format!("ev-{ev}"),
+                        series_id: series.then(|| format!("ser-{}", ev % 2)),
+                        calendar_id: format!("cal-{cal}"),
+                        uid: format!("uid-{uid}"),
+                        title: format!("t{title}"),
+                        start,
+                        end: start + Duration::minutes(30),
+                        all_day: flags == 1,
+                        free: flags == 2,
+                        declined: flags == 3,
+                        not_joinable: flags == 4,
+                        platform: url.map(|_| "zoom".to_string()),
+                        meeting_url: url.map(str::to_string),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn arb_rules() -> impl Strategy<Value = JoinRules> {
+        let cal = (
+            any::<bool>(),
+            prop::option::of(0..20i64),
+            prop::option::of(any::<bool>()),
+        );
+        let ev = prop_oneof![
+            Just(EventRule::Skip),
+            Just(EventRule::AutoJoin),
+            Just(EventRule::Notify)
+        ];
+        (
+            (
+                0..20i64,
+                prop::option::of(0..30i64),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (any::<bool>(), any::<bool>(), any::<bool>(), 1..4i64),
+            prop::collection::btree_map(0..3u8, cal, 0..3),
+            prop::collection::btree_map(0..6u8, ev, 0..3),
+        )
+            .prop_map(
+                |((lead, early, all_timed, auto), (sd, sa, sf, horizon), cals, evs)| JoinRules {
+                    lead_minutes: lead - 2,
+                    early_reminder_minutes: early,
+                    plan_for: if all_timed {
+                        PlanFor::AllTimed
+                    } else {
+                        PlanFor::Meetings
+                    },
+                    skip_declined: sd,
+                    skip_all_day: sa,
+                    skip_free: sf,
+                    auto_join: auto,
+                    horizon_hours: horizon,
+                    calendars: cals
+                        .into_iter()
+                        .map(|(k, (enabled, lead_minutes, auto_join))| {
+                            (
+                                format!("cal-{k}"),
+                                CalendarRule {
+                                    enabled,
+                                    lead_minutes,
+                                    auto_join,
+                                },
+                            )
+                        })
+                        .collect(),
+                    events: evs
+                        .into_iter()
+                        .map(|(k, r)| {
+                            (
+                                if k < 4 {
+                                    format!("ev-{k}")
+                                } else {
+                                    format!("ser-{}", k - 4)
+                                },
+                                r,
+                            )
+                        })
+                        .collect(),
+                    ..JoinRules::default()
+                },
+            )
+    }
+
+    /// Plans as a previous pass left them and as the due loop moved them on: some dropped, duplicated,
+    /// notified, snoozed, cancelled, joined, with reminders sent, or with other titles and times.
+    fn aged(plans: Vec<JoinPlan>, edits: &[(u8, u8)]) -> Vec<JoinPlan> {
+        let mut out = Vec::new();
+        for (i, mut p) in plans.into_iter().enumerate() {
+            let (what, how) = edits.get(i).copied().unwrap_or((0, 0));
+            let at = p.start - Duration::minutes(i64::from(how));
+            match what {
+                1 => continue,
+                2 => p.status = JoinStatus::Notified,
+                3 => {
+                    p.status = JoinStatus::Snoozed;
+                    p.next_fire_at = Some(at);
+                }
+                4 => p.status = JoinStatus::Cancelled,
+                5 => p.status = JoinStatus::Joined,
+                6 => p.early_sent = !p.early_sent,
+                7 => p.title.push('!'),
+                8 => {
+                    p.start += Duration::minutes(30);
+                    p.scheduled_join_time = at;
+                }
+                9 => p.early_reminder_at = Some(at),
+                10 => out.push(JoinPlan {
+                    id: format!("{}-copy", p.id),
+                    ..p.clone()
+                }),
+                11 => p.occurrence_id = format!("occ-{how}"),
+                _ => {}
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The planner's shortcuts (hashed keys, the no-change fast path, keys built without format!) change
+        /// nothing: on random calendars, rules and aged plans it gives the reference's changes, in order.
+        #[test]
+        fn the_planner_gives_the_straightforward_planners_changes(
+            before in arb_cands(),
+            after in arb_cands(),
+            rules in arb_rules(),
+            edits in prop::collection::vec((0..14u8, 0..60u8), 0..30),
+            later in 0..90i64,
+        ) {
+            let now = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+            let ids = || {
+                let mut n = 0;
+                move || {
+                    n += 1;
+                    format!("p{n}")
+                }
+            };
+            let first = plan(&before, &[], &rules, now, &mut ids());
+            prop_assert_eq!(
+                &first,
+                &reference::plan(&before, &[], &rules, now, &mut ids()),
+                "planning from nothing"
+            );
+            let plans: Vec<JoinPlan> = first
+                .into_iter()
+                .filter_map(|c| match c {
+                    Change::Insert(p) => Some(p),
+                    _ => None,
+                })
+                .collect();
+            let existing = aged(plans, &edits);
+            let now = now + Duration::minutes(later);
+            for cands in [&before, &after] {
+                prop_assert_eq!(
+                    plan(cands, &existing, &rules, now, &mut ids()),
+                    reference::plan(cands, &existing, &rules, now, &mut ids()),
+                    "planning again over existing plans"
+                );
+            }
+        }
+    }
 
     proptest! {
         #[test]
@@ -558,6 +918,40 @@ mod tests {
         }
 
         #[test]
+        fn a_url_taken_as_already_normal_is_its_normal_form(
+            url in "(https?://|HTTPS://|\\s)?(www\\.|WWW\\.)?[a-zA-Z0-9./#?-]{0,30}(\\s|\u{a0}|\u{2003}|/)?",
+        ) {
+            if let Some(rest) = already_normal(&url) {
+                prop_assert_eq!(rest, normalize_url(&url), "the shortcut may only skip work normalization would not do");
+            }
+        }
+
+        #[test]
+        fn the_wordwise_byte_search_finds_what_a_scan_finds(b in prop::collection::vec(any::<u8>(), 0..40), x in any::<u8>(), y in any::<u8>()) {
+            prop_assert_eq!(
+                has_either(&b, x, y),
+                b.iter().any(|&t| t == x || t == y),
+                "the eight-bytes-a-step search is only a faster scan"
+            );
+        }
+
+        #[test]
+        fn minutes_before_is_chronos_subtraction(
+            ts in -5_000_000_000i64..5_000_000_000i64,
+            nanos in prop_oneof![Just(0u32), 0..2_000_000_000u32],
+            minutes in prop_oneof![0..3_000i64, any::<i32>().prop_map(i64::from)],
+        ) {
+            // A leap second's nanoseconds (>= 1e9) exist only in a minute's last second.
+            let nanos = if ts.rem_euclid(60) == 59 { nanos } else { nanos % 1_000_000_000 };
+            let start = DateTime::from_timestamp(ts, nanos).expect("in range");
+            prop_assert_eq!(
+                minutes_before(start, minutes),
+                start - Duration::minutes(minutes),
+                "the same-day shortcut must give chrono's answer, leap seconds and day changes included"
+            );
+        }
+
+        #[test]
         fn the_hash_does_not_depend_on_how_bytes_are_split(bytes in prop::collection::vec(any::<u8>(), 0..64), cut in 0usize..64) {
             let cut = cut.min(bytes.len());
             let mut whole = KeyHasher::default();
@@ -567,6 +961,45 @@ mod tests {
             split.bytes(&bytes[cut..]);
             prop_assert_eq!(whole.value(), split.value(), "streaming from parts equals hashing the whole");
         }
+    }
+
+    #[test]
+    fn an_occurrence_whose_hash_leads_to_another_plan_is_still_found() {
+        let now = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+        let plan_for = |i: usize, occ: &str| JoinPlan {
+            id: format!("p{i}"),
+            occurrence_id: occ.into(),
+            event_id: "e".into(),
+            calendar_id: "c".into(),
+            title: "t".into(),
+            start: now,
+            end: now,
+            scheduled_join_time: now,
+            early_reminder_at: None,
+            early_sent: true,
+            status: JoinStatus::Scheduled,
+            action: JoinAction::Notify,
+            platform: None,
+            meeting_url: None,
+            uid_key: format!("u{i}|0"),
+            url_key: None,
+            next_fire_at: None,
+        };
+        let plans = [plan_for(0, "a"), plan_for(1, "b"), plan_for(2, "a")];
+        let by = ByOccurrence::new(&plans);
+        assert_eq!(by.last("a"), Some(2), "the last plan with an id wins");
+        assert_eq!(by.last("x"), None, "an id no plan follows has none");
+        // As if "a" hashed to where "b" is stored: the scan must still find the last "a".
+        assert_eq!(
+            by.confirmed(1, "a"),
+            Some(2),
+            "a hash shared by two ids never hands over the other id's plan"
+        );
+        assert_eq!(
+            by.confirmed(1, "x"),
+            None,
+            "nor invents a plan for an id none follows"
+        );
     }
 
     #[test]
