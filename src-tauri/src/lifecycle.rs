@@ -59,29 +59,9 @@ pub fn quitting() {
 /// Before anything starts: a tray-only launch whose environment still has GDK's GL on switches it off, by
 /// starting again at once (the environment cannot be changed safely once threads may run).
 pub fn prepare(mode: Mode) {
-    #[cfg(target_os = "linux")]
-    webkit_without_compositing();
     if mode == Mode::TrayOnly && std::env::var_os("GDK_GL").is_none() {
         let e = exec(Mode::TrayOnly);
         eprintln!("punctual-desktop: staying with GDK's GL on: {e}");
-    }
-}
-
-/// Turns WebKit's accelerated compositing off for this app's pages, unless the user chose otherwise
-/// (`WEBKIT_DISABLE_COMPOSITING_MODE` already set, or `PUNCTUAL_WEBKIT_COMPOSITING=1` to keep it).
-///
-/// Compositing renders the page through GL, and where GL is software (llvmpipe: virtual machines, remote
-/// desktops, Xvfb) that costs about 80 MB of PSS for a calendar that gains nothing from it: 298 MB against 217
-/// MB with the window open after 20 s idle (scripts/bench-desktop.sh). Without it WebKit paints with the
-/// CPU, which a page of text and boxes does at full speed; it also avoids the blank-window bugs some GPU
-/// drivers have with WebKitGTK. Set here, first thing, while this is the only thread: the web process that
-/// WebKit starts later inherits it.
-#[cfg(target_os = "linux")]
-fn webkit_without_compositing() {
-    const WEBKIT_VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
-    let keep = std::env::var("PUNCTUAL_WEBKIT_COMPOSITING").is_ok_and(|v| v == "1");
-    if !keep && std::env::var_os(WEBKIT_VAR).is_none() {
-        std::env::set_var(WEBKIT_VAR, "1");
     }
 }
 

@@ -342,10 +342,11 @@ def _bus_has(name: str) -> bool:
     return "boolean true" in out.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keychain(tmp_path_factory: pytest.TempPathFactory):
     """GNOME Keyring's Secret Service on the tests' session bus, unlocked, as on a user's desktop: the app keeps
-    account tokens there. Its keyrings live in a temporary home."""
+    account tokens there. Its keyrings live in a temporary home. It ends with the module that asked for it, so
+    that the other tests run on a desktop without one, as before."""
     if shutil.which("gnome-keyring-daemon") is None or shutil.which("dbus-send") is None:
         pytest.fail("gnome-keyring-daemon and dbus-send are missing: run scripts/setup-debian.sh")
     if _bus_has("org.freedesktop.secrets"):
