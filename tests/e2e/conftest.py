@@ -39,6 +39,15 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     terminalreporter.write_line(f"Punctual e2e: screenshots in {SHOTS}")
 
 
+def stop(proc: subprocess.Popen, timeout: float = 5) -> None:
+    """Ends a helper process: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -193,11 +202,7 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
                 driver.quit()
             except Exception:  # noqa: BLE001 - the app may already be gone; the test result stands.
                 pass
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=10)
     # The app outlives its window (it stays in the tray): end what this test started, found by its data dir.
     for pid in app_pids(data_dir):
         try:
@@ -263,11 +268,7 @@ def tray_panel():
     while time.monotonic() < deadline and not x_windows("--class", "trayer"):
         time.sleep(0.1)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def x_windows(*search: str) -> list[str]:
@@ -371,8 +372,4 @@ def keychain(tmp_path_factory: pytest.TempPathFactory):
             pytest.fail(f"gnome-keyring-daemon did not offer the Secret Service (exit status {proc.poll()})")
         time.sleep(0.1)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
