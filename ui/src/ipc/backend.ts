@@ -105,19 +105,22 @@ export function toCoreError(e: unknown): CoreError {
 }
 
 /**
- * Calls `handler` on every data change until the returned function is called. `onChange` resolves later
- * than a component may unmount, so an unsubscribe that comes first still ends the subscription when it
- * arrives.
+ * Keeps a subscription until the returned function is called. `listen` resolves later than a component may
+ * unmount, so an unsubscribe that comes first still ends the subscription when it arrives.
  */
-export function subscribeToChanges(backend: Backend, handler: () => void): () => void {
+export function subscribe(listen: () => Promise<() => void>): () => void {
   let unlisten: (() => void) | undefined;
   let stopped = false;
-  backend
-    .onChange(handler)
+  listen()
     .then((u) => (stopped ? u() : (unlisten = u)))
     .catch(() => {});
   return () => {
     stopped = true;
     unlisten?.();
   };
+}
+
+/** Calls `handler` on every data change until the returned function is called. */
+export function subscribeToChanges(backend: Backend, handler: () => void): () => void {
+  return subscribe(() => backend.onChange(handler));
 }
