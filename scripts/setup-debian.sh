@@ -94,7 +94,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating the e2e virtualenv in $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import selenium, pytest' >/dev/null 2>&1; then
+# The versions are pinned; a virtualenv left by an older checkout is brought to them.
+if ! "$VENV/bin/python" - "$ROOT/tests/e2e/requirements.txt" >/dev/null 2>&1 <<'PY'
+import importlib.metadata, sys
+pins = [line.split("==") for line in open(sys.argv[1]) if "==" in line and not line.startswith("#")]
+sys.exit(any(importlib.metadata.version(name) != version.strip() for name, version in pins))
+PY
+then
   log "installing selenium and pytest into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/e2e/requirements.txt" </dev/null
 fi

@@ -49,6 +49,14 @@ export PUNCTUAL_FAKE_CLOUD_BIN="$CARGO_TARGET_DIR/debug/fake-cloud"
 # them after pytest has finished (when Xvfb goes away); they go to a log, so that pytest's summary stays last.
 SESSION_LOG="$(mktemp -t punctual-e2e-session.XXXXXX.log)"
 echo "(X server and session bus messages: $SESSION_LOG)"
-exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+# Each test fails itself after 2 minutes (conftest.py); this bound is for what no test owns (Xvfb, the bus),
+# so that nothing can hold a CI run until its own limit. The whole stage usually takes about a minute.
+E2E_LIMIT_S=1500
+status=0
+timeout --kill-after=30 "$E2E_LIMIT_S" xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
   sh -c 'exec "$0" -m pytest "$1" -p no:cacheprovider -v 2>&1' "$VENV/bin/python" "$ROOT/tests/e2e" \
-  2>"$SESSION_LOG"
+  2>"$SESSION_LOG" || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "the desktop end-to-end tests did not finish within ${E2E_LIMIT_S}s and were stopped" >&2
+fi
+exit "$status"

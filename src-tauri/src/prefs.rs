@@ -19,8 +19,9 @@ use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_global_shortcut::{GlobalShortcut, GlobalShortcutExt as _, ShortcutState};
 
-/// Serializes loading the shortcut plugin, so that two settings updates at once load it once.
-static LOADING_SHORTCUTS: Mutex<()> = Mutex::new(());
+/// The accelerator this app holds, if any. The lock is held for the whole change, so that two settings
+/// updates at once neither load the plugin twice nor race on the key.
+static REGISTERED: Mutex<Option<String>> = Mutex::new(None);
 
 /// The autostart plugin, launching Punctual into the tray at login.
 pub fn autostart_plugin() -> TauriPlugin<Wry> {
@@ -67,33 +68,35 @@ fn start_at_login(app: &AppHandle, on: bool) -> Result<()> {
 }
 
 fn join_shortcut(app: &AppHandle, accelerator: Option<&str>) -> Result<()> {
-    let loaded = app.try_state::<GlobalShortcut<Wry>>().is_some();
-    if !loaded {
-        if accelerator.is_none() {
-            // Never loaded, so nothing is registered.
-            return Ok(());
-        }
-        let _one = LOADING_SHORTCUTS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if app.try_state::<GlobalShortcut<Wry>>().is_none() {
-            app.plugin(shortcut_plugin()).map_err(|e| {
-                Error::field(
-                    ErrorCode::Io,
-                    "join_shortcut",
-                    format!("global shortcuts are not available here: {e}"),
-                )
-            })?;
-        }
+    let mut registered = REGISTERED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if registered.as_deref() == accelerator {
+        return Ok(());
+    }
+    if app.try_state::<GlobalShortcut<Wry>>().is_none() {
+        app.plugin(shortcut_plugin()).map_err(|e| {
+            Error::field(
+                ErrorCode::Io,
+                "join_shortcut",
+                format!("global shortcuts are not available here: {e}"),
+            )
+        })?;
     }
     let shortcuts = app.global_shortcut();
-    shortcuts.unregister_all().map_err(|e| {
-        Error::field(
-            ErrorCode::Io,
-            "join_shortcut",
-            format!("cannot release the previous shortcut: {e}"),
-        )
-    })?;
+    if let Some(previous) = registered.as_deref() {
+        // Released by name, never with `unregister_all`: that holds the plugin's lock while the X thread
+        // ungrabs the key, and a key event the X thread reads first waits for that same lock, so the
+        // main thread, the X thread and this one would wait on each other for ever.
+        shortcuts.unregister(previous).map_err(|e| {
+            Error::field(
+                ErrorCode::Io,
+                "join_shortcut",
+                format!("cannot release the previous shortcut: {e}"),
+            )
+        })?;
+        *registered = None;
+    }
     if let Some(accelerator) = accelerator {
         // The core checked the shape; the OS decides whether the key is free.
         shortcuts.register(accelerator).map_err(|e| {
@@ -103,6 +106,7 @@ fn join_shortcut(app: &AppHandle, accelerator: Option<&str>) -> Result<()> {
                 format!("the shortcut {accelerator:?} cannot be used: {e}"),
             )
         })?;
+        *registered = Some(accelerator.to_string());
     }
     Ok(())
 }

@@ -112,6 +112,9 @@ class Punctual:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
     """On a failed test, screenshots every window it opened, so the failure can be seen, not just read."""
     report = yield
+    if report.failed and report.when in ("setup", "call"):
+        # Before the teardown ends it: where a stuck app's threads wait is the first clue to a hang.
+        report.sections.append(("punctual-desktop threads", app_threads()))
     if report.when == "call" and report.failed:
         for i, app in enumerate(getattr(item, "punctual_apps", [])):
             try:
@@ -123,16 +126,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
 
 
 TEST_TIMEOUT_S = 120
+# Each WebDriver command gets an answer or an error within this: a stuck app must fail its test, and then
+# let the teardown end it, rather than hold a socket read (Selenium's default has no timeout) for ever.
+WEBDRIVER_TIMEOUT_S = 90
+
+
+def app_threads() -> str:
+    """Where each thread of every running Punctual app waits (its name, state and kernel wait channel), so
+    that a hang seen in CI says which threads were stuck, and on what."""
+    lines = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not _comm(int(entry.name)).startswith("punctual-deskto"):
+            continue
+        lines.append(f"punctual-desktop pid {entry.name}:")
+        for task in sorted((entry / "task").iterdir(), key=lambda t: int(t.name)):
+            try:
+                name = (task / "comm").read_text().strip()
+                stat = (task / "stat").read_text()
+                wchan = (task / "wchan").read_text().strip() or "-"
+            except OSError:
+                continue
+            state = stat[stat.rfind(")") + 2 :].split()[0]
+            lines.append(f"  {task.name:>7} {name:<16} {state} {wchan}")
+    return "\n".join(lines) or "(no punctual-desktop running)"
 
 
 @pytest.fixture(autouse=True)
 def no_test_hangs():
-    """Fails a test that runs longer than TEST_TIMEOUT_S, with the traceback of where it waited, instead of
-    letting one stuck WebDriver call hold up the whole run (and CI) forever."""
+    """Fails a test that runs longer than TEST_TIMEOUT_S, with the traceback of where it waited and the app's
+    threads, instead of letting one stuck call hold up the whole run (and CI) for ever."""
     import signal  # noqa: PLC0415
 
     def stuck(signum, frame):  # type: ignore[no-untyped-def]
-        raise TimeoutError(f"the test ran longer than {TEST_TIMEOUT_S}s")
+        raise TimeoutError(f"the test ran longer than {TEST_TIMEOUT_S}s; the app's threads:\n{app_threads()}")
 
     previous = signal.signal(signal.SIGALRM, stuck)
     signal.alarm(TEST_TIMEOUT_S)
@@ -186,7 +212,15 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": str(DESKTOP_BIN)})
-        connection = RemoteConnection(client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
+        connection = RemoteConnection(
+            client_config=ClientConfig(
+                remote_server_addr=f"http://127.0.0.1:{port}",
+                timeout=WEBDRIVER_TIMEOUT_S,
+                # No retries: a command that timed out is not sent again (it may have run), and a stuck app
+                # fails in one timeout, not four. Selenium 4.51 reads the pool's arguments from this inner key.
+                init_args_for_pool_manager={"init_args_for_pool_manager": {"retries": False}},
+            )
+        )
         driver = webdriver.Remote(command_executor=connection, options=options)
         started[-1] = (driver, proc)
         driver.implicitly_wait(0)
@@ -203,12 +237,25 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
             except Exception:  # noqa: BLE001 - the app may already be gone; the test result stands.
                 pass
         stop(proc, timeout=10)
-    # The app outlives its window (it stays in the tray): end what this test started, found by its data dir.
-    for pid in app_pids(data_dir):
-        try:
-            os.kill(pid, 15)
-        except ProcessLookupError:
-            pass
+    # The app outlives its window (it stays in the tray): end what this test started, found by its data dir,
+    # and for sure if it does not end by itself (a stuck app would keep the next tests' shortcuts and ports).
+    end_apps(data_dir)
+
+
+def end_apps(data_dir: Path, grace: float = 5.0) -> None:
+    """Ends the apps running on `data_dir`: SIGTERM, then SIGKILL for any still there after `grace`."""
+    for signal_number in (15, 9):
+        pids = app_pids(data_dir)
+        for pid in pids:
+            try:
+                os.kill(pid, signal_number)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while pids and time.monotonic() < deadline and app_pids(data_dir):
+            time.sleep(0.1)
+        if not app_pids(data_dir):
+            return
 
 
 def _comm(pid: int) -> str:

@@ -350,6 +350,34 @@ def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, t
     assert opened.read_text().splitlines() == [MEET], "with the shortcut off, the keys join nothing"
 
 
+def test_pressing_the_shortcut_while_it_changes_never_hangs_the_app(launch, data_dir, tmp_path):
+    # A press read by the shortcut listener while the previous key is being released once deadlocked the app
+    # (the plugin's unregister_all held its lock across the release): keep the keys coming while it changes.
+    browser = tmp_path / "browser.sh"
+    browser.write_text("#!/bin/sh\nexit 0\n")
+    browser.chmod(0o755)
+    Punctual.cli_on(data_dir, "create", "--title", "Busy keys", "--start", soon(20), "--end", soon(40),
+                    "--location", MEET)
+    app = launch({"HOME": str(tmp_path), "BROWSER": str(browser)})
+    driver = app.driver
+    driver.set_script_timeout(15)
+    wait(driver).until(lambda d: "Busy keys" in agenda_titles(d))
+    out = driver.execute_async_script(UPDATE_SETTINGS, settings(False, "Ctrl+Shift+J"))
+    assert "ok" in out, f"the shortcut is set: {out}"
+
+    keys = subprocess.Popen(["xdotool", "key", "--repeat", "400", "--delay", "5", "ctrl+shift+j"])
+    try:
+        for i in range(24):
+            shortcut = "Ctrl+Shift+K" if i % 2 == 0 else "Ctrl+Shift+J"
+            out = driver.execute_async_script(UPDATE_SETTINGS, settings(False, shortcut))
+            assert "ok" in out, f"change {i} to {shortcut} is applied while the keys come, not stuck: {out}"
+    finally:
+        keys.kill()
+        keys.wait(timeout=10)
+    out = driver.execute_async_script(UPDATE_SETTINGS, settings(False, None))
+    assert "ok" in out, f"and the shortcut turns off afterwards: {out}"
+
+
 def test_the_window_size_and_position_are_remembered(launch, data_dir, tray_panel):
     app = launch()
     wait(app.driver).until(EC.visibility_of_element_located(by_testid("empty-state")))
