@@ -9,7 +9,8 @@
 //! - [`watch`]: another process's writes refresh the window, and every write the tray and the due loop;
 //! - [`prefs`]: start at login and the global join shortcut, from the stored settings;
 //! - [`joins`]: joining from the tray and the shortcut;
-//! - [`accounts`]: connecting accounts, and syncing them now and on a timer, off the window's core.
+//! - [`accounts`]: connecting accounts, and syncing them now and on a timer, off the window's core;
+//! - [`trim`]: tray-only mode gives back the file pages it does not use.
 
 pub mod accounts;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod lifecycle;
 pub mod prefs;
 pub mod reminders;
 pub mod tray;
+pub mod trim;
 pub mod watch;
 
 use accounts::Accounts;
@@ -103,8 +105,9 @@ pub fn run() -> Result<(), tauri::Error> {
                 }
             }
             handle.state::<Accounts>().start_timer(handle.clone());
-            if mode == lifecycle::Mode::Window {
-                lifecycle::open_main(handle)?;
+            match mode {
+                lifecycle::Mode::Window => lifecycle::open_main(handle)?,
+                lifecycle::Mode::TrayOnly => trim::file_pages_later(),
             }
             Ok(())
         })
