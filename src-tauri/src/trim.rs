@@ -5,8 +5,8 @@
 //! (`MADV_PAGEOUT`, Linux 5.4+), as Windows trims a minimized app's working set. What the tray then uses
 //! comes back on first touch; pages that other processes map too are left alone by the kernel.
 //!
-//! Measured with scripts/bench-desktop.sh's tray-only process under Xvfb: 68 MB PSS before, 27 MB after
-//! an idle minute, of which about 10 MB are the file pages that the minute's work faulted back in.
+//! Measured with scripts/bench-desktop.sh (release, Xvfb), the window closed and an idle minute later:
+//! 66-69 MB PSS before, 28-29 MB after, of which about 10 MB are file pages the minute's work brought back.
 //! The cost is a read from disk (or the page cache) of whatever a later window needs again.
 
 use std::time::Duration;

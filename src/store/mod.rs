@@ -104,7 +104,7 @@ impl Store {
         // 8 KB pages for a new database (an existing one keeps its size: WAL mode cannot change it). The
         // occurrence keys are long (two UUID-length texts and a time), so 4 KB pages split and rebalance
         // often: 8 KB materialized a year of 2,000 series in about two thirds of the time, and sped
-        // syncing up by a sixth; 16 KB was slower than 8 (benches/core.rs, benches/sync.rs).
+        // syncing up by a fifth; 16 KB was slower than 8 (benches/core.rs, benches/sync.rs).
         conn.execute_batch("PRAGMA page_size = 8192")?;
         // WAL lets readers and one writer work at once across processes (https://sqlite.org/wal.html).
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

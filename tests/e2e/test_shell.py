@@ -305,20 +305,27 @@ def settings(start_at_login: bool, join_shortcut: str | None) -> dict:
             "join_shortcut": join_shortcut}
 
 
-def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, tmp_path):
+def app_with_a_meeting(launch, data_dir: Path, tmp_path: Path, title: str, browser: str):  # type: ignore[no-untyped-def]
+    """Starts the app on a data dir holding one meeting, `title`, in 20 minutes, with a home of the test's
+    own (the autostart entry goes to $HOME/.config/autostart) and the shell script `browser` as $BROWSER;
+    waits until the meeting is in the agenda. Returns the WebDriver and the home."""
     home = tmp_path / "home"
     home.mkdir()
-    opened = tmp_path / "opened.txt"
-    browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
-    browser.chmod(0o755)
-    Punctual.cli_on(data_dir, "create", "--title", "Shortcut sync", "--start", soon(20), "--end", soon(40),
+    script = tmp_path / "browser.sh"
+    script.write_text(f"#!/bin/sh\n{browser}\n")
+    script.chmod(0o755)
+    Punctual.cli_on(data_dir, "create", "--title", title, "--start", soon(20), "--end", soon(40),
                     "--location", MEET)
-    # The autostart entry goes to $HOME/.config/autostart: a home of the test's own.
-    app = launch({"HOME": str(home), "BROWSER": str(browser)})
-    driver = app.driver
+    driver = launch({"HOME": str(home), "BROWSER": str(script)}).driver
     driver.set_script_timeout(15)
-    wait(driver).until(lambda d: "Shortcut sync" in agenda_titles(d))
+    wait(driver).until(lambda d: title in agenda_titles(d))
+    return driver, home
+
+
+def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, tmp_path):
+    opened = tmp_path / "opened.txt"
+    driver, home = app_with_a_meeting(launch, data_dir, tmp_path, "Shortcut sync",
+                                      f'printf "%s\\n" "$1" >> "{opened}"')
     entry = home / ".config" / "autostart" / "Punctual.desktop"
     assert not entry.exists(), "start at login is off by default: nothing is written at launch"
 
@@ -353,15 +360,7 @@ def test_settings_apply_start_at_login_and_the_join_shortcut(launch, data_dir, t
 def test_pressing_the_shortcut_while_it_changes_never_hangs_the_app(launch, data_dir, tmp_path):
     # A press read by the shortcut listener while the previous key is being released once deadlocked the app
     # (the plugin's unregister_all held its lock across the release): keep the keys coming while it changes.
-    browser = tmp_path / "browser.sh"
-    browser.write_text("#!/bin/sh\nexit 0\n")
-    browser.chmod(0o755)
-    Punctual.cli_on(data_dir, "create", "--title", "Busy keys", "--start", soon(20), "--end", soon(40),
-                    "--location", MEET)
-    app = launch({"HOME": str(tmp_path), "BROWSER": str(browser)})
-    driver = app.driver
-    driver.set_script_timeout(15)
-    wait(driver).until(lambda d: "Busy keys" in agenda_titles(d))
+    driver, _ = app_with_a_meeting(launch, data_dir, tmp_path, "Busy keys", "exit 0")
     out = driver.execute_async_script(UPDATE_SETTINGS, settings(False, "Ctrl+Shift+J"))
     assert "ok" in out, f"the shortcut is set: {out}"
 
