@@ -10,7 +10,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from test_desktop import by_testid, wait
+from test_desktop import by_testid, grid_titles, wait
 
 FAKE_BROWSER = Path(__file__).with_name("fake_browser.py")
 
@@ -32,11 +32,6 @@ def google_event(eid: str, summary: str, start: dt.datetime, minutes: int, **ext
         "end": {"dateTime": end.isoformat(), "timeZone": "UTC"},
         **extra,
     }
-
-
-def grid_titles(driver) -> list[str]:  # type: ignore[no-untyped-def]
-    # textContent: a short event's box clips its title, and WebDriver's visible text then drops it.
-    return [e.get_attribute("textContent") or "" for e in driver.find_elements(*by_testid("grid-event-title"))]
 
 
 def account_state(driver) -> str:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
@@ -17,7 +18,19 @@ def by_testid(testid: str) -> tuple[str, str]:
 
 
 def wait(driver: WebDriver, seconds: float = 15) -> WebDriverWait:
-    return WebDriverWait(driver, seconds, poll_frequency=0.1)
+    # The UI re-renders while it loads and syncs: an element found one moment may be replaced the next, which
+    # is a reason to look again, not a failure.
+    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
+
+
+def texts(driver: WebDriver, testid: str, prop: str = "innerText") -> list[str]:
+    """The text of every element with `testid`, read in one script, so that a re-render between finding the
+    elements and reading them cannot fail the read."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), (e) => (e[arguments[1]] || '').trim());",
+        by_testid(testid)[1],
+        prop,
+    )
 
 
 def tomorrow_at(hour: int) -> str:
@@ -27,7 +40,12 @@ def tomorrow_at(hour: int) -> str:
 
 
 def agenda_titles(driver: WebDriver) -> list[str]:
-    return [e.text for e in driver.find_elements(*by_testid("event-title"))]
+    return texts(driver, "event-title")
+
+
+def grid_titles(driver: WebDriver) -> list[str]:
+    # textContent: a short event's box clips its title, and the visible text then drops it.
+    return texts(driver, "grid-event-title", "textContent")
 
 
 def test_first_run_shows_the_empty_state(launch):
@@ -149,11 +167,7 @@ def test_day_week_and_month_views_show_events(launch, data_dir):
         driver.find_element(*by_testid(f"view-{key}")).click()
         wait(driver).until(EC.visibility_of_element_located(by_testid("calendar-grid")))
         if same[key]:
-            # textContent: a short event's box clips its title, and WebDriver's visible text then drops it.
-            wait(driver).until(
-                lambda d: "Design review"
-                in [e.get_attribute("textContent") for e in d.find_elements(*by_testid("grid-event-title"))]
-            )
+            wait(driver).until(lambda d: "Design review" in grid_titles(d))
         app.screenshot(f"{label}-view")
     driver.find_element(*by_testid("view-a")).click()
     wait(driver).until(lambda d: "Design review" in agenda_titles(d))
