@@ -85,6 +85,9 @@ pub struct Attendance {
 }
 
 /// A calendar event as stored: a single event, a series master or an override.
+///
+/// The store writes it field by field in declaration order (store/events.rs): a new field goes at the end,
+/// with `#[serde(default)]`, or bodies written before it no longer read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,

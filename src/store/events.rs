@@ -1,10 +1,17 @@
-//! Events: single events, series masters and overrides, stored whole as JSON beside their key columns.
+//! Events: single events, series masters and overrides, stored whole beside their key columns.
+//!
+//! A body is the `model::Event` in MessagePack, its fields as an array in declaration order (a BLOB). It is
+//! about half the bytes of the JSON that earlier versions wrote, and decodes several times faster: a body is
+//! decoded for every row a listing returns and written for every event a sync applies. Rows written as JSON
+//! (TEXT) by earlier versions still decode. Because fields are matched by position, a field may only be
+//! added at the end of `Event`, with `#[serde(default)]`, so that older bodies (shorter arrays) still read.
 
 use super::calendars::parse_ts;
 use super::{Reader, Writer};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Event;
 use crate::time::Zone;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension};
 use std::borrow::Cow;
 
@@ -56,7 +63,7 @@ pub(super) struct EventRow<'a> {
     key: String,
     kind: &'static str,
     has_meeting: bool,
-    body: String,
+    body: Vec<u8>,
     created_at: String,
     updated_at: String,
 }
@@ -97,19 +104,25 @@ impl<'a> EventRow<'a> {
     }
 }
 
-pub(super) fn decode(body: &str, raw: Option<String>) -> Result<Event> {
-    let mut e: Event = serde_json::from_str(body).map_err(|e| {
+/// Decodes a stored body: MessagePack (a BLOB), or JSON (TEXT) as versions before it wrote.
+pub(super) fn decode(body: ValueRef<'_>, raw: Option<String>) -> Result<Event> {
+    let unreadable = |why: String| {
         Error::new(
             ErrorCode::Storage,
-            format!("a stored event could not be read: {e}"),
+            format!("a stored event could not be read: {why}"),
         )
-    })?;
+    };
+    let mut e: Event = match body {
+        ValueRef::Blob(b) => rmp_serde::from_slice(b).map_err(|e| unreadable(e.to_string()))?,
+        ValueRef::Text(t) => serde_json::from_slice(t).map_err(|e| unreadable(e.to_string()))?,
+        other => return Err(unreadable(format!("its body is {:?}", other.data_type()))),
+    };
     e.raw = raw;
     Ok(e)
 }
 
-fn encode(e: &Event) -> Result<String> {
-    serde_json::to_string(e)
+fn encode(e: &Event) -> Result<Vec<u8>> {
+    rmp_serde::to_vec(e)
         .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot encode event: {e}")))
 }
 
@@ -119,10 +132,12 @@ impl Reader<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT body, deleted, raw FROM events WHERE id = ?1")?;
-        let row: Option<(String, bool, Option<String>)> = stmt
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let row = stmt
+            .query_row([id], |r| {
+                Ok((decode(r.get_ref(0)?, r.get(2)?), r.get::<_, bool>(1)?))
+            })
             .optional()?;
-        row.map(|(b, d, raw)| Ok((decode(&b, raw)?, d))).transpose()
+        row.map(|(e, d)| Ok((e?, d))).transpose()
     }
 
     /// The live events of a uid group: a master and its overrides, or a lone event.
@@ -131,12 +146,9 @@ impl Reader<'_> {
             "SELECT body, raw FROM events WHERE calendar_id = ?1 AND uid = ?2 AND deleted = 0
               ORDER BY recurrence_key",
         )?;
-        let bodies = stmt.query_map([calendar_id, uid], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?))
-        })?;
-        bodies
-            .map(|b| b.map_err(Error::from).and_then(|(b, raw)| decode(&b, raw)))
-            .collect()
+        let events =
+            stmt.query_map([calendar_id, uid], |r| Ok(decode(r.get_ref(0)?, r.get(1)?)))?;
+        events.map(|e| e.map_err(Error::from)?).collect()
     }
 
     /// Every live event of a calendar, masters before their overrides.
@@ -144,10 +156,8 @@ impl Reader<'_> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT body, raw FROM events WHERE calendar_id = ?1 AND deleted = 0 ORDER BY uid, recurrence_key",
         )?;
-        let bodies = stmt.query_map([calendar_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-        bodies
-            .map(|b| b.map_err(Error::from).and_then(|(b, raw)| decode(&b, raw)))
-            .collect()
+        let events = stmt.query_map([calendar_id], |r| Ok(decode(r.get_ref(0)?, r.get(1)?)))?;
+        events.map(|e| e.map_err(Error::from)?).collect()
     }
 
     /// The number of live events (singles and series, not overrides) in a calendar.
@@ -230,5 +240,103 @@ impl Writer<'_> {
             .prepare_cached("DELETE FROM events WHERE id = ?1")?
             .execute([id])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LOCAL_CALENDAR_ID as CAL;
+    use crate::store::{RemoteChange, Store};
+
+    /// A Google event with a description, a Meet link, a zone and a recurrence: most of `Event`'s fields.
+    fn event() -> Event {
+        let item = serde_json::json!({
+            "id": "weekly", "status": "confirmed", "summary": "Standup",
+            "description": "Notes: <b>bold</b> & \"quoted\"", "location": "Room 4",
+            "created": "2026-01-01T00:00:00Z", "updated": "2026-01-02T00:00:00Z",
+            "start": {"dateTime": "2026-03-02T09:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-03-02T09:30:00+01:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", "EXDATE;TZID=Europe/Berlin:20260304T090000"],
+            "hangoutLink": "https://meet.google.com/abc-defg-hij"
+        });
+        let zone = Zone::parse("Europe/Berlin").unwrap_or(Zone::UTC);
+        match crate::providers::google::map_item(&item.to_string(), CAL, zone) {
+            Ok(Some(RemoteChange::Upsert(e))) => crate::app::with_link(*e),
+            other => panic!("the test item maps to an upsert: {other:?}"),
+        }
+    }
+
+    fn store() -> Store {
+        let store = Store::open_in_memory(Zone::UTC).expect("opens");
+        store
+            .write(|w| w.ensure_local_calendar(chrono::Utc::now()))
+            .expect("the local calendar");
+        store
+    }
+
+    #[test]
+    fn a_body_is_written_as_messagepack_and_reads_back_whole() {
+        let store = store();
+        let mut e = event();
+        e.raw = Some("{\"id\":\"weekly\"}".into());
+        store.write(|w| w.save_event(&e)).expect("saves");
+        let kind: String = store
+            .read(|r| {
+                Ok(r.conn
+                    .query_row("SELECT typeof(body) FROM events", [], |r| r.get(0))?)
+            })
+            .expect("reads");
+        assert_eq!(kind, "blob", "a new body is binary, not JSON text");
+        let back = store.read(|r| r.event(&e.id)).expect("reads");
+        assert_eq!(
+            back,
+            Some((e, false)),
+            "every field, the raw source included, survives the binary body"
+        );
+    }
+
+    #[test]
+    fn a_json_body_from_an_earlier_version_still_reads() {
+        let store = store();
+        let e = event();
+        store.write(|w| w.save_event(&e)).expect("saves");
+        let json = serde_json::to_string(&e).expect("encodes");
+        store
+            .write(|w| {
+                w.conn()
+                    .execute("UPDATE events SET body = ?1", [&json])
+                    .map_err(Error::from)
+            })
+            .expect("rewrites the body as an earlier version stored it");
+        let back = store.read(|r| r.event(&e.id)).expect("reads");
+        assert_eq!(
+            back,
+            Some((e, false)),
+            "a JSON (TEXT) body decodes to the same event"
+        );
+    }
+
+    #[test]
+    fn a_body_of_another_type_is_a_storage_error() {
+        let store = store();
+        let e = event();
+        store.write(|w| w.save_event(&e)).expect("saves");
+        store
+            .write(|w| {
+                w.conn()
+                    .execute("UPDATE events SET body = 42", [])
+                    .map_err(Error::from)
+            })
+            .expect("corrupts the body");
+        let err = store
+            .read(|r| r.event(&e.id))
+            .expect_err("a number is no event");
+        assert_eq!(
+            err.code,
+            ErrorCode::Storage,
+            "an unreadable row is reported as storage damage, not a panic: {}",
+            err.message
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! - One database file per data directory, in WAL mode, so the desktop app and the CLI can read while the
 //!   other writes. Every write runs in a `BEGIN IMMEDIATE` transaction with a busy timeout: taking the write
 //!   lock up front means two writers queue instead of failing with "database is locked" on a lock upgrade.
-//! - Events are stored whole (as JSON in `events.body`) beside the columns queries filter on.
+//! - Events are stored whole (MessagePack in `events.body`, events.rs) beside the columns queries filter on.
 //! - Occurrences are materialized: singles always have theirs; series instances exist for the UTC months
 //!   listed in `horizon`. A window query first makes sure every month it touches is materialized
 //!   ([`Store::ensure_months`]), then is a range scan on `occurrences(start_utc, id)`.
@@ -15,6 +15,7 @@
 
 mod apply;
 mod calendars;
+mod checkpoint;
 mod connections;
 mod events;
 mod joins;
@@ -41,6 +42,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The database of one data directory.
 pub struct Store {
+    /// Declared before `conn` so that it is dropped first: its thread closes its connection, and the
+    /// store's, closing last, checkpoints what is left and removes the log.
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     zone: Zone,
@@ -119,9 +123,10 @@ impl Store {
         // skip a copy per page for window queries.
         // Checkpoints are where WAL mode with synchronous = NORMAL fsyncs (twice each). A sync page of 2,500
         // events writes about 5 MB of WAL, past the 1,000-page default, so every page's commit checkpointed:
-        // fsyncs were a quarter of the apply path's wall time (strace). Checkpointing every 64 MB instead
-        // keeps each commit atomic as before (a crash loses whole transactions, page and cursor together,
-        // which the next sync redoes), and the size limit truncates the WAL back after a large sync.
+        // fsyncs were a quarter of the apply path's wall time (strace). Checkpoints now run on a thread of
+        // their own (checkpoint.rs); the automatic one, every 128 MB, only bounds the log if that thread
+        // lags. Each commit stays atomic (a crash loses whole transactions, page and cursor together, which
+        // the next sync redoes), and the size limit truncates the WAL back after a large sync.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;
@@ -129,7 +134,11 @@ impl Store {
         )?;
         migrations::migrate(&mut conn)
             .map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
+        let checkpointer = path
+            .as_deref()
+            .map(|p| checkpoint::Checkpointer::new(p, conn.total_changes()));
         let store = Store {
+            checkpointer,
             conn: Mutex::new(conn),
             path,
             zone,
@@ -165,7 +174,12 @@ impl Store {
         };
         let out = f(&mut w)?;
         w.flush_max_span()?;
+        // A commit changes no rows, so the count read before it is the count after.
+        let changes = w.tx.total_changes();
         w.tx.commit()?;
+        if let Some(cp) = &self.checkpointer {
+            cp.committed(changes);
+        }
         Ok(out)
     }
 

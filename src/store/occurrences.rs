@@ -14,7 +14,7 @@
 
 use super::events::decode;
 use super::{Reader, Writer};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::model::{Event, EventStatus};
 use crate::recurrence::{self, Override, Series, Window};
 use crate::time::{wire, When, Zone};
@@ -405,9 +405,9 @@ impl Writer<'_> {
               ORDER BY e.calendar_id, e.uid, e.recurrence_key",
         )?;
         let mut groups: HashMap<(String, String), Vec<Event>> = HashMap::new();
-        for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            // Materialization needs no raw source text.
-            let e = decode(&body?, None)?;
+        // Materialization needs no raw source text.
+        for e in stmt.query_map([], |r| Ok(decode(r.get_ref(0)?, None)))? {
+            let e = e??;
             groups
                 .entry((e.calendar_id.clone(), e.uid.clone()))
                 .or_default()
@@ -466,15 +466,7 @@ fn occurrence_row(r: &rusqlite::Row<'_>) -> Result<OccurrenceRow> {
         start: at(2)?,
         end: at(3)?,
         // Decoded from SQLite's own buffer: copying each body out first was a measurable share of a listing.
-        event: decode(
-            r.get_ref(4)?.as_str().map_err(|e| {
-                Error::new(
-                    ErrorCode::Storage,
-                    format!("a stored event is not text: {e}"),
-                )
-            })?,
-            r.get(6)?,
-        )?,
+        event: decode(r.get_ref(4)?, r.get(6)?)?,
         connection_id: r.get(5)?,
     })
 }
