@@ -158,12 +158,12 @@ impl App {
         let stale = self
             .store
             .read(|r| r.connections_in_state(crate::model::ConnectionState::NeedsReconnect))?;
-        let candidates: Vec<Candidate> = rows
+        let mut candidates: Vec<Candidate> = rows
             .iter()
             .filter(|r| !stale.contains(&r.connection_id))
             .map(candidate)
             .collect();
-        let changes = join::plan(&candidates, &existing, &rules, now, &mut || {
+        let changes = join::plan(&mut candidates, &existing, &rules, now, &mut || {
             uuid::Uuid::new_v4().to_string()
         });
         if !changes.is_empty() {
