@@ -546,7 +546,7 @@ pub fn plan(
         // Each candidate represents at most one meeting, so nothing taken here is needed again.
         let c = &mut candidates[d.rep as usize];
         let url_key = c.meeting_url.as_deref().map(|u| url_key(u, d.start));
-        let mut p = JoinPlan {
+        let p = JoinPlan {
             id: String::new(),
             occurrence_id: std::mem::take(&mut c.occurrence_id),
             event_id: std::mem::take(&mut c.event_id),
@@ -565,43 +565,7 @@ pub fn plan(
             url_key,
             next_fire_at: None,
         };
-        let early = d.early;
-        match d.found {
-            Some(e) => {
-                let old = &existing[e];
-                p.id = old.id.clone();
-                if old.start == p.start
-                    && old.scheduled_join_time == p.scheduled_join_time
-                    && old.status != JoinStatus::Cancelled
-                {
-                    // Same time: keep where it stands (notified, snoozed, joined...).
-                    p.status = old.status;
-                    p.early_sent = old.early_sent || early.is_none();
-                    p.early_reminder_at = if old.early_sent {
-                        old.early_reminder_at
-                    } else {
-                        early
-                    };
-                    p.next_fire_at = old.next_fire_at;
-                    if old.early_reminder_at != p.early_reminder_at && !old.early_sent {
-                        p.next_fire_at = due::next_fire(&p);
-                    }
-                } else {
-                    // Moved (or back from cancelled): a fresh plan at the new time.
-                    p.early_sent = early.is_none();
-                    p.next_fire_at = due::next_fire(&p);
-                }
-                if &p != old {
-                    changes.push(Change::Update(p));
-                }
-            }
-            None => {
-                p.id = new_id();
-                p.early_sent = early.is_none();
-                p.next_fire_at = due::next_fire(&p);
-                changes.push(Change::Insert(p));
-            }
-        }
+        changes.extend(settle(p, d.found.map(|e| &existing[e]), new_id));
     }
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
     for (i, p) in existing.iter().enumerate() {
@@ -612,6 +576,46 @@ pub fn plan(
         }
     }
     changes
+}
+
+/// What becomes of a plan just built for a meeting: it takes over `old` when the meeting had one (keeping
+/// its id, and where it stands while the time holds), or it is a new plan. `None` when the plan it takes
+/// over already says all of it.
+pub(super) fn settle(
+    mut p: JoinPlan,
+    old: Option<&JoinPlan>,
+    new_id: &mut dyn FnMut() -> String,
+) -> Option<Change> {
+    let early = p.early_reminder_at;
+    let Some(old) = old else {
+        p.id = new_id();
+        p.early_sent = early.is_none();
+        p.next_fire_at = due::next_fire(&p);
+        return Some(Change::Insert(p));
+    };
+    p.id = old.id.clone();
+    if old.start == p.start
+        && old.scheduled_join_time == p.scheduled_join_time
+        && old.status != JoinStatus::Cancelled
+    {
+        // Same time: keep where it stands (notified, snoozed, joined...).
+        p.status = old.status;
+        p.early_sent = old.early_sent || early.is_none();
+        p.early_reminder_at = if old.early_sent {
+            old.early_reminder_at
+        } else {
+            early
+        };
+        p.next_fire_at = old.next_fire_at;
+        if old.early_reminder_at != p.early_reminder_at && !old.early_sent {
+            p.next_fire_at = due::next_fire(&p);
+        }
+    } else {
+        // Moved (or back from cancelled): a fresh plan at the new time.
+        p.early_sent = early.is_none();
+        p.next_fire_at = due::next_fire(&p);
+    }
+    (&p != old).then_some(Change::Update(p))
 }
 
 /// Groups the wanted candidates into meetings and decides, meeting by meeting in the order of their

@@ -1,7 +1,7 @@
 //! The planner written the straightforward way, for tests only: string keys in std maps, groups as vectors,
 //! every plan built before it is compared. The fast planner must produce exactly its changes.
 
-use super::super::{due, EventRule, JoinAction, JoinPlan, JoinRules, JoinStatus, PlanFor};
+use super::super::{EventRule, JoinAction, JoinPlan, JoinRules, JoinStatus, PlanFor};
 use super::{key, normalize_url, Candidate, Change};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
@@ -104,7 +104,7 @@ pub fn plan(
             claimed[e] = true;
             continue;
         }
-        let mut p = JoinPlan {
+        let p = JoinPlan {
             id: String::new(),
             occurrence_id: c.occurrence_id.clone(),
             event_id: c.event_id.clone(),
@@ -123,41 +123,10 @@ pub fn plan(
             url_key: keys[rep].1.clone(),
             next_fire_at: None,
         };
-        match found {
-            Some(e) => {
-                claimed[e] = true;
-                let old = &existing[e];
-                p.id = old.id.clone();
-                if old.start == p.start
-                    && old.scheduled_join_time == p.scheduled_join_time
-                    && old.status != JoinStatus::Cancelled
-                {
-                    p.status = old.status;
-                    p.early_sent = old.early_sent || early.is_none();
-                    p.early_reminder_at = if old.early_sent {
-                        old.early_reminder_at
-                    } else {
-                        early
-                    };
-                    p.next_fire_at = old.next_fire_at;
-                    if old.early_reminder_at != p.early_reminder_at && !old.early_sent {
-                        p.next_fire_at = due::next_fire(&p);
-                    }
-                } else {
-                    p.early_sent = early.is_none();
-                    p.next_fire_at = due::next_fire(&p);
-                }
-                if &p != old {
-                    changes.push(Change::Update(p));
-                }
-            }
-            None => {
-                p.id = new_id();
-                p.early_sent = early.is_none();
-                p.next_fire_at = due::next_fire(&p);
-                changes.push(Change::Insert(p));
-            }
+        if let Some(e) = found {
+            claimed[e] = true;
         }
+        changes.extend(super::settle(p, found.map(|e| &existing[e]), new_id));
     }
     for (i, p) in existing.iter().enumerate() {
         let in_window = p.end > now && p.start < horizon_end;
