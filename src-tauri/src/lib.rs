@@ -10,7 +10,8 @@
 //! - [`prefs`]: start at login and the global join shortcut, from the stored settings;
 //! - [`joins`]: joining from the tray and the shortcut;
 //! - [`accounts`]: connecting accounts, and syncing them now and on a timer, off the window's core;
-//! - [`trim`]: tray-only mode gives back the file pages it does not use.
+//! - [`trim`]: tray-only mode gives back the file pages it does not use;
+//! - [`webkit_env`]: WebKit draws the page without accelerated compositing.
 
 pub mod accounts;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod reminders;
 pub mod tray;
 pub mod trim;
 pub mod watch;
+pub mod webkit_env;
 
 use accounts::Accounts;
 use commands::Core;
@@ -30,6 +32,8 @@ use tray::Tray;
 
 /// Builds and runs the app until Quit.
 pub fn run() -> Result<(), tauri::Error> {
+    // First: it changes the environment, which is only safe while this is the only thread.
+    webkit_env::prefer_unaccelerated();
     let mode = lifecycle::mode(std::env::args());
     lifecycle::prepare(mode);
     let core = Core::open_default();
@@ -64,6 +68,11 @@ pub fn run() -> Result<(), tauri::Error> {
         .manage(mode)
         .setup(move |app| {
             let handle = app.handle();
+            // The window first, so that WebKit starts its processes and loads the page while the rest starts:
+            // the tray, the reminders and the watcher took 30-40 ms of the main thread before it.
+            if mode == lifecycle::Mode::Window {
+                lifecycle::open_main(handle)?;
+            }
             let stored = handle.state::<Core>().with(|c| c.settings());
             match stored.and_then(|s| prefs::apply(handle, &s)) {
                 Ok(()) => {}
@@ -105,9 +114,8 @@ pub fn run() -> Result<(), tauri::Error> {
                 }
             }
             handle.state::<Accounts>().start_timer(handle.clone());
-            match mode {
-                lifecycle::Mode::Window => lifecycle::open_main(handle)?,
-                lifecycle::Mode::TrayOnly => trim::file_pages_later(),
+            if mode == lifecycle::Mode::TrayOnly {
+                trim::file_pages_later();
             }
             Ok(())
         })
