@@ -183,7 +183,8 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
         pytest.fail("tauri-driver is missing: run scripts/setup-debian.sh")
     started: list[tuple[webdriver.Remote | None, subprocess.Popen]] = []
 
-    def start(extra_env: dict[str, str] | None = None) -> Punctual:
+    def start(extra_env: dict[str, str | None] | None = None) -> Punctual:
+        """`extra_env` adds variables for the app; a value of None removes one."""
         port, native_port = _free_port(), _free_port()
         # WebKit keeps localStorage (the theme) and caches under the XDG folders: give each test its own, so
         # that no test sees what an earlier one (or the user's own Punctual) left there.
@@ -201,8 +202,12 @@ def launch(data_dir: Path, request: pytest.FixtureRequest):
             XDG_DATA_HOME=str(xdg / "data"),
             XDG_CONFIG_HOME=str(xdg / "config"),
             XDG_CACHE_HOME=str(xdg / "cache"),
-            **(extra_env or {}),
         )
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         log = open(SHOTS / f"{request.node.name}-tauri-driver.log", "ab")
         proc = subprocess.Popen(
             ["tauri-driver", "--port", str(port), "--native-port", str(native_port)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -78,6 +79,23 @@ def test_events_already_in_the_data_dir_show_at_start(launch, data_dir):
     app = launch()
     wait(app.driver).until(lambda d: "Already there" in agenda_titles(d))
     app.screenshot("agenda-at-start")
+
+
+def test_the_rendering_mode_that_ships_draws_the_agenda(launch, data_dir):
+    """The other tests keep WebKit's compositing on, because WebKitWebDriver cannot take a screenshot
+    without it (conftest.py). This one runs the app as it ships, with compositing left to the app, and so
+    takes no screenshot: it reads the page through the DOM, and the environment through /proc."""
+    from conftest import Punctual, app_pids  # noqa: PLC0415
+
+    Punctual.cli_on(data_dir, "create", "--title", "Shipped mode", "--start", tomorrow_at(9), "--end", tomorrow_at(10))
+    app = launch({"WEBKIT_DISABLE_COMPOSITING_MODE": None})
+    wait(app.driver).until(lambda d: "Shipped mode" in agenda_titles(d))
+    web = app_pids(data_dir, name="WebKitWebProces")
+    assert web, "the app started its web process"
+    environ = Path(f"/proc/{web[0]}/environ").read_bytes().split(b"\0")
+    assert b"WEBKIT_DISABLE_COMPOSITING_MODE=1" in environ, (
+        "with the variable unset, the app turns compositing off and its web process inherits that"
+    )
 
 
 def test_event_text_is_shown_as_text_never_as_html(launch):
