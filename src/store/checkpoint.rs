@@ -51,7 +51,7 @@ impl Checkpointer {
     }
 
     /// Asks the thread for a checkpoint, starting it if needed.
-    pub(super) fn request(&self) {
+    fn request(&self) {
         let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
         if thread.is_none() {
             let (tx, rx) = sync_channel(1);

@@ -296,47 +296,47 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_json_body_from_an_earlier_version_still_reads() {
+    /// A store holding `event()`, its body then overwritten with `body` as stored by other means.
+    fn with_body(body: rusqlite::types::Value) -> (Store, Event) {
         let store = store();
         let e = event();
         store.write(|w| w.save_event(&e)).expect("saves");
-        let json = serde_json::to_string(&e).expect("encodes");
         store
             .write(|w| {
                 w.conn()
-                    .execute("UPDATE events SET body = ?1", [&json])
+                    .execute("UPDATE events SET body = ?1", [body])
                     .map_err(Error::from)
             })
-            .expect("rewrites the body as an earlier version stored it");
+            .expect("the body is overwritten");
+        (store, e)
+    }
+
+    #[test]
+    fn a_json_body_from_an_earlier_version_still_reads() {
+        let json = serde_json::to_string(&event()).expect("encodes");
+        let (store, e) = with_body(json.into());
         let back = store.read(|r| r.event(&e.id)).expect("reads");
         assert_eq!(
             back,
             Some((e, false)),
-            "a JSON (TEXT) body decodes to the same event"
+            "a JSON (TEXT) body, as earlier versions wrote it, decodes to the same event"
         );
     }
 
     #[test]
-    fn a_body_of_another_type_is_a_storage_error() {
-        let store = store();
-        let e = event();
-        store.write(|w| w.save_event(&e)).expect("saves");
-        store
-            .write(|w| {
-                w.conn()
-                    .execute("UPDATE events SET body = 42", [])
-                    .map_err(Error::from)
-            })
-            .expect("corrupts the body");
-        let err = store
-            .read(|r| r.event(&e.id))
-            .expect_err("a number is no event");
-        assert_eq!(
-            err.code,
-            ErrorCode::Storage,
-            "an unreadable row is reported as storage damage, not a panic: {}",
-            err.message
-        );
+    fn a_damaged_body_is_a_storage_error_in_either_format() {
+        // 0xc1 is the one byte MessagePack never uses.
+        for body in [vec![0xc1_u8].into(), "{\"id\": 1".to_string().into()] {
+            let (store, e) = with_body(body);
+            let err = store
+                .read(|r| r.event(&e.id))
+                .expect_err("a damaged body is no event");
+            assert_eq!(
+                err.code,
+                ErrorCode::Storage,
+                "an unreadable row is reported as storage damage, not a panic: {}",
+                err.message
+            );
+        }
     }
 }
