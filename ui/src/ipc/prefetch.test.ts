@@ -44,6 +44,18 @@ describe('withPrefetch', () => {
     expect(calls.calendars, 'asked again after the write').toBe(2);
   });
 
+  it('keeps its answers across a subscription, and drops them on a change event', async () => {
+    const { backend, calls } = counted();
+    const b = withPrefetch(backend, [{ method: 'calendars', args: [] }]);
+    await b.onChange(() => {});
+    await b.calendars();
+    expect(calls.calendars, 'subscribing is no write: the kept answer is used').toBe(1);
+    const again = withPrefetch(backend, [{ method: 'calendars', args: [] }]);
+    backend.emitChange();
+    await again.calendars();
+    expect(calls.calendars, 'after a change the core is asked again, not answered from before it').toBe(3);
+  });
+
   it('gives the first caller a prefetched rejection', async () => {
     const backend = mockBackend();
     backend.settings = async () => {

@@ -2,7 +2,8 @@
 // process's time on the 2-core benchmark machine (scripts/bench-desktop.sh), and the four reads the page then
 // made waited for it, and the calendars for the events before them: started here, the core answers them on
 // its own threads meanwhile. Each answer is handed out once, to the first call with the same arguments;
-// every later call, and every call after a write, asks the core again.
+// every later call, and every call after a write or a change event (another process wrote before the page
+// could listen), asks the core again.
 import type { Backend } from './backend';
 
 /** A read the first screen makes: a Backend method and its arguments. */
@@ -12,6 +13,9 @@ export type StartupCall = {
 
 /** The reads whose answers are kept for their first caller; nothing else may be prefetched. */
 const READS = new Set<keyof Backend>(['listEvents', 'calendars', 'settings', 'upcomingMeetings']);
+
+/** Subscriptions: they neither read nor write, so they pass through and keep what was prefetched. */
+const SUBSCRIPTIONS = new Set<keyof Backend>(['onChange', 'onSyncActivity']);
 
 /** `backend` with `calls` already under way. */
 export function withPrefetch(backend: Backend, calls: StartupCall[]): Backend {
@@ -25,10 +29,13 @@ export function withPrefetch(backend: Backend, calls: StartupCall[]): Backend {
     answer.catch(() => {});
     pending.set(key(call.method, call.args), answer);
   }
+  // A change that lands before the components listen would otherwise be followed by an answer from before it.
+  void backend.onChange(() => pending.clear()).catch(() => pending.clear());
   const wrapped = { ...backend };
   for (const method of Object.keys(backend) as (keyof Backend)[]) {
     const fn = backend[method] as (...args: unknown[]) => Promise<unknown>;
     (wrapped as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      if (SUBSCRIPTIONS.has(method)) return fn.apply(backend, args);
       if (!READS.has(method)) {
         // A write (or anything else) may change what the kept answers say.
         pending.clear();
