@@ -1,6 +1,7 @@
 //! Google sync benchmark (release: `cargo bench --bench sync`), printing the figures issue 6 asks for:
 //! - the apply path (parse the events.list page, detect links, store the page with its cursor) over 50k
-//!   events in pages of 2,500, in events/s, with each stage's share;
+//!   events in pages of 2,500, in events/s, run as the sync engine runs it (a writer thread stores one
+//!   page while the next is parsed), and each stage's cost when they run one after another;
 //! - the end-to-end time of a first sync of the same 50k events from the fake Google over HTTP.
 //!
 //! A bench binary rather than criterion, like benches/core.rs: the figures are throughputs of one large run.
@@ -115,6 +116,122 @@ fn main() {
         }
     }
 
+    let now = base;
+
+    // The stages one after another on one thread, each timed: what each costs.
+    let (serial_dir, store, cal_id) = bench_store(base, zone);
+    let cref = CalendarRef {
+        id: &cal_id,
+        remote_id: CAL,
+        zone,
+    };
+    let (mut parse, mut prepare, mut write, mut free) = Default::default();
+    let mut n = 0;
+    for (i, body) in bodies.iter().enumerate() {
+        let t = Instant::now();
+        let page = parse_events_page(body, &cref).expect("a page parses");
+        parse += t.elapsed();
+        let next = cursor_after(&page);
+        let t = Instant::now();
+        let ready = punctual::sync::prepare(page.changes, zone).expect("a page encodes");
+        prepare += t.elapsed();
+        let t = Instant::now();
+        punctual::sync::store_page(&store, &cal_id, &ready, &next, i == 0, now)
+            .expect("a page stores");
+        write += t.elapsed();
+        n += ready.changes.len();
+        let t = Instant::now();
+        drop(ready);
+        free += t.elapsed();
+    }
+    let serial: std::time::Duration = [parse, prepare, write, free].iter().sum();
+    drop(store);
+    report_sizes(serial_dir.path());
+
+    // The apply path as the sync engine runs it: the writer thread stores a page while this thread
+    // parses and detects the next (`sync::with_pipeline`).
+    let (_dir, store, cal_id) = bench_store(base, zone);
+    let cref = CalendarRef {
+        id: &cal_id,
+        remote_id: CAL,
+        zone,
+    };
+    let cpu0 = process_cpu_seconds();
+    let t = Instant::now();
+    let stored = punctual::sync::with_pipeline(&store, &cal_id, |pipeline| {
+        let mut stored = 0;
+        for (i, body) in bodies.iter().enumerate() {
+            let page = parse_events_page(body, &cref).expect("a page parses");
+            let next = cursor_after(&page);
+            stored += pipeline
+                .push(page.changes, next, i == 0, now)?
+                .iter()
+                .map(|p| p.changes)
+                .sum::<usize>();
+        }
+        Ok(stored + pipeline.drain()?.iter().map(|p| p.changes).sum::<usize>())
+    })
+    .expect("the pipeline stores every page");
+    let wall = t.elapsed();
+    let cpu = match (cpu0, process_cpu_seconds()) {
+        (Some(a), Some(b)) => format!(", {:.2} s of CPU over its threads", b - a),
+        _ => String::new(),
+    };
+    assert_eq!(
+        stored, n,
+        "the pipeline stores every change the serial run did"
+    );
+    let ms = |d: std::time::Duration| format!("{:.0} ms", d.as_secs_f64() * 1e3);
+    println!(
+        "apply path (parse, detect, store; pipelined as the sync engine runs it): {n} events in {} pages \
+         of {PAGE_SIZE} in {} = {:.0} events/s (goal >= 50000){cpu}",
+        bodies.len(),
+        ms(wall),
+        n as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  the stages one after another: parse {}, detect links and encode rows {}, store {}, free {}; \
+         sum {} = {:.0} events/s",
+        ms(parse),
+        ms(prepare),
+        ms(write),
+        ms(free),
+        ms(serial),
+        n as f64 / serial.as_secs_f64()
+    );
+
+    if std::env::var_os("PUNCTUAL_BENCH_APPLY_ONLY").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let app = App::open_with(dir.path(), clock, zone)
+        .expect("an app")
+        .with_secrets(Arc::new(MemorySecrets::new()))
+        .with_google(GoogleSetup {
+            auth_url: fake.auth_url(),
+            token_url: fake.token_url(),
+            api_url: fake.base.clone(),
+            client_id: Some(fake_google::CLIENT_ID.into()),
+            client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
+        });
+    let t = Instant::now();
+    let conn = app
+        .connect_google_refresh_token(SecretString::new(fake.issue_refresh_token()))
+        .expect("connect");
+    let reports = app
+        .sync(Some(&conn.id), false, &mut |_, _| {})
+        .expect("sync");
+    let e2e = t.elapsed();
+    println!(
+        "end to end: connect + first sync of {} events over HTTP from the fake in {:.2?} ({:.0} events/s)",
+        reports[0].changes,
+        e2e,
+        reports[0].changes as f64 / e2e.as_secs_f64()
+    );
+}
+
+/// A store in a temp dir (WAL, as in the app) with the bench's Google calendar in it.
+fn bench_store(base: DateTime<Utc>, zone: Zone) -> (tempfile::TempDir, Store, String) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let store = Store::open(dir.path(), zone).expect("a store");
     let now = base;
@@ -156,98 +273,16 @@ fn main() {
             Ok(ids[0].clone())
         })
         .expect("the bench calendar");
-    let cref = CalendarRef {
-        id: &cal_id,
-        remote_id: CAL,
-        zone,
-    };
-    let (mut parse, mut apply, mut detect) = (
-        std::time::Duration::ZERO,
-        std::time::Duration::ZERO,
-        std::time::Duration::ZERO,
-    );
-    let mut n = 0;
-    let cpu0 = thread_cpu_seconds();
-    for (i, body) in bodies.iter().enumerate() {
-        let t = Instant::now();
-        let page = parse_events_page(body, &cref).expect("a page parses");
-        parse += t.elapsed();
-        let next = SyncState {
-            sync_token: page.sync_token.clone(),
-            page_token: page.next_page.clone(),
-            last_sync_at: None,
-        };
-        // Detection alone, on copies, to split the apply figure (apply_page detects again, as the app does).
-        let t = Instant::now();
-        for c in &page.changes {
-            if let punctual::store::RemoteChange::Upsert(e) = c {
-                std::hint::black_box(punctual::detect::detect(&punctual::detect::Invite {
-                    conference: &e.conference.uris,
-                    url: e.url.as_deref(),
-                    location: e.location.as_deref(),
-                    description: e.description.as_deref(),
-                    html: e.conference.html.as_deref(),
-                }));
-            }
-        }
-        detect += t.elapsed();
-        let t = Instant::now();
-        let (count, _) =
-            punctual::sync::apply_page(&store, &cal_id, page.changes, &next, i == 0, now)
-                .expect("a page applies");
-        apply += t.elapsed();
-        n += count;
-    }
-    let total = parse + apply;
-    let cpu = match (cpu0, thread_cpu_seconds()) {
-        (Some(a), Some(b)) => {
-            // The separate detection pass is not part of the apply path.
-            let c = b - a - detect.as_secs_f64();
-            format!("; thread CPU {c:.2}s = {:.0} events/s", n as f64 / c)
-        }
-        _ => String::new(),
-    };
-    println!(
-        "apply path: {n} events in {} pages of {PAGE_SIZE}: wall {:.2?} = {:.0} events/s \
-         (parse {:.2?}, detect {:.2?}, store {:.2?}){cpu}",
-        bodies.len(),
-        total,
-        n as f64 / total.as_secs_f64(),
-        parse,
-        detect,
-        apply.saturating_sub(detect)
-    );
+    (dir, store, cal_id)
+}
 
-    report_sizes(dir.path());
-
-    if std::env::var_os("PUNCTUAL_BENCH_APPLY_ONLY").is_some() {
-        return;
+/// The cursor saved with a page, as the engine computes it.
+fn cursor_after(page: &punctual::providers::ChangePage) -> SyncState {
+    SyncState {
+        sync_token: page.sync_token.clone(),
+        page_token: page.next_page.clone(),
+        last_sync_at: None,
     }
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let app = App::open_with(dir.path(), clock, zone)
-        .expect("an app")
-        .with_secrets(Arc::new(MemorySecrets::new()))
-        .with_google(GoogleSetup {
-            auth_url: fake.auth_url(),
-            token_url: fake.token_url(),
-            api_url: fake.base.clone(),
-            client_id: Some(fake_google::CLIENT_ID.into()),
-            client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
-        });
-    let t = Instant::now();
-    let conn = app
-        .connect_google_refresh_token(SecretString::new(fake.issue_refresh_token()))
-        .expect("connect");
-    let reports = app
-        .sync(Some(&conn.id), false, &mut |_, _| {})
-        .expect("sync");
-    let e2e = t.elapsed();
-    println!(
-        "end to end: connect + first sync of {} events over HTTP from the fake in {:.2?} ({:.0} events/s)",
-        reports[0].changes,
-        e2e,
-        reports[0].changes as f64 / e2e.as_secs_f64()
-    );
 }
 
 /// What the apply path left on disk: the bytes a sync writes are a large part of its cost.
@@ -282,10 +317,14 @@ fn report_sizes(dir: &std::path::Path) {
     }
 }
 
-/// This thread's CPU time where Linux tells it: the shared build machine is often busy, which inflates
-/// wall-clock figures but not CPU time (as benches/ical.rs reports).
-fn thread_cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
+/// CPU time of the whole process (every thread) where Linux tells it, in seconds: on this shared
+/// machine a busy neighbour inflates wall time, much less CPU time.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and stime are
+    // the 12th and 13th of them, in clock ticks of 1/100 s on Linux.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }

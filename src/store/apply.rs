@@ -11,7 +11,7 @@
 //!   that way goes into multi-row inserts. Groups with stored rows or a removal are read back as before.
 
 use super::calendars::parse_ts;
-use super::events::{recurrence_key, EventRow};
+use super::events::{Encoded, Encodings, EventRow};
 use super::occurrences::{group_occurrences, single_occurrence, NewOccurrence};
 use super::{RemoteChange, Writer};
 use crate::error::Result;
@@ -21,25 +21,30 @@ use rusqlite::params;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// A stored row as an upsert needs it: the id it keeps and its creation time as stored.
+/// A stored row as an upsert needs it: the id it keeps and its creation time as stored. Borrowed from the
+/// page where the page wrote it: a first sync records thousands, and copying each was a tenth of the
+/// writer's time.
 #[derive(Clone, Debug)]
-struct Stored {
-    id: String,
-    created_at: String,
+struct Stored<'a> {
+    id: Cow<'a, str>,
+    created_at: Cow<'a, str>,
 }
+
+/// (uid, recurrence key).
+type Place<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// The stored rows of the page's uids, kept as the page's writes leave them.
 #[derive(Default)]
-struct Known {
-    /// uid → recurrence key → row.
-    groups: HashMap<String, BTreeMap<String, Stored>>,
+struct Known<'a> {
+    /// uid → its rows by recurrence key. Nearly every uid has one row, so a short list beats a map.
+    groups: HashMap<Cow<'a, str>, Vec<(Cow<'a, str>, Stored<'a>)>>,
     /// id → (uid, recurrence key): an insert whose id is taken updates that row, wherever it was.
-    by_id: HashMap<String, (String, String)>,
+    by_id: HashMap<Cow<'a, str>, Place<'a>>,
 }
 
-impl Known {
+impl<'a> Known<'a> {
     /// Reads the rows of every uid in `uids` in one statement.
-    fn load(w: &Writer<'_>, calendar_id: &str, uids: &BTreeSet<&str>) -> Result<Known> {
+    fn load(w: &Writer<'_>, calendar_id: &str, uids: &BTreeSet<&str>) -> Result<Known<'a>> {
         let mut known = Known::default();
         if uids.is_empty() {
             return Ok(known);
@@ -58,65 +63,66 @@ impl Known {
         while let Some(r) = rows.next()? {
             let (uid, key): (String, String) = (r.get(0)?, r.get(1)?);
             let stored = Stored {
-                id: r.get(2)?,
-                created_at: r.get(3)?,
+                id: Cow::Owned(r.get(2)?),
+                created_at: Cow::Owned(r.get(3)?),
             };
-            known.put(&uid, &key, stored);
+            known.put(Cow::Owned(uid), Cow::Owned(key), stored);
         }
         Ok(known)
     }
 
-    fn get(&self, uid: &str, key: &str) -> Option<&Stored> {
-        self.groups.get(uid)?.get(key)
+    fn get(&self, uid: &str, key: &str) -> Option<&Stored<'a>> {
+        let rows = self.groups.get(uid)?;
+        rows.iter().find(|(k, _)| k == key).map(|(_, row)| row)
     }
 
     /// Whether the uid has a stored override (an instance of a series, maybe of one not stored yet).
     fn has_overrides(&self, uid: &str) -> bool {
         self.groups
             .get(uid)
-            .is_some_and(|g| g.keys().any(|k| !k.is_empty()))
+            .is_some_and(|rows| rows.iter().any(|(k, _)| !k.is_empty()))
     }
 
     /// Records a row written under (uid, key). Returns the uid that lost a row to it, when its id belonged
     /// to another group's row (which the write then took over).
-    fn put(&mut self, uid: &str, key: &str, row: Stored) -> Option<String> {
-        let place = (uid.to_string(), key.to_string());
-        let previous = self.by_id.insert(row.id.clone(), place);
-        let loser = previous.filter(|(u, k)| (u.as_str(), k.as_str()) != (uid, key));
+    fn put(&mut self, uid: Cow<'a, str>, key: Cow<'a, str>, row: Stored<'a>) -> Option<String> {
+        let place = (uid, key);
+        let previous = self.by_id.insert(row.id.clone(), place.clone());
+        let loser = previous.filter(|p| *p != place);
         if let Some((u, k)) = &loser {
-            if let Some(g) = self.groups.get_mut(u) {
-                g.remove(k);
+            if let Some(rows) = self.groups.get_mut(u.as_ref()) {
+                rows.retain(|(key, _)| key != k);
             }
         }
-        self.groups
-            .entry(uid.to_string())
-            .or_default()
-            .insert(key.to_string(), row);
-        loser.map(|(u, _)| u)
+        let (uid, key) = place;
+        let rows = self.groups.entry(uid).or_default();
+        match rows.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, stored)) => *stored = row,
+            None => rows.push((key, row)),
+        }
+        loser.map(|(u, _)| u.into_owned())
     }
 
     /// Forgets the rows a removal deleted: the uid's row with `key`, or all of them.
     fn remove(&mut self, uid: &str, key: Option<&str>) {
-        let Some(g) = self.groups.get_mut(uid) else {
+        let Some(rows) = self.groups.get_mut(uid) else {
             return;
         };
-        let gone: Vec<String> = g
-            .keys()
-            .filter(|k| key.is_none_or(|key| key == k.as_str()))
-            .cloned()
-            .collect();
-        for k in gone {
-            if let Some(row) = g.remove(&k) {
-                self.by_id.remove(&row.id);
+        let by_id = &mut self.by_id;
+        rows.retain(|(k, row)| {
+            let gone = key.is_none_or(|key| key == k);
+            if gone {
+                by_id.remove(&row.id);
             }
-        }
+            !gone
+        });
     }
 }
 
 /// One page being applied.
 struct Page<'a> {
     calendar_id: &'a str,
-    known: Known,
+    known: Known<'a>,
     /// How many changes of the page name each uid.
     per_uid: HashMap<&'a str, usize>,
     /// Every event row of the page, in order; those from `written` on are not in the database yet.
@@ -125,9 +131,9 @@ struct Page<'a> {
     /// The occurrences of new lone singles and of groups built from the page.
     occurrences: Vec<NewOccurrence>,
     /// Groups to re-materialize (every uid but new lone singles').
-    touched: BTreeSet<String>,
+    touched: BTreeSet<&'a str>,
     /// For each touched group, its rows in this page by recurrence key (the latest write of each key).
-    in_page: HashMap<&'a str, BTreeMap<String, usize>>,
+    in_page: HashMap<&'a str, BTreeMap<&'a str, usize>>,
     /// Touched groups that must be read back: they had stored rows, a removal, or lost a row.
     read_back: HashSet<String>,
 }
@@ -140,7 +146,7 @@ impl<'a> Page<'a> {
         }
         let uids: BTreeSet<&str> = per_uid.keys().copied().collect();
         let known = Known::load(w, calendar_id, &uids)?;
-        let read_back = known.groups.keys().cloned().collect();
+        let read_back = known.groups.keys().map(|uid| uid.to_string()).collect();
         Ok(Page {
             calendar_id,
             known,
@@ -154,10 +160,10 @@ impl<'a> Page<'a> {
         })
     }
 
-    fn upsert(&mut self, w: &Writer<'_>, e: &'a Event) -> Result<()> {
+    fn upsert(&mut self, w: &Writer<'_>, e: &'a Event, enc: &'a Encoded) -> Result<()> {
         debug_assert_eq!(e.calendar_id, self.calendar_id);
-        let key = recurrence_key(e, w.zone);
-        let existing = self.known.get(&e.uid, &key).cloned();
+        let key = enc.key.as_str();
+        let existing = self.known.get(&e.uid, key).cloned();
         // A new lone single (the bulk of a first sync) has one known occurrence and no group to build,
         // unless instances of the same uid are stored.
         let lone = existing.is_none()
@@ -165,47 +171,55 @@ impl<'a> Page<'a> {
             && e.recurrence_id.is_none()
             && self.per_uid.get(e.uid.as_str()) == Some(&1)
             && !self.known.has_overrides(&e.uid);
-        let (event, stored) = match existing {
+        let (row, stored) = match existing {
             None => (
-                Cow::Borrowed(e),
+                EventRow::encoded(e, enc),
                 Stored {
-                    id: e.id.clone(),
-                    created_at: e.created_at.to_rfc3339(),
+                    id: Cow::Borrowed(&e.id),
+                    created_at: Cow::Borrowed(&enc.created_at),
                 },
             ),
-            // An update keeps the stored id and creation time.
+            // An update keeps the stored id and creation time: the page's encoding holds when they are
+            // the event's own (as they are for a provider's stable ids).
+            Some(s) if s.id == e.id && s.created_at == enc.created_at => {
+                (EventRow::encoded(e, enc), s)
+            }
             Some(s) => {
                 let mut kept = e.clone();
-                kept.id = s.id.clone();
+                kept.id = s.id.to_string();
                 kept.created_at = parse_ts(&s.created_at);
-                (Cow::Owned(kept), s)
+                (EventRow::new(Cow::Owned(kept), key.to_string())?, s)
             }
         };
-        if let Some(loser) = self.known.put(&e.uid, &key, stored) {
+        if let Some(loser) = self
+            .known
+            .put(Cow::Borrowed(&e.uid), Cow::Borrowed(key), stored)
+        {
             self.read_back.insert(loser);
         }
         if lone {
-            if event.status != EventStatus::Cancelled {
-                self.occurrences.push(single_occurrence(&event, w.zone));
+            if row.event().status != EventStatus::Cancelled {
+                self.occurrences
+                    .push(single_occurrence(row.event(), w.zone));
             }
         } else {
-            self.touched.insert(e.uid.clone());
+            self.touched.insert(e.uid.as_str());
             self.in_page
                 .entry(e.uid.as_str())
                 .or_default()
-                .insert(key.clone(), self.rows.len());
+                .insert(key, self.rows.len());
         }
-        self.rows.push(EventRow::new(event, key)?);
+        self.rows.push(row);
         Ok(())
     }
 
-    fn remove(&mut self, w: &Writer<'_>, uid: &str, recurrence_id: Option<When>) -> Result<()> {
+    fn remove(&mut self, w: &Writer<'_>, uid: &'a str, recurrence_id: Option<When>) -> Result<()> {
         // The DELETE must see the page's earlier writes.
         self.flush(w)?;
         let key = recurrence_id.map(|r| r.to_utc(w.zone).timestamp().to_string());
         w.remove_remote(self.calendar_id, uid, key.as_deref())?;
         self.known.remove(uid, key.as_deref());
-        self.touched.insert(uid.to_string());
+        self.touched.insert(uid);
         self.read_back.insert(uid.to_string());
         Ok(())
     }
@@ -222,8 +236,8 @@ impl<'a> Page<'a> {
         let mut warnings = Vec::new();
         if !self.touched.is_empty() {
             let ranges = w.horizon_ranges()?;
-            for uid in &self.touched {
-                match self.in_page.get(uid.as_str()) {
+            for &uid in &self.touched {
+                match self.in_page.get(uid) {
                     Some(keys) if !self.read_back.contains(uid) => {
                         let group: Vec<&Event> =
                             keys.values().map(|&i| self.rows[i].event()).collect();
@@ -247,6 +261,14 @@ impl<'a> Page<'a> {
     }
 }
 
+/// Encodings made for another page: a caller's bug, refused before anything is written.
+fn mismatch() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::ErrorCode::Internal,
+        "a page's encodings do not match its changes",
+    )
+}
+
 fn uid_of(ch: &RemoteChange) -> &str {
     match ch {
         RemoteChange::Upsert(e) => e.uid.as_str(),
@@ -262,13 +284,28 @@ impl Writer<'_> {
         calendar_id: &str,
         changes: &[RemoteChange],
     ) -> Result<Vec<String>> {
+        self.apply_encoded_page(calendar_id, changes, &Encodings::of(changes, self.zone)?)
+    }
+
+    /// [`Writer::apply_remote_page`] with the rows encoded already (by [`Encodings::of`] with this store's
+    /// zone), as a sync does on the thread that reads pages.
+    pub fn apply_encoded_page(
+        &self,
+        calendar_id: &str,
+        changes: &[RemoteChange],
+        encodings: &Encodings,
+    ) -> Result<Vec<String>> {
+        if encodings.0.len() != changes.len() {
+            return Err(mismatch());
+        }
         let mut page = Page::new(self, calendar_id, changes)?;
-        for ch in changes {
-            match ch {
-                RemoteChange::Upsert(e) => page.upsert(self, e)?,
-                RemoteChange::Remove { uid, recurrence_id } => {
+        for (ch, enc) in changes.iter().zip(&encodings.0) {
+            match (ch, enc) {
+                (RemoteChange::Upsert(e), Some(enc)) => page.upsert(self, e, enc)?,
+                (RemoteChange::Remove { uid, recurrence_id }, None) => {
                     page.remove(self, uid, *recurrence_id)?
                 }
+                _ => return Err(mismatch()),
             }
         }
         page.finish(self)

@@ -57,29 +57,74 @@ const PUT_EVENTS_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET
 /// Rows per multi-row event insert: 10 values each, far below SQLite's 32,766 bound parameters.
 const EVENT_BATCH: usize = 64;
 
-/// An event encoded for the events table, its body serialized once.
-pub(super) struct EventRow<'a> {
-    event: Cow<'a, Event>,
-    key: String,
+/// The columns of an event's row that are computed from the event: its body serialized once, its key and
+/// its time stamps. A sync computes them on the thread that reads the page, off the writer's path
+/// ([`Encodings`]).
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    pub(super) key: String,
     kind: &'static str,
     has_meeting: bool,
     body: Vec<u8>,
-    created_at: String,
+    pub(super) created_at: String,
     updated_at: String,
+}
+
+impl Encoded {
+    /// `zone` is the store's: it reads a floating RECURRENCE-ID into the key.
+    pub fn new(e: &Event, zone: Zone) -> Result<Encoded> {
+        Encoded::with_key(e, recurrence_key(e, zone))
+    }
+
+    fn with_key(e: &Event, key: String) -> Result<Encoded> {
+        Ok(Encoded {
+            key,
+            kind: kind(e),
+            has_meeting: e.meeting.is_some(),
+            body: encode(e)?,
+            created_at: e.created_at.to_rfc3339(),
+            updated_at: e.updated_at.to_rfc3339(),
+        })
+    }
+}
+
+/// The encoded rows of a page's changes, in order: `None` for a removal.
+pub struct Encodings(pub(super) Vec<Option<Encoded>>);
+
+impl Encodings {
+    pub fn of(changes: &[super::RemoteChange], zone: Zone) -> Result<Encodings> {
+        changes
+            .iter()
+            .map(|c| match c {
+                super::RemoteChange::Upsert(e) => Encoded::new(e, zone).map(Some),
+                super::RemoteChange::Remove { .. } => Ok(None),
+            })
+            .collect::<Result<_>>()
+            .map(Encodings)
+    }
+}
+
+/// An event ready for the events table.
+pub(super) struct EventRow<'a> {
+    event: Cow<'a, Event>,
+    enc: Cow<'a, Encoded>,
 }
 
 impl<'a> EventRow<'a> {
     /// `key` is the event's [`recurrence_key`].
     pub(super) fn new(event: Cow<'a, Event>, key: String) -> Result<EventRow<'a>> {
         Ok(EventRow {
-            key,
-            kind: kind(&event),
-            has_meeting: event.meeting.is_some(),
-            body: encode(&event)?,
-            created_at: event.created_at.to_rfc3339(),
-            updated_at: event.updated_at.to_rfc3339(),
+            enc: Cow::Owned(Encoded::with_key(&event, key)?),
             event,
         })
+    }
+
+    /// An event with its columns computed already.
+    pub(super) fn encoded(event: &'a Event, enc: &'a Encoded) -> EventRow<'a> {
+        EventRow {
+            event: Cow::Borrowed(event),
+            enc: Cow::Borrowed(enc),
+        }
     }
 
     /// The event as it is written.
@@ -93,12 +138,12 @@ impl<'a> EventRow<'a> {
             &self.event.id,
             &self.event.calendar_id,
             &self.event.uid,
-            &self.key,
-            &self.kind,
-            &self.has_meeting,
-            &self.body,
-            &self.created_at,
-            &self.updated_at,
+            &self.enc.key,
+            &self.enc.kind,
+            &self.enc.has_meeting,
+            &self.enc.body,
+            &self.enc.created_at,
+            &self.enc.updated_at,
             &self.event.raw,
         ]
     }

@@ -24,6 +24,7 @@ mod occurrences;
 mod outbox;
 
 pub use connections::{RemoteCalendar, RemoteChange, SyncState};
+pub use events::{Encoded, Encodings};
 pub use joins::bad_setting;
 pub use occurrences::{
     instance_id, OccurrenceRow, PageDirection, PageKey, WindowQuery, MAX_INSTANCES_PER_RANGE,

@@ -4,7 +4,9 @@
 //! Invariants:
 //! - A page's events and the cursor that follows it (the next page token, or on the last page the new sync
 //!   token) commit together, so a crash at any point leaves either the old cursor with the old data or the
-//!   new cursor with the new data; the next run continues from there and converges.
+//!   new cursor with the new data; the next run continues from there and converges. Pages are stored by
+//!   a writer thread while the next is fetched ([`with_pipeline`]); pages that queue up while it writes
+//!   share its next transaction, in order, each still followed by its own cursor.
 //! - A fetch resumed from a saved page token is followed by one incremental round, so a run that ends
 //!   well leaves the calendar as the server is now, not as it was when an interrupted fetch began.
 //! - A full sync starts by dropping the calendar's events in the transaction of its first page. A 410 (the
@@ -17,14 +19,16 @@
 //! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
 
 mod activity;
+mod pipeline;
 
 pub use activity::{SyncActivity, SyncStage};
+pub use pipeline::{with_pipeline, Pipeline, Stored};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{stamp, ConnectionFailure, ConnectionState};
 use crate::providers::{CalendarProvider, CalendarRef, Cursor, ProviderError};
 use crate::secrets::SecretString;
-use crate::store::{RemoteChange, Store, SyncState};
+use crate::store::{Encodings, RemoteChange, Store, SyncState};
 use crate::time::{Clock, Zone};
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,17 +105,15 @@ pub struct SyncReport {
     pub warnings: Vec<String>,
 }
 
-/// The apply path of one page: link detection on each event, then the page's changes and the cursor that
-/// follows them in one transaction (after dropping the calendar's events when a full fetch starts).
-/// Returns the number of changes and the expansion warnings.
-pub fn apply_page(
-    store: &Store,
-    calendar_id: &str,
-    changes: Vec<RemoteChange>,
-    next: &SyncState,
-    starts_full: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(usize, Vec<String>)> {
+/// A page of changes made ready to store: links detected and rows encoded.
+pub struct ReadyPage {
+    pub changes: Vec<RemoteChange>,
+    encodings: Encodings,
+}
+
+/// The first half of the apply path, which needs no database: link detection on every event of a page,
+/// then each row's encoding (in `zone`, the store's).
+pub fn prepare(changes: Vec<RemoteChange>, zone: Zone) -> Result<ReadyPage> {
     let changes: Vec<RemoteChange> = changes
         .into_iter()
         .map(|c| match c {
@@ -119,15 +121,38 @@ pub fn apply_page(
             other => other,
         })
         .collect();
-    let warnings = store.write(|w| {
-        if starts_full {
-            w.wipe_calendar(calendar_id)?;
-        }
-        let warnings = w.apply_remote_page(calendar_id, &changes)?;
-        w.save_sync_state(calendar_id, next, now)?;
-        Ok(warnings)
-    })?;
-    Ok((changes.len(), warnings))
+    let encodings = Encodings::of(&changes, zone)?;
+    Ok(ReadyPage { changes, encodings })
+}
+
+/// The second half: a page's changes and the cursor that follows them in one transaction (after dropping
+/// the calendar's events when a full fetch starts). Returns the expansion warnings.
+pub fn store_page(
+    store: &Store,
+    calendar_id: &str,
+    page: &ReadyPage,
+    next: &SyncState,
+    starts_full: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>> {
+    store.write(|w| store_in(w, calendar_id, page, next, starts_full, now))
+}
+
+/// [`store_page`] inside a transaction that may hold other pages before it.
+fn store_in(
+    w: &crate::store::Writer<'_>,
+    calendar_id: &str,
+    page: &ReadyPage,
+    next: &SyncState,
+    starts_full: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>> {
+    if starts_full {
+        w.wipe_calendar(calendar_id)?;
+    }
+    let warnings = w.apply_encoded_page(calendar_id, &page.changes, &page.encodings)?;
+    w.save_sync_state(calendar_id, next, now)?;
+    Ok(warnings)
 }
 
 /// Why a provider call gave up.
@@ -343,6 +368,7 @@ impl Engine<'_> {
         Ok(report)
     }
 
+    /// Fetches a calendar's pages while a writer thread stores them ([`with_pipeline`]).
     fn sync_calendar(
         &self,
         cal: &CalendarRef<'_>,
@@ -351,83 +377,96 @@ impl Engine<'_> {
         progress: &mut dyn FnMut(Progress),
         report: &mut SyncReport,
     ) -> Result<()> {
-        let mut gone = 0;
         let mut total = 0;
-        // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe runs
-        // ago; one more incremental round after its last page brings the calendar up to now.
-        let mut catch_up = self
-            .store
-            .read(|r| r.sync_state(cal.id))?
-            .page_token
-            .is_some();
-        loop {
-            let state = self.store.read(|r| r.sync_state(cal.id))?;
-            let cursor = match (&state.sync_token, &state.page_token) {
-                (Some(t), page) => Cursor::Since {
-                    token: t,
-                    page: page.as_deref(),
-                },
-                (None, page) => Cursor::Full {
-                    page: page.as_deref(),
-                },
-            };
-            let starts_full = state.sync_token.is_none() && state.page_token.is_none();
-            let page = match self.call(token, jitter, progress, |t| {
-                self.provider.changes(t, cal, cursor)
-            }) {
-                Ok(p) => p,
-                Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
-                    gone += 1;
-                    report.full_resyncs += 1;
-                    progress(Progress::FullResync {
-                        calendar: cal.id.to_string(),
-                    });
-                    // The token is worthless: drop the calendar's events with it, then fetch everything.
-                    self.store.write(|w| w.wipe_calendar(cal.id))?;
-                    continue;
+        with_pipeline(self.store, cal.id, |pipeline| {
+            let mut gone = 0;
+            // The cursor is read once: after that, each page's cursor is the one queued with it, which
+            // the writer saves in that page's transaction.
+            let mut state = self.store.read(|r| r.sync_state(cal.id))?;
+            // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe
+            // runs ago; one more incremental round after its last page brings the calendar up to now.
+            let mut catch_up = state.page_token.is_some();
+            loop {
+                let cursor = match (&state.sync_token, &state.page_token) {
+                    (Some(t), page) => Cursor::Since {
+                        token: t,
+                        page: page.as_deref(),
+                    },
+                    (None, page) => Cursor::Full {
+                        page: page.as_deref(),
+                    },
+                };
+                let starts_full = state.sync_token.is_none() && state.page_token.is_none();
+                let page = match self.call(token, jitter, progress, |t| {
+                    self.provider.changes(t, cal, cursor)
+                }) {
+                    Ok(p) => p,
+                    Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
+                        gone += 1;
+                        report.full_resyncs += 1;
+                        // Pages still queued must land before the wipe, or they would outlive it.
+                        let done = pipeline.drain()?;
+                        stored(done, cal.id, &mut total, report, progress);
+                        progress(Progress::FullResync {
+                            calendar: cal.id.to_string(),
+                        });
+                        // The token is worthless: drop the calendar's events with it, then fetch everything.
+                        self.store.write(|w| w.wipe_calendar(cal.id))?;
+                        state = SyncState::default();
+                        continue;
+                    }
+                    Err(e) => return Err(e.into_error()),
+                };
+                let last = page.next_page.is_none();
+                let next = SyncState {
+                    sync_token: if last {
+                        page.sync_token.clone().or(state.sync_token.clone())
+                    } else {
+                        state.sync_token.clone()
+                    },
+                    page_token: page.next_page.clone(),
+                    last_sync_at: None,
+                };
+                if last && next.sync_token.is_none() {
+                    report.warnings.push(format!(
+                        "calendar {}: the last page carried no sync token; the next sync is a full one",
+                        cal.id
+                    ));
                 }
-                Err(e) => return Err(e.into_error()),
-            };
-            let last = page.next_page.is_none();
-            let new_state = SyncState {
-                sync_token: if last {
-                    page.sync_token.clone().or(state.sync_token.clone())
-                } else {
-                    state.sync_token.clone()
-                },
-                page_token: page.next_page.clone(),
-                last_sync_at: None,
-            };
-            if last && new_state.sync_token.is_none() {
-                report.warnings.push(format!(
-                    "calendar {}: the last page carried no sync token; the next sync is a full one",
-                    cal.id
-                ));
+                report.warnings.extend(page.warnings.iter().cloned());
+                let done =
+                    pipeline.push(page.changes, next.clone(), starts_full, self.clock.now())?;
+                stored(done, cal.id, &mut total, report, progress);
+                state = next;
+                if last && catch_up && state.sync_token.is_some() {
+                    catch_up = false;
+                } else if last {
+                    let done = pipeline.drain()?;
+                    stored(done, cal.id, &mut total, report, progress);
+                    return Ok(());
+                }
             }
-            report.warnings.extend(page.warnings.iter().cloned());
-            let now = self.clock.now();
-            let (changes_len, expansion) = apply_page(
-                self.store,
-                cal.id,
-                page.changes,
-                &new_state,
-                starts_full,
-                now,
-            )?;
-            total += changes_len;
-            report.changes += changes_len;
-            report.pages += 1;
-            report.warnings.extend(expansion);
-            progress(Progress::Page {
-                calendar: cal.id.to_string(),
-                changes: changes_len,
-                total,
-            });
-            if last && catch_up && new_state.sync_token.is_some() {
-                catch_up = false;
-            } else if last {
-                return Ok(());
-            }
-        }
+        })
+    }
+}
+
+/// Counts and reports pages the writer has stored.
+fn stored(
+    pages: Vec<Stored>,
+    calendar_id: &str,
+    total: &mut usize,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) {
+    for page in pages {
+        *total += page.changes;
+        report.changes += page.changes;
+        report.pages += 1;
+        report.warnings.extend(page.warnings);
+        progress(Progress::Page {
+            calendar: calendar_id.to_string(),
+            changes: page.changes,
+            total: *total,
+        });
     }
 }
