@@ -1,8 +1,8 @@
 """The desktop benchmark's measurements (run by scripts/bench-desktop.sh inside Xvfb and a session bus).
 
 - Cold start: from spawning the app until its window shows the agenda with an event, judged by pixels: the
-  window's pixels are read from the X server every 20 ms (scripts/xpixels.py, a few milliseconds of one
-  process each) until the event's own colour (its dot in the agenda) is on screen, which only happens once
+  window's pixels are read from the X server 20 ms after each look (scripts/xpixels.py; a look takes about
+  12 ms, 9 ms of it CPU) until the event's own colour (its dot in the agenda) is on screen, which only happens once
   the page ran, read the events over IPC and painted them. Several starts (--starts, each a new process on
   the same data), reported as their median, min and max. With --trace, the app prints when each step of its
   start happened (src-tauri/src/startup_trace.rs) and each start's steps are listed in ms after the spawn.

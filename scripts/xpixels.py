@@ -2,8 +2,10 @@
 scripts/bench_desktop.py.
 
 The benchmark polls the window while the app starts, on a 2-core machine, so each look must cost little: one
-XGetImage of the window into this process, then a byte search. The earlier way (ImageMagick's `import` and then
-`convert` to a histogram, two processes per look) took about a core of its own while the app was starting.
+XGetImage of the window into this process, then a byte search. Measured on the 1100x760 window: 9 ms of CPU and
+12 ms of wall time per look. The earlier way (ImageMagick's `import`, then `convert` to a histogram: two
+processes per look) took 240 ms of CPU per look, so with its 50 ms pause it kept most of one of the two cores
+busy while the app was starting, and saw the window only every 0.3 s.
 """
 
 from __future__ import annotations
