@@ -3,7 +3,8 @@
 # cold start until the calendar is painted, memory (PSS summed over the app and its WebKit processes) after an
 # idle minute with the window open and then closed to the tray, and CPU time and wake-ups over an idle minute
 # with the window closed. Prints one line per figure. Takes about three minutes once built.
-#   scripts/bench-desktop.sh [--no-build] [--idle SECONDS]
+#   scripts/bench-desktop.sh [--no-build] [--idle SECONDS] [--starts N] [--trace]
+# --starts: cold starts to time (default 5; the last one stays for the rest); --trace: each start's steps.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,7 +9,7 @@ fn main() {
     }
 }
 
-/// Every command in `src/commands.rs` and `src/accounts.rs`; the capability file grants `allow-<name>` for each one the UI uses.
+/// Every command in `src/commands.rs`, `src/accounts.rs` and `src/startup_trace.rs`; the capability file grants `allow-<name>` for each one the UI uses.
 fn punctual_desktop_commands() -> &'static [&'static str] {
     &[
         "list_events",
@@ -37,5 +37,6 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "set_sync_interval",
         "google_client",
         "set_google_client",
+        "startup_marks",
     ]
 }

@@ -60,7 +60,9 @@ impl Core {
 /// Events and occurrences in a window, one page at a time.
 #[tauri::command(async)]
 pub fn list_events(core: State<'_, Core>, query: ListQuery) -> Result<EventPage> {
-    core.with(|app| app.list_events(&query))
+    let page = core.with(|app| app.list_events(&query));
+    crate::startup_trace::mark("list_events answered");
+    page
 }
 
 /// Creates an event; validation errors name their field.

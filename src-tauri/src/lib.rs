@@ -11,7 +11,9 @@
 //! - [`joins`]: joining from the tray and the shortcut;
 //! - [`accounts`]: connecting accounts, and syncing them now and on a timer, off the window's core;
 //! - [`trim`]: tray-only mode gives back the file pages it does not use;
-//! - [`webkit_env`]: WebKit draws the page without accelerated compositing.
+//! - [`reveal`]: a new window is shown once its page runs;
+//! - [`webkit_env`]: WebKit draws the page without accelerated compositing;
+//! - [`startup_trace`]: on request, timed marks of each step of a start, for the benchmark.
 
 pub mod accounts;
 pub mod commands;
@@ -19,6 +21,8 @@ pub mod joins;
 pub mod lifecycle;
 pub mod prefs;
 pub mod reminders;
+pub mod reveal;
+pub mod startup_trace;
 pub mod tray;
 pub mod trim;
 pub mod watch;
@@ -34,9 +38,11 @@ use tray::Tray;
 pub fn run() -> Result<(), tauri::Error> {
     // First: it changes the environment, which is only safe while this is the only thread.
     webkit_env::prefer_unaccelerated();
+    startup_trace::mark("main");
     let mode = lifecycle::mode(std::env::args());
     lifecycle::prepare(mode);
     let core = Core::open_default();
+    startup_trace::mark("core opened");
     let accounts = Accounts::new(core.data_dir());
     let context = tauri::generate_context!();
     let instance = lifecycle::instance_id(
@@ -67,11 +73,13 @@ pub fn run() -> Result<(), tauri::Error> {
         .manage(accounts)
         .manage(mode)
         .setup(move |app| {
+            startup_trace::mark("setup");
             let handle = app.handle();
             // The window first, so that WebKit starts its processes and loads the page while the rest starts:
             // the tray, the reminders and the watcher took 30-40 ms of the main thread before it.
             if mode == lifecycle::Mode::Window {
                 lifecycle::open_main(handle)?;
+                startup_trace::mark("window built");
             }
             let stored = handle.state::<Core>().with(|c| c.settings());
             match stored.and_then(|s| prefs::apply(handle, &s)) {
@@ -117,6 +125,7 @@ pub fn run() -> Result<(), tauri::Error> {
             if mode == lifecycle::Mode::TrayOnly {
                 trim::file_pages_later();
             }
+            startup_trace::mark("setup done");
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -124,7 +133,7 @@ pub fn run() -> Result<(), tauri::Error> {
                 lifecycle::after_main_closed(window.app_handle());
             }
         })
-        .invoke_handler(tauri::generate_handler![
+        .invoke_handler(on_each_call(tauri::generate_handler![
             commands::list_events,
             commands::create_event,
             commands::edit_event,
@@ -150,9 +159,12 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::set_sync_interval,
             accounts::google_client,
             accounts::set_google_client,
-        ])
+            startup_trace::startup_marks,
+        ]))
         .build(context)?;
+    startup_trace::mark("app built");
     app.run(|app, event| match event {
+        RunEvent::Ready => startup_trace::mark("ready"),
         // The last window closed: Punctual lives on in the tray. Quit exits with a code, which passes.
         RunEvent::ExitRequested {
             code: None, api, ..
@@ -167,4 +179,18 @@ pub fn run() -> Result<(), tauri::Error> {
         _ => {}
     });
     Ok(())
+}
+
+/// The command handler, with what happens at each call before it: the first shows the window
+/// ([`reveal`]), and each is marked as it arrives when tracing ([`startup_trace`]).
+fn on_each_call<R: tauri::Runtime>(
+    handler: impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static,
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    move |invoke| {
+        if startup_trace::enabled() {
+            startup_trace::mark(&format!("ipc {}", invoke.message.command()));
+        }
+        reveal::on_call(&invoke.message.webview());
+        handler(invoke)
+    }
 }

@@ -126,7 +126,7 @@ fn exec(_mode: Mode) -> std::io::Error {
 }
 
 /// Shows the main window, creating it if it was closed, and gives it focus. In tray-only mode, becomes the
-/// window process instead.
+/// window process instead. A new window appears once its page runs ([`crate::reveal`]).
 pub fn open_main(app: &AppHandle) -> tauri::Result<()> {
     if let Some(window) = app.get_webview_window(MAIN) {
         window.unminimize()?;
@@ -147,8 +147,10 @@ pub fn open_main(app: &AppHandle) -> tauri::Result<()> {
         .find(|w| w.label == MAIN)
         .cloned()
         .ok_or_else(|| tauri::Error::WindowNotFound)?;
-    let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
-    window.set_focus()
+    let builder = WebviewWindowBuilder::from_config(app, &config)?;
+    let window = crate::startup_trace::instrument(crate::reveal::hidden(builder)).build()?;
+    crate::reveal::at_the_latest(&window);
+    Ok(())
 }
 
 /// [`open_main`] for a second launch that handed over over D-Bus. A tray-only process becomes the window
