@@ -412,8 +412,9 @@ impl Groups {
     }
 }
 
-/// Whether an existing plan already says everything planning would write for this candidate.
-fn unchanged(
+/// Whether an existing plan already says everything planning would write for this candidate, in the
+/// plan's own fields (status, times, action); [`strings_unchanged`] is the rest.
+fn fields_unchanged(
     old: &JoinPlan,
     c: &Candidate,
     action: JoinAction,
@@ -426,7 +427,12 @@ fn unchanged(
         && old.scheduled_join_time == scheduled
         && old.action == action
         && (old.early_sent || old.early_reminder_at == early)
-        && old.occurrence_id == c.occurrence_id
+}
+
+/// Whether an existing plan already says everything planning would write for this candidate, in strings:
+/// each its own allocation on both sides, so the first pass compares them while it has them in cache.
+fn strings_unchanged(old: &JoinPlan, c: &Candidate) -> bool {
+    old.occurrence_id == c.occurrence_id
         && old.event_id == c.event_id
         && old.calendar_id == c.calendar_id
         && old.title == c.title
@@ -467,14 +473,20 @@ impl<'a> ByOccurrence<'a> {
         ByOccurrence { plans, index }
     }
 
+    fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
     /// The last plan following this occurrence.
+    #[cfg(test)]
     fn last(&self, id: &str) -> Option<usize> {
-        // Planning from scratch: no id to hash.
-        if self.index.is_empty() {
-            return None;
-        }
-        let e = *self.index.get(&id_hash(id))?;
-        self.confirmed(e, id)
+        self.probe(id_hash(id)).and_then(|e| self.confirmed(e, id))
+    }
+
+    /// The plan stored under an id's hash, not yet checked against the id (see [`Self::confirmed`]): the
+    /// first pass looks up a block's plans before it reads them.
+    fn probe(&self, id_hash: u64) -> Option<usize> {
+        self.index.get(&id_hash).copied()
     }
 
     /// The plan under the id's hash is the last with the id when its id matches (a later one would have
@@ -494,8 +506,8 @@ fn id_hash(id: &str) -> u64 {
     h.value()
 }
 
-/// A candidate the rules want planned: its index, action and lead time, its start as a timestamp, and the
-/// hashes of its dedup keys.
+/// A candidate the rules want planned: its index, action and lead time, its start as a timestamp, the
+/// hashes of its dedup keys, and the plan following its occurrence.
 struct Live<'a> {
     c: &'a Candidate,
     index: u32,
@@ -504,6 +516,10 @@ struct Live<'a> {
     start: i64,
     uid: u64,
     url: Option<u64>,
+    /// The last existing plan following this occurrence, whether or not a meeting claims it.
+    plan: Option<usize>,
+    /// Whether that plan's strings are this candidate's ([`strings_unchanged`]).
+    same: bool,
 }
 
 /// What planning decided for one meeting whose plan must be written: built into a [`JoinPlan`] once the
@@ -542,30 +558,15 @@ pub fn plan(
     } else {
         0
     });
-    for d in decisions {
-        // Each candidate represents at most one meeting, so nothing taken here is needed again.
-        let c = &mut candidates[d.rep as usize];
-        let url_key = c.meeting_url.as_deref().map(|u| url_key(u, d.start));
-        let p = JoinPlan {
-            id: String::new(),
-            occurrence_id: std::mem::take(&mut c.occurrence_id),
-            event_id: std::mem::take(&mut c.event_id),
-            calendar_id: std::mem::take(&mut c.calendar_id),
-            title: std::mem::take(&mut c.title),
-            start: c.start,
-            end: c.end,
-            scheduled_join_time: d.scheduled,
-            early_reminder_at: d.early,
-            early_sent: false,
-            status: JoinStatus::Scheduled,
-            action: d.action,
-            platform: c.platform.take(),
-            meeting_url: c.meeting_url.take(),
-            uid_key: key_at(&c.uid, d.start),
-            url_key,
-            next_fire_at: None,
-        };
-        changes.extend(settle(p, d.found.map(|e| &existing[e]), new_id));
+    for block in decisions.chunks(warm::BLOCK) {
+        let mut sink = warm::Sink::default();
+        for d in block {
+            sink.candidate(&candidates[d.rep as usize], false);
+        }
+        sink.finish();
+        for d in block {
+            changes.extend(build(&mut candidates[d.rep as usize], d, existing, new_id));
+        }
     }
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
     for (i, p) in existing.iter().enumerate() {
@@ -576,6 +577,37 @@ pub fn plan(
         }
     }
     changes
+}
+
+/// The plan a decision writes, made of its representative's strings, settled against the plan it takes
+/// over. Each candidate represents at most one meeting, so nothing taken here is needed again.
+fn build(
+    c: &mut Candidate,
+    d: &Decision,
+    existing: &[JoinPlan],
+    new_id: &mut dyn FnMut() -> String,
+) -> Option<Change> {
+    let url_key = c.meeting_url.as_deref().map(|u| url_key(u, d.start));
+    let p = JoinPlan {
+        id: String::new(),
+        occurrence_id: std::mem::take(&mut c.occurrence_id),
+        event_id: std::mem::take(&mut c.event_id),
+        calendar_id: std::mem::take(&mut c.calendar_id),
+        title: std::mem::take(&mut c.title),
+        start: c.start,
+        end: c.end,
+        scheduled_join_time: d.scheduled,
+        early_reminder_at: d.early,
+        early_sent: false,
+        status: JoinStatus::Scheduled,
+        action: d.action,
+        platform: c.platform.take(),
+        meeting_url: c.meeting_url.take(),
+        uid_key: key_at(&c.uid, d.start),
+        url_key,
+        next_fire_at: None,
+    };
+    settle(p, d.found.map(|e| &existing[e]), new_id)
 }
 
 /// What becomes of a plan just built for a meeting: it takes over `old` when the meeting had one (keeping
@@ -629,30 +661,14 @@ fn decide(
     claimed: &mut [bool],
 ) -> Vec<Decision> {
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
-    // Sized for every candidate: growing it step by step copied it several times over.
-    let mut live: Vec<Live<'_>> = Vec::with_capacity(candidates.len());
-    live.extend(
-        candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.end > now && c.start < horizon_end)
-            .filter_map(|(index, c)| {
-                let (action, lead) = wanted(c, rules)?;
-                let start = c.start.timestamp();
-                let (uid, url) = keys(c, start);
-                Some(Live {
-                    c,
-                    index: index as u32,
-                    action,
-                    lead,
-                    start,
-                    uid,
-                    url,
-                })
-            }),
-    );
-
     let by_occurrence = ByOccurrence::new(existing);
+    let live = live::live(
+        candidates,
+        existing,
+        &by_occurrence,
+        rules,
+        (now, horizon_end),
+    );
     // Plans by dedup key, built only when some meeting has no plan under its own occurrence (a new copy, or
     // a moved meeting): re-planning an unchanged calendar never needs it, and re-hashing every stored key
     // was a third of that pass.
@@ -683,11 +699,7 @@ fn decide(
         // A plan follows its occurrence first (so a moved event keeps its plan), then its keys.
         let found = group
             .iter()
-            .find_map(|&i| {
-                by_occurrence
-                    .last(&at(i).c.occurrence_id)
-                    .filter(|&e| !claimed[e])
-            })
+            .find_map(|&i| at(i).plan.filter(|&e| !claimed[e]))
             .or_else(|| {
                 let by_key = by_key.get_or_insert_with(|| keyed(existing));
                 group.iter().find_map(|&i| {
@@ -704,7 +716,14 @@ fn decide(
             .map(|m| minutes_before(c.start, m));
         if let Some(e) = found {
             claimed[e] = true;
-            if unchanged(&existing[e], c, action, scheduled, early) {
+            // The first pass compared the representative's strings with its own plan; any other plan is
+            // compared here.
+            let strings = if rep.plan == Some(e) {
+                rep.same
+            } else {
+                strings_unchanged(&existing[e], c)
+            };
+            if strings && fields_unchanged(&existing[e], c, action, scheduled, early) {
                 return;
             }
         }
@@ -720,8 +739,10 @@ fn decide(
     decisions
 }
 
+mod live;
 #[cfg(test)]
 mod reference;
+mod warm;
 
 #[cfg(test)]
 mod tests {
@@ -730,7 +751,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// Random candidates for comparing the planner with [`reference::plan`]: few uids, rooms and times so
-    /// duplicates are common, links in the spellings normalization folds together, and every rule flag.
+    /// duplicates are common, links in the spellings normalization folds together, every rule flag, and up
+    /// to a few blocks of the first pass, so that groups span blocks.
     fn arb_cands() -> impl Strategy<Value = Vec<Candidate>> {
         let link = prop_oneof![
             Just("https://zoom.us/j/1"),
@@ -746,7 +768,7 @@ mod tests {
             prop::option::weighted(0.8, link),
             (any::<bool>(), 0..40u8),
         );
-        prop::collection::vec(one, 0..30).prop_map(|v| {
+        prop::collection::vec(one, 0..70).prop_map(|v| {
             let base = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
             v.into_iter()
                 .enumerate()
@@ -1006,6 +1028,62 @@ mod tests {
             split.bytes(&bytes[cut..]);
             prop_assert_eq!(whole.value(), split.value(), "streaming from parts equals hashing the whole");
         }
+    }
+
+    /// The first pass compares each candidate with its own occurrence's plan; a meeting that takes over the
+    /// plan of another of its copies must compare that plan with its representative instead.
+    #[test]
+    fn a_plan_taken_over_from_another_copy_is_compared_with_the_representative() {
+        let now = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+        let start = now + Duration::hours(1);
+        let meeting = |occ: &str, uid: &str, room: u8| Candidate {
+            occurrence_id: occ.into(),
+            event_id: format!("{occ}-event"),
+            series_id: None,
+            calendar_id: "cal".into(),
+            uid: uid.into(),
+            title: "Standup".into(),
+            start,
+            end: start + Duration::minutes(30),
+            all_day: false,
+            free: false,
+            declined: false,
+            not_joinable: false,
+            platform: Some("zoom".into()),
+            meeting_url: Some(format!("https://zoom.us/j/{room}")),
+        };
+        let rules = JoinRules::default();
+        let ids = || {
+            let mut n = 0;
+            move || {
+                n += 1;
+                format!("p{n}")
+            }
+        };
+        // Two meetings, two plans.
+        let before = [meeting("b-occ", "u1", 1), meeting("a-occ", "u2", 2)];
+        let existing: Vec<JoinPlan> = plan(&mut before.clone(), &[], &rules, now, &mut ids())
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Insert(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        // Then the second turns out to be a copy of the first (same uid): one meeting, represented by the
+        // lower occurrence id, which takes over the plan of the copy met first. The representative's own
+        // plan still says all of it, but that is not the plan the meeting keeps.
+        let after = [meeting("b-occ", "u1", 1), meeting("a-occ", "u1", 2)];
+        let changes = plan(&mut after.clone(), &existing, &rules, now, &mut ids());
+        assert_eq!(
+            changes,
+            reference::plan(&after, &existing, &rules, now, &mut ids()),
+            "the planner agrees with the reference"
+        );
+        assert!(
+            matches!(&changes[..], [Change::Update(p), Change::Cancel(gone)]
+                if p.id == existing[0].id && p.occurrence_id == "a-occ" && *gone == existing[1].id),
+            "the first copy's plan now follows the representative, and the representative's own plan goes: {changes:?}"
+        );
     }
 
     #[test]
