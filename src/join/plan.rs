@@ -412,9 +412,17 @@ impl Groups {
     }
 }
 
-/// Whether an existing plan already says everything planning would write for this candidate, in the
-/// plan's own fields (status, times, action); [`strings_unchanged`] is the rest.
-fn fields_unchanged(
+/// When a candidate's plan is due (its start less the lead time) and its early reminder, if any.
+fn times(c: &Candidate, lead: i64, rules: &JoinRules) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let early = rules
+        .early_reminder_minutes
+        .filter(|&m| m > lead)
+        .map(|m| minutes_before(c.start, m));
+    (minutes_before(c.start, lead), early)
+}
+
+/// Whether an existing plan already says everything planning would write for this candidate.
+fn unchanged(
     old: &JoinPlan,
     c: &Candidate,
     action: JoinAction,
@@ -427,12 +435,7 @@ fn fields_unchanged(
         && old.scheduled_join_time == scheduled
         && old.action == action
         && (old.early_sent || old.early_reminder_at == early)
-}
-
-/// Whether an existing plan already says everything planning would write for this candidate, in strings:
-/// each its own allocation on both sides, so the first pass compares them while it has them in cache.
-fn strings_unchanged(old: &JoinPlan, c: &Candidate) -> bool {
-    old.occurrence_id == c.occurrence_id
+        && old.occurrence_id == c.occurrence_id
         && old.event_id == c.event_id
         && old.calendar_id == c.calendar_id
         && old.title == c.title
@@ -467,8 +470,15 @@ impl<'a> ByOccurrence<'a> {
     fn new(plans: &'a [JoinPlan]) -> Self {
         let mut index: FastMap<u64, usize> = FastMap::default();
         index.reserve(plans.len());
-        for (i, p) in plans.iter().enumerate() {
-            index.insert(id_hash(&p.occurrence_id), i);
+        for (b, block) in plans.chunks(warm::BLOCK).enumerate() {
+            let mut sink = warm::Sink::default();
+            for p in block {
+                sink.str(&p.occurrence_id);
+            }
+            sink.finish();
+            for (j, p) in block.iter().enumerate() {
+                index.insert(id_hash(&p.occurrence_id), b * warm::BLOCK + j);
+            }
         }
         ByOccurrence { plans, index }
     }
@@ -518,8 +528,8 @@ struct Live<'a> {
     url: Option<u64>,
     /// The last existing plan following this occurrence, whether or not a meeting claims it.
     plan: Option<usize>,
-    /// Whether that plan's strings are this candidate's ([`strings_unchanged`]).
-    same: bool,
+    /// Whether that plan already says everything planning would write for this candidate ([`unchanged`]).
+    unchanged: bool,
 }
 
 /// What planning decided for one meeting whose plan must be written: built into a [`JoinPlan`] once the
@@ -569,10 +579,11 @@ pub fn plan(
         }
     }
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
-    for (i, p) in existing.iter().enumerate() {
+    // Claimed plans stay; only the others are read (nearly none when re-planning an unchanged calendar).
+    for (p, _) in existing.iter().zip(&claimed).filter(|(_, &kept)| !kept) {
         // Only plans in the window are judged: later ones are planned again when the window reaches them.
         let in_window = p.end > now && p.start < horizon_end;
-        if !claimed[i] && in_window && p.status != JoinStatus::Cancelled && !p.status.is_final() {
+        if in_window && p.status != JoinStatus::Cancelled && !p.status.is_final() {
             changes.push(Change::Cancel(p.id.clone()));
         }
     }
@@ -709,21 +720,17 @@ fn decide(
                         .find_map(|k| by_key.get(&k).copied().filter(|&e| !claimed[e]))
                 })
             });
-        let scheduled = minutes_before(c.start, lead);
-        let early = rules
-            .early_reminder_minutes
-            .filter(|&m| m > lead)
-            .map(|m| minutes_before(c.start, m));
         if let Some(e) = found {
             claimed[e] = true;
-            // The first pass compared the representative's strings with its own plan; any other plan is
-            // compared here.
-            let strings = if rep.plan == Some(e) {
-                rep.same
-            } else {
-                strings_unchanged(&existing[e], c)
-            };
-            if strings && fields_unchanged(&existing[e], c, action, scheduled, early) {
+            // The first pass compared the representative with its own plan, so an unchanged meeting (the
+            // common case) reads neither again.
+            if rep.plan == Some(e) && rep.unchanged {
+                return;
+            }
+        }
+        let (scheduled, early) = times(c, lead, rules);
+        if let Some(e) = found.filter(|&e| rep.plan != Some(e)) {
+            if unchanged(&existing[e], c, action, scheduled, early) {
                 return;
             }
         }

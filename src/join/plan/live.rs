@@ -1,5 +1,5 @@
 //! The first pass of planning: the candidates the rules want, each with the hashes of its dedup keys and
-//! the plan that already follows its occurrence, compared with it field by field.
+//! the plan that already follows its occurrence, compared with it.
 //!
 //! It goes through the candidates in blocks and in steps, each step a loop over the block: the rules (the
 //! candidates' own fields), warming the strings the next steps read, hashing, looking up plans, warming
@@ -7,7 +7,7 @@
 //! [`super::warm`]); done candidate by candidate, every string and every plan was a miss of its own.
 
 use super::warm::{Sink, BLOCK};
-use super::{id_hash, keys, strings_unchanged, wanted, ByOccurrence, Live};
+use super::{id_hash, keys, times, unchanged, wanted, ByOccurrence, Live};
 use super::{Candidate, JoinPlan, JoinRules};
 use chrono::{DateTime, Utc};
 
@@ -43,7 +43,7 @@ pub(super) fn live<'a>(
                 uid: 0,
                 url: None,
                 plan: None,
-                same: false,
+                unchanged: false,
             });
         }
         let block = &mut live[first..];
@@ -71,7 +71,10 @@ pub(super) fn live<'a>(
             l.plan = l
                 .plan
                 .and_then(|e| by_occurrence.confirmed(e, &l.c.occurrence_id));
-            l.same = l.plan.is_some_and(|e| strings_unchanged(&existing[e], l.c));
+            l.unchanged = l.plan.is_some_and(|e| {
+                let (scheduled, early) = times(l.c, l.lead, rules);
+                unchanged(&existing[e], l.c, l.action, scheduled, early)
+            });
         }
     }
     sink.finish();

@@ -20,7 +20,7 @@ pub(super) const BLOCK: usize = 32;
 pub(super) struct Sink(u8);
 
 impl Sink {
-    fn str(&mut self, s: &str) {
+    pub(super) fn str(&mut self, s: &str) {
         // The first byte is enough: the strings planning compares are short, nearly always one cache line.
         if let Some(&b) = s.as_bytes().first() {
             self.0 ^= b;
