@@ -100,31 +100,47 @@ fn key(part: &str, start: DateTime<Utc>) -> String {
 }
 
 /// [`key`] of a start already converted; `format!` was a third of planning from scratch.
+#[cfg(test)]
 fn key_at(part: &str, start: i64) -> String {
-    let mut k = String::with_capacity(part.len() + 21);
+    key_with(part, Start::new(start).digits())
+}
+
+/// A start in decimal, as `format!` would write it, written once for both keys of a plan (itoa: a digit
+/// loop with a UTF-8 check cost over 300 instructions a key).
+struct Start(itoa::Buffer, i64);
+
+impl Start {
+    fn new(start: i64) -> Self {
+        Start(itoa::Buffer::new(), start)
+    }
+
+    fn digits(&mut self) -> &str {
+        self.0.format(self.1)
+    }
+}
+
+/// "part|digits" in one allocation of its exact size.
+fn key_with(part: &str, digits: &str) -> String {
+    let mut k = String::with_capacity(part.len() + 1 + digits.len());
     k.push_str(part);
-    push_start(&mut k, start);
+    k.push('|');
+    k.push_str(digits);
     k
 }
 
 /// A url key as stored: the normalized URL, then "|start"; one allocation, where normalizing and then
-/// formatting the key took three on every new plan.
-fn url_key(raw: &str, start: i64) -> String {
-    let mut out = Vec::with_capacity(raw.len() + 21);
-    match already_normal(raw) {
-        Some(rest) => out.extend_from_slice(rest.as_bytes()),
-        None => normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece)),
+/// formatting the key took three on every new plan. A URL already in normal form (the common case) is
+/// copied as the text it is, with no UTF-8 check of the copy.
+fn url_key(raw: &str, digits: &str) -> String {
+    if let Some(rest) = already_normal(raw) {
+        return key_with(rest, digits);
     }
+    let mut out = Vec::with_capacity(raw.len() + 1 + digits.len());
+    normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece));
     let mut k = String::from_utf8(out).unwrap_or_default();
-    push_start(&mut k, start);
-    k
-}
-
-/// Appends "|" and the start in decimal, as `format!` would write it (itoa: a digit loop with a UTF-8
-/// check cost over 300 instructions a key, and planning from scratch writes two keys per plan).
-fn push_start(k: &mut String, start: i64) {
     k.push('|');
-    k.push_str(itoa::Buffer::new().format(start));
+    k.push_str(digits);
+    k
 }
 
 /// A 64-bit hash of a byte sequence, equal for equal bytes however they are fed in. It takes eight bytes
@@ -349,18 +365,29 @@ fn groups(live: &[Live<'_>]) -> Groups {
     seen.reserve(live.len() * 2);
     // Most meetings have no copy: only the members of real groups are sorted out below.
     let mut joined: Vec<u32> = Vec::new();
-    for (i, l) in live.iter().enumerate() {
-        let i = i as u32;
-        for key in std::iter::once(l.uid).chain(l.url) {
-            match seen.entry(key) {
-                std::collections::hash_map::Entry::Occupied(j) => {
-                    let j = *j.get();
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    parent[a.max(b) as usize] = a.min(b);
-                    joined.extend([i, j]);
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(i);
+    for (n, block) in live.chunks(warm::BLOCK).enumerate() {
+        // Looking a block's keys up first brings in the table's slots for them all at once; the inserts
+        // below then find them in cache, where one after another they waited out a miss each.
+        let mut sink = warm::Sink::default();
+        for l in block {
+            for key in std::iter::once(l.uid).chain(l.url) {
+                sink.found(seen.get(&key).copied());
+            }
+        }
+        sink.finish();
+        for (k, l) in block.iter().enumerate() {
+            let i = (n * warm::BLOCK + k) as u32;
+            for key in std::iter::once(l.uid).chain(l.url) {
+                match seen.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(j) => {
+                        let j = *j.get();
+                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                        parent[a.max(b) as usize] = a.min(b);
+                        joined.extend([i, j]);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
                 }
             }
         }
@@ -598,7 +625,9 @@ fn build(
     existing: &[JoinPlan],
     new_id: &mut dyn FnMut() -> String,
 ) -> Option<Change> {
-    let url_key = c.meeting_url.as_deref().map(|u| url_key(u, d.start));
+    let mut start = Start::new(d.start);
+    let digits = start.digits();
+    let url_key = c.meeting_url.as_deref().map(|u| url_key(u, digits));
     let p = JoinPlan {
         id: String::new(),
         occurrence_id: std::mem::take(&mut c.occurrence_id),
@@ -614,7 +643,7 @@ fn build(
         action: d.action,
         platform: c.platform.take(),
         meeting_url: c.meeting_url.take(),
-        uid_key: key_at(&c.uid, d.start),
+        uid_key: key_with(&c.uid, digits),
         url_key,
         next_fire_at: None,
     };
