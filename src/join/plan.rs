@@ -129,11 +129,18 @@ fn key_with(part: &str, digits: &str) -> String {
 }
 
 /// A url key as stored: the normalized URL, then "|start"; one allocation, where normalizing and then
-/// formatting the key took three on every new plan. A URL already in normal form (the common case) is
-/// copied as the text it is, with no UTF-8 check of the copy.
-fn url_key(raw: &str, digits: &str) -> String {
-    if let Some(rest) = already_normal(raw) {
-        return key_with(rest, digits);
+/// formatting the key took three on every new plan. A URL already in normal form (the common case, which
+/// hashing the keys found out: `plain`) is copied without its scheme as the text it is.
+fn url_key(raw: &str, plain: bool, digits: &str) -> String {
+    if plain {
+        let rest = raw
+            .strip_prefix("https://")
+            .or_else(|| raw.strip_prefix("http://"));
+        debug_assert!(
+            rest.is_some() && rest == already_normal(raw),
+            "only a URL already in normal form is passed as plain"
+        );
+        return key_with(rest.unwrap_or(raw), digits);
     }
     let mut out = Vec::with_capacity(raw.len() + 1 + digits.len());
     normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece));
@@ -298,25 +305,36 @@ fn has_either(b: &[u8], x: u8, y: u8) -> bool {
     found || chunks.remainder().iter().any(|&t| t == x || t == y)
 }
 
-/// A candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
+/// A candidate's (uid key, url key) hashes, and whether its URL is already in normal form (so that a plan
+/// built from it need not ask again). URLs are normalized straight into the hasher: building each
 /// normalized string (and a map to reuse them) was most of a re-planning pass.
-fn keys(c: &Candidate, start: i64) -> (u64, Option<u64>) {
+fn keys(c: &Candidate, start: i64) -> (u64, Option<u64>, bool) {
+    let mut plain = false;
     let url = c.meeting_url.as_deref().map(|u| {
         let mut h = KeyHasher::default();
         match already_normal(u) {
-            Some(rest) => h.bytes(rest.as_bytes()),
+            Some(rest) => {
+                plain = true;
+                h.bytes(rest.as_bytes());
+            }
             None => normalized_pieces(u, &mut |piece| h.bytes(piece)),
         }
         h.with_start(start)
     });
     let mut h = KeyHasher::default();
     h.bytes(c.uid.as_bytes());
-    (h.with_start(start), url)
+    (h.with_start(start), url, plain)
 }
 
 #[cfg(test)]
 fn keys_of(cands: &[&Candidate]) -> Vec<(u64, Option<u64>)> {
-    cands.iter().map(|c| keys(c, c.start.timestamp())).collect()
+    cands
+        .iter()
+        .map(|c| {
+            let (uid, url, _) = keys(c, c.start.timestamp());
+            (uid, url)
+        })
+        .collect()
 }
 
 /// Whether the rules give this occurrence a plan, and with which action.
@@ -439,13 +457,17 @@ impl Groups {
     }
 }
 
-/// When a candidate's plan is due (its start less the lead time) and its early reminder, if any.
-fn times(c: &Candidate, lead: i64, rules: &JoinRules) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+/// When a meeting starting at `start` is due (less the lead time) and its early reminder, if any.
+fn times(
+    start: DateTime<Utc>,
+    lead: i64,
+    rules: &JoinRules,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
     let early = rules
         .early_reminder_minutes
         .filter(|&m| m > lead)
-        .map(|m| minutes_before(c.start, m));
-    (minutes_before(c.start, lead), early)
+        .map(|m| minutes_before(start, m));
+    (minutes_before(start, lead), early)
 }
 
 /// Whether an existing plan already says everything planning would write for this candidate.
@@ -543,16 +565,19 @@ fn id_hash(id: &str) -> u64 {
     h.value()
 }
 
-/// A candidate the rules want planned: its index, action and lead time, its start as a timestamp, the
-/// hashes of its dedup keys, and the plan following its occurrence.
+/// A candidate the rules want planned: its index, action, lead time and start (copied, so that deciding
+/// reads no candidate it does not compare), the hashes of its dedup keys, and the plan following its
+/// occurrence.
 struct Live<'a> {
     c: &'a Candidate,
     index: u32,
     action: JoinAction,
     lead: i64,
-    start: i64,
+    start: DateTime<Utc>,
     uid: u64,
     url: Option<u64>,
+    /// Whether the URL is already in normal form ([`already_normal`]).
+    url_plain: bool,
     /// The last existing plan following this occurrence, whether or not a meeting claims it.
     plan: Option<usize>,
     /// Whether that plan already says everything planning would write for this candidate ([`unchanged`]).
@@ -568,6 +593,7 @@ struct Decision {
     found: Option<usize>,
     action: JoinAction,
     start: i64,
+    url_plain: bool,
     scheduled: DateTime<Utc>,
     early: Option<DateTime<Utc>>,
 }
@@ -627,7 +653,10 @@ fn build(
 ) -> Option<Change> {
     let mut start = Start::new(d.start);
     let digits = start.digits();
-    let url_key = c.meeting_url.as_deref().map(|u| url_key(u, digits));
+    let url_key = c
+        .meeting_url
+        .as_deref()
+        .map(|u| url_key(u, d.url_plain, digits));
     let p = JoinPlan {
         id: String::new(),
         occurrence_id: std::mem::take(&mut c.occurrence_id),
@@ -757,7 +786,7 @@ fn decide(
                 return;
             }
         }
-        let (scheduled, early) = times(c, lead, rules);
+        let (scheduled, early) = times(rep.start, lead, rules);
         if let Some(e) = found.filter(|&e| rep.plan != Some(e)) {
             if unchanged(&existing[e], c, action, scheduled, early) {
                 return;
@@ -767,7 +796,8 @@ fn decide(
             rep: rep.index,
             found,
             action,
-            start: rep.start,
+            start: rep.start.timestamp(),
+            url_plain: rep.url_plain,
             scheduled,
             early,
         });

@@ -39,9 +39,10 @@ pub(super) fn live<'a>(
                 index: (b * BLOCK + j) as u32,
                 action,
                 lead,
-                start: c.start.timestamp(),
+                start: c.start,
                 uid: 0,
                 url: None,
+                url_plain: false,
                 plan: None,
                 unchanged: false,
             });
@@ -51,7 +52,7 @@ pub(super) fn live<'a>(
             sink.candidate(l.c, following);
         }
         for (l, occ) in block.iter_mut().zip(&mut occurrence) {
-            (l.uid, l.url) = keys(l.c, l.start);
+            (l.uid, l.url, l.url_plain) = keys(l.c, l.start.timestamp());
             if following {
                 *occ = id_hash(&l.c.occurrence_id);
             }
@@ -72,7 +73,7 @@ pub(super) fn live<'a>(
                 .plan
                 .and_then(|e| by_occurrence.confirmed(e, &l.c.occurrence_id));
             l.unchanged = l.plan.is_some_and(|e| {
-                let (scheduled, early) = times(l.c, l.lead, rules);
+                let (scheduled, early) = times(l.start, l.lead, rules);
                 unchanged(&existing[e], l.c, l.action, scheduled, early)
             });
         }
