@@ -359,8 +359,8 @@ fn plan_bench(now: DateTime<Utc>) {
         horizon_hours: 48,
         ..JoinRules::default()
     };
-    // A new plan's id as the app makes it (app/joins.rs).
-    let mut new_id = || uuid::Uuid::new_v4().to_string();
+    // A new plan's id as the app makes it.
+    let mut new_id = punctual::app::new_plan_id;
     let mut fresh = Vec::new();
     let mut again = Vec::new();
     let mut plans = Vec::new();

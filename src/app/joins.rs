@@ -62,6 +62,16 @@ pub struct NextMeeting {
     pub in_progress: bool,
 }
 
+/// A new plan's id: a random UUID, hyphenated and lower-case as `Uuid`'s `Display` writes it, encoded
+/// into its one allocation. Planning from scratch makes one per meeting, and going through `to_string`
+/// (the formatting machinery, then a growing string) cost several times the encoding.
+pub fn new_plan_id() -> String {
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned()
+}
+
 fn candidate(r: &OccurrenceRow) -> Candidate {
     let e = &r.event;
     Candidate {
@@ -163,9 +173,7 @@ impl App {
             .filter(|r| !stale.contains(&r.connection_id))
             .map(candidate)
             .collect();
-        let changes = join::plan(&mut candidates, &existing, &rules, now, &mut || {
-            uuid::Uuid::new_v4().to_string()
-        });
+        let changes = join::plan(&mut candidates, &existing, &rules, now, &mut new_plan_id);
         if !changes.is_empty() {
             self.store.write(|w| w.apply_plan_changes(&changes, now))?;
         }
@@ -577,5 +585,27 @@ impl App {
             views[i].joins = vec![join_view(&p)];
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_plan_id;
+
+    #[test]
+    fn a_new_plan_id_is_spelled_as_uuids_display_spells_it() {
+        let id = new_plan_id();
+        let parsed = uuid::Uuid::parse_str(&id).expect("a plan id is a UUID");
+        assert_eq!(
+            id,
+            parsed.to_string(),
+            "plan ids keep the spelling stored ones have (hyphenated, lower-case)"
+        );
+        assert_eq!(
+            parsed.get_version(),
+            Some(uuid::Version::Random),
+            "a plan id is random, so ids made by two processes never clash"
+        );
+        assert_eq!(id.capacity(), id.len(), "the id is its one allocation");
     }
 }

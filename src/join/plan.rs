@@ -100,31 +100,54 @@ fn key(part: &str, start: DateTime<Utc>) -> String {
 }
 
 /// [`key`] of a start already converted; `format!` was a third of planning from scratch.
+#[cfg(test)]
 fn key_at(part: &str, start: i64) -> String {
-    let mut k = String::with_capacity(part.len() + 21);
+    key_with(part, Start::new(start).digits())
+}
+
+/// A start in decimal, as `format!` would write it, written once for both keys of a plan (itoa: a digit
+/// loop with a UTF-8 check cost over 300 instructions a key).
+struct Start(itoa::Buffer, i64);
+
+impl Start {
+    fn new(start: i64) -> Self {
+        Start(itoa::Buffer::new(), start)
+    }
+
+    fn digits(&mut self) -> &str {
+        self.0.format(self.1)
+    }
+}
+
+/// "part|digits" in one allocation of its exact size.
+fn key_with(part: &str, digits: &str) -> String {
+    let mut k = String::with_capacity(part.len() + 1 + digits.len());
     k.push_str(part);
-    push_start(&mut k, start);
+    k.push('|');
+    k.push_str(digits);
     k
 }
 
 /// A url key as stored: the normalized URL, then "|start"; one allocation, where normalizing and then
-/// formatting the key took three on every new plan.
-fn url_key(raw: &str, start: i64) -> String {
-    let mut out = Vec::with_capacity(raw.len() + 21);
-    match already_normal(raw) {
-        Some(rest) => out.extend_from_slice(rest.as_bytes()),
-        None => normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece)),
+/// formatting the key took three on every new plan. A URL already in normal form (the common case, which
+/// hashing the keys found out: `plain`) is copied without its scheme as the text it is.
+fn url_key(raw: &str, plain: bool, digits: &str) -> String {
+    if plain {
+        let rest = raw
+            .strip_prefix("https://")
+            .or_else(|| raw.strip_prefix("http://"));
+        debug_assert!(
+            rest.is_some() && rest == already_normal(raw),
+            "only a URL already in normal form is passed as plain"
+        );
+        return key_with(rest.unwrap_or(raw), digits);
     }
+    let mut out = Vec::with_capacity(raw.len() + 1 + digits.len());
+    normalized_pieces(raw, &mut |piece| out.extend_from_slice(piece));
     let mut k = String::from_utf8(out).unwrap_or_default();
-    push_start(&mut k, start);
-    k
-}
-
-/// Appends "|" and the start in decimal, as `format!` would write it (itoa: a digit loop with a UTF-8
-/// check cost over 300 instructions a key, and planning from scratch writes two keys per plan).
-fn push_start(k: &mut String, start: i64) {
     k.push('|');
-    k.push_str(itoa::Buffer::new().format(start));
+    k.push_str(digits);
+    k
 }
 
 /// A 64-bit hash of a byte sequence, equal for equal bytes however they are fed in. It takes eight bytes
@@ -282,25 +305,36 @@ fn has_either(b: &[u8], x: u8, y: u8) -> bool {
     found || chunks.remainder().iter().any(|&t| t == x || t == y)
 }
 
-/// A candidate's (uid key, url key) hashes. URLs are normalized straight into the hasher: building each
+/// A candidate's (uid key, url key) hashes, and whether its URL is already in normal form (so that a plan
+/// built from it need not ask again). URLs are normalized straight into the hasher: building each
 /// normalized string (and a map to reuse them) was most of a re-planning pass.
-fn keys(c: &Candidate, start: i64) -> (u64, Option<u64>) {
+fn keys(c: &Candidate, start: i64) -> (u64, Option<u64>, bool) {
+    let mut plain = false;
     let url = c.meeting_url.as_deref().map(|u| {
         let mut h = KeyHasher::default();
         match already_normal(u) {
-            Some(rest) => h.bytes(rest.as_bytes()),
+            Some(rest) => {
+                plain = true;
+                h.bytes(rest.as_bytes());
+            }
             None => normalized_pieces(u, &mut |piece| h.bytes(piece)),
         }
         h.with_start(start)
     });
     let mut h = KeyHasher::default();
     h.bytes(c.uid.as_bytes());
-    (h.with_start(start), url)
+    (h.with_start(start), url, plain)
 }
 
 #[cfg(test)]
 fn keys_of(cands: &[&Candidate]) -> Vec<(u64, Option<u64>)> {
-    cands.iter().map(|c| keys(c, c.start.timestamp())).collect()
+    cands
+        .iter()
+        .map(|c| {
+            let (uid, url, _) = keys(c, c.start.timestamp());
+            (uid, url)
+        })
+        .collect()
 }
 
 /// Whether the rules give this occurrence a plan, and with which action.
@@ -349,18 +383,29 @@ fn groups(live: &[Live<'_>]) -> Groups {
     seen.reserve(live.len() * 2);
     // Most meetings have no copy: only the members of real groups are sorted out below.
     let mut joined: Vec<u32> = Vec::new();
-    for (i, l) in live.iter().enumerate() {
-        let i = i as u32;
-        for key in std::iter::once(l.uid).chain(l.url) {
-            match seen.entry(key) {
-                std::collections::hash_map::Entry::Occupied(j) => {
-                    let j = *j.get();
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    parent[a.max(b) as usize] = a.min(b);
-                    joined.extend([i, j]);
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(i);
+    for (n, block) in live.chunks(warm::BLOCK).enumerate() {
+        // Looking a block's keys up first brings in the table's slots for them all at once; the inserts
+        // below then find them in cache, where one after another they waited out a miss each.
+        let mut sink = warm::Sink::default();
+        for l in block {
+            for key in std::iter::once(l.uid).chain(l.url) {
+                sink.found(seen.get(&key).copied());
+            }
+        }
+        sink.finish();
+        for (k, l) in block.iter().enumerate() {
+            let i = (n * warm::BLOCK + k) as u32;
+            for key in std::iter::once(l.uid).chain(l.url) {
+                match seen.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(j) => {
+                        let j = *j.get();
+                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                        parent[a.max(b) as usize] = a.min(b);
+                        joined.extend([i, j]);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
                 }
             }
         }
@@ -412,6 +457,19 @@ impl Groups {
     }
 }
 
+/// When a meeting starting at `start` is due (less the lead time) and its early reminder, if any.
+fn times(
+    start: DateTime<Utc>,
+    lead: i64,
+    rules: &JoinRules,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let early = rules
+        .early_reminder_minutes
+        .filter(|&m| m > lead)
+        .map(|m| minutes_before(start, m));
+    (minutes_before(start, lead), early)
+}
+
 /// Whether an existing plan already says everything planning would write for this candidate.
 fn unchanged(
     old: &JoinPlan,
@@ -461,20 +519,33 @@ impl<'a> ByOccurrence<'a> {
     fn new(plans: &'a [JoinPlan]) -> Self {
         let mut index: FastMap<u64, usize> = FastMap::default();
         index.reserve(plans.len());
-        for (i, p) in plans.iter().enumerate() {
-            index.insert(id_hash(&p.occurrence_id), i);
+        for (b, block) in plans.chunks(warm::BLOCK).enumerate() {
+            let mut sink = warm::Sink::default();
+            for p in block {
+                sink.str(&p.occurrence_id);
+            }
+            sink.finish();
+            for (j, p) in block.iter().enumerate() {
+                index.insert(id_hash(&p.occurrence_id), b * warm::BLOCK + j);
+            }
         }
         ByOccurrence { plans, index }
     }
 
+    fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
     /// The last plan following this occurrence.
+    #[cfg(test)]
     fn last(&self, id: &str) -> Option<usize> {
-        // Planning from scratch: no id to hash.
-        if self.index.is_empty() {
-            return None;
-        }
-        let e = *self.index.get(&id_hash(id))?;
-        self.confirmed(e, id)
+        self.probe(id_hash(id)).and_then(|e| self.confirmed(e, id))
+    }
+
+    /// The plan stored under an id's hash, not yet checked against the id (see [`Self::confirmed`]): the
+    /// first pass looks up a block's plans before it reads them.
+    fn probe(&self, id_hash: u64) -> Option<usize> {
+        self.index.get(&id_hash).copied()
     }
 
     /// The plan under the id's hash is the last with the id when its id matches (a later one would have
@@ -494,16 +565,23 @@ fn id_hash(id: &str) -> u64 {
     h.value()
 }
 
-/// A candidate the rules want planned: its index, action and lead time, its start as a timestamp, and the
-/// hashes of its dedup keys.
+/// A candidate the rules want planned: its index, action, lead time and start (copied, so that deciding
+/// reads no candidate it does not compare), the hashes of its dedup keys, and the plan following its
+/// occurrence.
 struct Live<'a> {
     c: &'a Candidate,
     index: u32,
     action: JoinAction,
     lead: i64,
-    start: i64,
+    start: DateTime<Utc>,
     uid: u64,
     url: Option<u64>,
+    /// Whether the URL is already in normal form ([`already_normal`]).
+    url_plain: bool,
+    /// The last existing plan following this occurrence, whether or not a meeting claims it.
+    plan: Option<usize>,
+    /// Whether that plan already says everything planning would write for this candidate ([`unchanged`]).
+    unchanged: bool,
 }
 
 /// What planning decided for one meeting whose plan must be written: built into a [`JoinPlan`] once the
@@ -515,6 +593,7 @@ struct Decision {
     found: Option<usize>,
     action: JoinAction,
     start: i64,
+    url_plain: bool,
     scheduled: DateTime<Utc>,
     early: Option<DateTime<Utc>>,
 }
@@ -542,40 +621,62 @@ pub fn plan(
     } else {
         0
     });
-    for d in decisions {
-        // Each candidate represents at most one meeting, so nothing taken here is needed again.
-        let c = &mut candidates[d.rep as usize];
-        let url_key = c.meeting_url.as_deref().map(|u| url_key(u, d.start));
-        let p = JoinPlan {
-            id: String::new(),
-            occurrence_id: std::mem::take(&mut c.occurrence_id),
-            event_id: std::mem::take(&mut c.event_id),
-            calendar_id: std::mem::take(&mut c.calendar_id),
-            title: std::mem::take(&mut c.title),
-            start: c.start,
-            end: c.end,
-            scheduled_join_time: d.scheduled,
-            early_reminder_at: d.early,
-            early_sent: false,
-            status: JoinStatus::Scheduled,
-            action: d.action,
-            platform: c.platform.take(),
-            meeting_url: c.meeting_url.take(),
-            uid_key: key_at(&c.uid, d.start),
-            url_key,
-            next_fire_at: None,
-        };
-        changes.extend(settle(p, d.found.map(|e| &existing[e]), new_id));
+    for block in decisions.chunks(warm::BLOCK) {
+        let mut sink = warm::Sink::default();
+        for d in block {
+            sink.candidate(&candidates[d.rep as usize], false);
+        }
+        sink.finish();
+        for d in block {
+            changes.extend(build(&mut candidates[d.rep as usize], d, existing, new_id));
+        }
     }
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
-    for (i, p) in existing.iter().enumerate() {
+    // Claimed plans stay; only the others are read (nearly none when re-planning an unchanged calendar).
+    for (p, _) in existing.iter().zip(&claimed).filter(|(_, &kept)| !kept) {
         // Only plans in the window are judged: later ones are planned again when the window reaches them.
         let in_window = p.end > now && p.start < horizon_end;
-        if !claimed[i] && in_window && p.status != JoinStatus::Cancelled && !p.status.is_final() {
+        if in_window && p.status != JoinStatus::Cancelled && !p.status.is_final() {
             changes.push(Change::Cancel(p.id.clone()));
         }
     }
     changes
+}
+
+/// The plan a decision writes, made of its representative's strings, settled against the plan it takes
+/// over. Each candidate represents at most one meeting, so nothing taken here is needed again.
+fn build(
+    c: &mut Candidate,
+    d: &Decision,
+    existing: &[JoinPlan],
+    new_id: &mut dyn FnMut() -> String,
+) -> Option<Change> {
+    let mut start = Start::new(d.start);
+    let digits = start.digits();
+    let url_key = c
+        .meeting_url
+        .as_deref()
+        .map(|u| url_key(u, d.url_plain, digits));
+    let p = JoinPlan {
+        id: String::new(),
+        occurrence_id: std::mem::take(&mut c.occurrence_id),
+        event_id: std::mem::take(&mut c.event_id),
+        calendar_id: std::mem::take(&mut c.calendar_id),
+        title: std::mem::take(&mut c.title),
+        start: c.start,
+        end: c.end,
+        scheduled_join_time: d.scheduled,
+        early_reminder_at: d.early,
+        early_sent: false,
+        status: JoinStatus::Scheduled,
+        action: d.action,
+        platform: c.platform.take(),
+        meeting_url: c.meeting_url.take(),
+        uid_key: key_with(&c.uid, digits),
+        url_key,
+        next_fire_at: None,
+    };
+    settle(p, d.found.map(|e| &existing[e]), new_id)
 }
 
 /// What becomes of a plan just built for a meeting: it takes over `old` when the meeting had one (keeping
@@ -629,30 +730,14 @@ fn decide(
     claimed: &mut [bool],
 ) -> Vec<Decision> {
     let horizon_end = now + Duration::hours(rules.horizon_hours.max(1));
-    // Sized for every candidate: growing it step by step copied it several times over.
-    let mut live: Vec<Live<'_>> = Vec::with_capacity(candidates.len());
-    live.extend(
-        candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.end > now && c.start < horizon_end)
-            .filter_map(|(index, c)| {
-                let (action, lead) = wanted(c, rules)?;
-                let start = c.start.timestamp();
-                let (uid, url) = keys(c, start);
-                Some(Live {
-                    c,
-                    index: index as u32,
-                    action,
-                    lead,
-                    start,
-                    uid,
-                    url,
-                })
-            }),
-    );
-
     let by_occurrence = ByOccurrence::new(existing);
+    let live = live::live(
+        candidates,
+        existing,
+        &by_occurrence,
+        rules,
+        (now, horizon_end),
+    );
     // Plans by dedup key, built only when some meeting has no plan under its own occurrence (a new copy, or
     // a moved meeting): re-planning an unchanged calendar never needs it, and re-hashing every stored key
     // was a third of that pass.
@@ -683,11 +768,7 @@ fn decide(
         // A plan follows its occurrence first (so a moved event keeps its plan), then its keys.
         let found = group
             .iter()
-            .find_map(|&i| {
-                by_occurrence
-                    .last(&at(i).c.occurrence_id)
-                    .filter(|&e| !claimed[e])
-            })
+            .find_map(|&i| at(i).plan.filter(|&e| !claimed[e]))
             .or_else(|| {
                 let by_key = by_key.get_or_insert_with(|| keyed(existing));
                 group.iter().find_map(|&i| {
@@ -697,13 +778,16 @@ fn decide(
                         .find_map(|k| by_key.get(&k).copied().filter(|&e| !claimed[e]))
                 })
             });
-        let scheduled = minutes_before(c.start, lead);
-        let early = rules
-            .early_reminder_minutes
-            .filter(|&m| m > lead)
-            .map(|m| minutes_before(c.start, m));
         if let Some(e) = found {
             claimed[e] = true;
+            // The first pass compared the representative with its own plan, so an unchanged meeting (the
+            // common case) reads neither again.
+            if rep.plan == Some(e) && rep.unchanged {
+                return;
+            }
+        }
+        let (scheduled, early) = times(rep.start, lead, rules);
+        if let Some(e) = found.filter(|&e| rep.plan != Some(e)) {
             if unchanged(&existing[e], c, action, scheduled, early) {
                 return;
             }
@@ -712,7 +796,8 @@ fn decide(
             rep: rep.index,
             found,
             action,
-            start: rep.start,
+            start: rep.start.timestamp(),
+            url_plain: rep.url_plain,
             scheduled,
             early,
         });
@@ -720,8 +805,10 @@ fn decide(
     decisions
 }
 
+mod live;
 #[cfg(test)]
 mod reference;
+mod warm;
 
 #[cfg(test)]
 mod tests {
@@ -730,7 +817,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// Random candidates for comparing the planner with [`reference::plan`]: few uids, rooms and times so
-    /// duplicates are common, links in the spellings normalization folds together, and every rule flag.
+    /// duplicates are common, links in the spellings normalization folds together, every rule flag, and up
+    /// to a few blocks of the first pass, so that groups span blocks.
     fn arb_cands() -> impl Strategy<Value = Vec<Candidate>> {
         let link = prop_oneof![
             Just("https://zoom.us/j/1"),
@@ -746,7 +834,7 @@ mod tests {
             prop::option::weighted(0.8, link),
             (any::<bool>(), 0..40u8),
         );
-        prop::collection::vec(one, 0..30).prop_map(|v| {
+        prop::collection::vec(one, 0..70).prop_map(|v| {
             let base = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
             v.into_iter()
                 .enumerate()
@@ -1006,6 +1094,62 @@ mod tests {
             split.bytes(&bytes[cut..]);
             prop_assert_eq!(whole.value(), split.value(), "streaming from parts equals hashing the whole");
         }
+    }
+
+    /// The first pass compares each candidate with its own occurrence's plan; a meeting that takes over the
+    /// plan of another of its copies must compare that plan with its representative instead.
+    #[test]
+    fn a_plan_taken_over_from_another_copy_is_compared_with_the_representative() {
+        let now = DateTime::from_timestamp(1_764_000_000, 0).expect("in range");
+        let start = now + Duration::hours(1);
+        let meeting = |occ: &str, uid: &str, room: u8| Candidate {
+            occurrence_id: occ.into(),
+            event_id: format!("{occ}-event"),
+            series_id: None,
+            calendar_id: "cal".into(),
+            uid: uid.into(),
+            title: "Standup".into(),
+            start,
+            end: start + Duration::minutes(30),
+            all_day: false,
+            free: false,
+            declined: false,
+            not_joinable: false,
+            platform: Some("zoom".into()),
+            meeting_url: Some(format!("https://zoom.us/j/{room}")),
+        };
+        let rules = JoinRules::default();
+        let ids = || {
+            let mut n = 0;
+            move || {
+                n += 1;
+                format!("p{n}")
+            }
+        };
+        // Two meetings, two plans.
+        let before = [meeting("b-occ", "u1", 1), meeting("a-occ", "u2", 2)];
+        let existing: Vec<JoinPlan> = plan(&mut before.clone(), &[], &rules, now, &mut ids())
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Insert(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        // Then the second turns out to be a copy of the first (same uid): one meeting, represented by the
+        // lower occurrence id, which takes over the plan of the copy met first. The representative's own
+        // plan still says all of it, but that is not the plan the meeting keeps.
+        let after = [meeting("b-occ", "u1", 1), meeting("a-occ", "u1", 2)];
+        let changes = plan(&mut after.clone(), &existing, &rules, now, &mut ids());
+        assert_eq!(
+            changes,
+            reference::plan(&after, &existing, &rules, now, &mut ids()),
+            "the planner agrees with the reference"
+        );
+        assert!(
+            matches!(&changes[..], [Change::Update(p), Change::Cancel(gone)]
+                if p.id == existing[0].id && p.occurrence_id == "a-occ" && *gone == existing[1].id),
+            "the first copy's plan now follows the representative, and the representative's own plan goes: {changes:?}"
+        );
     }
 
     #[test]
