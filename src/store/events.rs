@@ -313,11 +313,7 @@ mod tests {
     }
 
     fn store() -> Store {
-        let store = Store::open_in_memory(Zone::UTC).expect("opens");
-        store
-            .write(|w| w.ensure_local_calendar(chrono::Utc::now()))
-            .expect("the local calendar");
-        store
+        Store::with_local_calendar()
     }
 
     #[test]

@@ -95,6 +95,16 @@ impl Store {
         Store::setup(Connection::open_in_memory()?, None, zone)
     }
 
+    /// An in-memory store in UTC with the local calendar, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn with_local_calendar() -> Store {
+        let store = Store::open_in_memory(Zone::UTC).expect("an in-memory store opens");
+        store
+            .write(|w| w.ensure_local_calendar(chrono::Utc::now()))
+            .expect("the local calendar is written");
+        store
+    }
+
     fn setup(mut conn: Connection, path: Option<PathBuf>, zone: Zone) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Every hot statement is prepared once per connection; parsing SQL showed up at 7% of a window

@@ -222,11 +222,7 @@ mod tests {
     use crate::time::Zone;
 
     fn store() -> Store {
-        let store = Store::open_in_memory(Zone::UTC).expect("opens");
-        store
-            .write(|w| w.ensure_local_calendar(chrono::Utc::now()))
-            .expect("the local calendar");
-        store
+        Store::with_local_calendar()
     }
 
     fn page(ids: std::ops::Range<u32>) -> Vec<RemoteChange> {
