@@ -136,7 +136,8 @@ fn main() {
         let ready = punctual::sync::prepare(page.changes, zone).expect("a page encodes");
         prepare += t.elapsed();
         let t = Instant::now();
-        punctual::sync::store_page(&store, &cal_id, &ready, &next, i == 0, now)
+        store
+            .write(|w| punctual::sync::store_page(w, &cal_id, &ready, &next, i == 0, now))
             .expect("a page stores");
         write += t.elapsed();
         n += ready.changes.len();

@@ -125,21 +125,10 @@ pub fn prepare(changes: Vec<RemoteChange>, zone: Zone) -> Result<ReadyPage> {
     Ok(ReadyPage { changes, encodings })
 }
 
-/// The second half: a page's changes and the cursor that follows them in one transaction (after dropping
-/// the calendar's events when a full fetch starts). Returns the expansion warnings.
+/// The second half, inside the caller's write transaction (which may hold other pages before it): a page's
+/// changes and the cursor that follows them, after dropping the calendar's events when a full fetch starts.
+/// Returns the expansion warnings.
 pub fn store_page(
-    store: &Store,
-    calendar_id: &str,
-    page: &ReadyPage,
-    next: &SyncState,
-    starts_full: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<String>> {
-    store.write(|w| store_in(w, calendar_id, page, next, starts_full, now))
-}
-
-/// [`store_page`] inside a transaction that may hold other pages before it.
-fn store_in(
     w: &crate::store::Writer<'_>,
     calendar_id: &str,
     page: &ReadyPage,

@@ -126,7 +126,7 @@ fn store_group(store: &Store, calendar_id: &str, group: &[Job]) -> Result<Vec<Ve
         group
             .iter()
             .map(|job| {
-                super::store_in(
+                super::store_page(
                     w,
                     calendar_id,
                     &job.page,
