@@ -292,6 +292,129 @@ fn an_expired_sync_token_wipes_the_calendar_and_syncs_in_full() {
 }
 
 #[test]
+fn a_410_whose_full_fetch_fails_keeps_the_calendar_until_a_page_arrives() {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    h.fake.expire_sync_tokens();
+    // The calendar list and the stale-token request (410) answer; every try of the full fetch fails.
+    h.fake.push_fault(Fault::Pass);
+    h.fake.push_fault(Fault::Pass);
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    let e = h
+        .sync(&id)
+        .expect_err("a full fetch that keeps failing fails the sync");
+    assert_eq!(e.code, ErrorCode::Network, "a server failure: {e:?}");
+    assert_eq!(
+        h.fake.requests("syncToken="),
+        1,
+        "the stale token was tried once, and answered 410"
+    );
+    assert_eq!(
+        titles(&h.app).len(),
+        3,
+        "no page of the full fetch arrived, so the calendar keeps its events"
+    );
+    let r = h.sync(&id).expect("the next sync recovers");
+    assert_eq!(
+        r[0].full_resyncs, 1,
+        "the saved token is still the stale one: it meets the 410 again and fetches in full"
+    );
+    assert_eq!(
+        titles(&h.app).len(),
+        3,
+        "and the calendar holds the server's three events once each"
+    );
+}
+
+#[test]
+fn a_full_sync_that_fails_keeps_the_calendar_and_its_cursor() {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    // The calendar list answers; every try of the full fetch fails.
+    h.fake.push_fault(Fault::Pass);
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    h.app
+        .sync(Some(&id), true, &mut |_, _| {})
+        .expect_err("a full sync whose fetch keeps failing fails");
+    assert_eq!(
+        titles(&h.app).len(),
+        3,
+        "a full sync drops the events with its first page, and none arrived"
+    );
+    let before = h.fake.requests("syncToken=");
+    h.sync(&id).expect("the next sync works");
+    assert_eq!(
+        h.fake.requests("syncToken="),
+        before + 1,
+        "the saved sync token survived the failed full sync, so the next sync asks for changes only"
+    );
+    assert_eq!(titles(&h.app).len(), 3, "and nothing was lost or doubled");
+}
+
+#[test]
+fn a_retry_after_longer_than_a_sync_waits_holds_every_request_until_then() {
+    let h = Harness::new();
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    // The calendar list answers; the events request is told to come back in an hour.
+    h.fake.push_fault(Fault::Pass);
+    h.fake.push_fault(Fault::TooMany { retry_after: 3600 });
+    let e = h
+        .sync(&id)
+        .expect_err("an hour is longer than a sync waits");
+    assert_eq!(e.code, ErrorCode::Network, "a rate limit: {e:?}");
+    assert!(
+        e.message.contains("wait until 2026-03-02T09:00:00Z"),
+        "the error says until when the service asked to wait: {}",
+        e.message
+    );
+    assert!(
+        h.waits.lock().expect("waits").is_empty(),
+        "the sync neither sat out the hour nor retried sooner than asked"
+    );
+    let sent = h.fake.state().log.len();
+    h.clock.advance(CDuration::minutes(59));
+    let e = h.sync(&id).expect_err("a sync within the hour is held");
+    assert!(
+        e.message.contains("wait until"),
+        "it says why: {}",
+        e.message
+    );
+    assert_eq!(
+        h.fake.state().log.len(),
+        sent,
+        "a held sync sends no request at all"
+    );
+    h.clock.advance(CDuration::minutes(2));
+    h.sync(&id).expect("after the hour the sync goes ahead");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Meeting 1".to_string()],
+        "and brings the events"
+    );
+    h.sync(&id)
+        .expect("a good sync clears the hold, so the next one runs at once");
+}
+
+#[test]
 fn a_401_refreshes_once_and_the_rotated_refresh_token_is_saved() {
     let h = Harness::new();
     h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
@@ -474,10 +597,20 @@ fn a_server_that_keeps_failing_gives_up_after_a_bounded_number_of_tries() {
         ErrorCode::Network,
         "the failure is a network one: {e:?}"
     );
-    assert_eq!(
-        h.waits.lock().expect("waits").len(),
-        5,
-        "six tries are five waits"
+    let waits = h.waits.lock().expect("waits").clone();
+    assert_eq!(waits.len(), 5, "six tries are five waits");
+    for (i, w) in waits.iter().enumerate() {
+        let bound = Duration::from_millis(100 << (i + 1));
+        assert!(
+            *w <= bound,
+            "retry {} waits at most base * 2^{} = {bound:?}: {waits:?}",
+            i + 1,
+            i + 1
+        );
+    }
+    assert!(
+        waits.iter().sum::<Duration>() > Duration::ZERO,
+        "the retries do wait: {waits:?}"
     );
     let conn = h.app.connection(&id).expect("connection");
     assert_eq!(
@@ -562,6 +695,47 @@ fn selecting_a_calendar_needs_a_known_one_and_writes_nothing_otherwise() {
         .select_calendar(&id, CAL, false)
         .expect("deselect by the provider's id");
     assert!(!c.calendars[0].selected, "the calendar is deselected");
+}
+
+#[test]
+fn a_sync_killed_midway_does_not_turn_a_needed_reconnect_into_connected() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().to_path_buf();
+    let h = Harness::with_app(|clock, zone| {
+        App::open_with(&path, clock, zone).expect("a file-backed app")
+    });
+    let id = h.connect();
+    h.fake.revoke();
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token so a refresh is needed");
+    h.sync(&id).expect_err("a revoked grant fails the sync");
+    // What a sync killed after it marked the connection `syncing` leaves behind.
+    rusqlite::Connection::open(dir.path().join("punctual.sqlite3"))
+        .and_then(|db| {
+            db.execute(
+                "UPDATE connections SET state = 'syncing' WHERE id = ?1",
+                [&id],
+            )
+        })
+        .expect("the stale state is written");
+    h.fake.state().revoked = false;
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    let e = h
+        .sync(&id)
+        .expect_err("a sync that meets only server failures fails");
+    assert_ne!(
+        e.code,
+        ErrorCode::NeedsReconnect,
+        "this failure is the server's, not the grant's: {e:?}"
+    );
+    assert_eq!(
+        h.app.connection(&id).expect("the connection").state,
+        ConnectionState::NeedsReconnect,
+        "a server failure says nothing about the grant, which the failure data says is gone"
+    );
 }
 
 #[test]

@@ -427,6 +427,10 @@ impl App {
         full: bool,
         progress: &mut dyn FnMut(&str, Progress),
     ) -> Result<SyncReport> {
+        // A provider that asked for a long wait gets no request before then, not even the outbox's.
+        if let Some(held) = crate::sync::held_until(&self.store, &conn.id, self.clock.now())? {
+            return Err(held);
+        }
         // Local changes go out first, so the fetch that follows brings back the provider's versions of
         // them. Rows that cannot go out wait, with their error, for the next sync.
         let _ = self.push_outbox(conn);

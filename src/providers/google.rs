@@ -145,8 +145,7 @@ impl Google {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry_after(v, Utc::now()));
         let body = resp.bytes().map_err(|e| {
             ProviderError::Network(format!("the answer was cut short: {}", net_message(&e)))
         })?;
@@ -306,6 +305,17 @@ pub fn parse_events_page(
         }
     }
     Ok(out)
+}
+
+/// A Retry-After header's wait: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3) measured from `now`; a
+/// date already past asks for no wait.
+fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.with_timezone(&Utc) - now).to_std().unwrap_or_default())
 }
 
 /// Maps an HTTP status (and Google's error body) onto the engine's terms.
@@ -638,6 +648,33 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("a valid instant");
+        assert_eq!(
+            retry_after(" 120 ", now),
+            Some(Duration::from_secs(120)),
+            "delay-seconds is a number of seconds"
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60)),
+            "an HTTP-date is the wait until that instant"
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date already past asks for no wait"
+        );
+        assert_eq!(
+            retry_after("soon", now),
+            None,
+            "anything else is no Retry-After at all"
+        );
+    }
 
     #[test]
     fn recurrence_goes_out_as_lines_google_reads_back_the_same() {

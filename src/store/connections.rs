@@ -156,6 +156,18 @@ impl Reader<'_> {
         Ok(Some(c))
     }
 
+    /// The time before which the provider asked not to be asked again (a long Retry-After), if any.
+    pub fn retry_not_before(&self, connection_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let until: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(s.backoff_until) FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+                  WHERE c.connection_id = ?1",
+            )?
+            .query_row([connection_id], |r| r.get(0))?;
+        Ok(until.as_deref().map(parse_ts))
+    }
+
     pub fn sync_state(&self, calendar_id: &str) -> Result<SyncState> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sync_token, page_token, last_sync_at FROM sync_state WHERE calendar_id = ?1",
@@ -426,6 +438,32 @@ impl Writer<'_> {
         )?;
         self.conn()
             .execute("DELETE FROM calendars WHERE id = ?1", [calendar_id])?;
+        Ok(())
+    }
+
+    /// Records (or with `None` clears) the time before which the provider asked this connection not to
+    /// ask again. Kept with each calendar's sync state, which goes with the calendar; a calendar that has
+    /// no sync state yet gets an empty one, the same as none.
+    pub fn set_retry_not_before(
+        &self,
+        connection_id: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let sql = match until {
+            Some(_) => {
+                "INSERT INTO sync_state (calendar_id, backoff_until)
+                      SELECT id, ?2 FROM calendars WHERE connection_id = ?1
+                 ON CONFLICT (calendar_id) DO UPDATE SET backoff_until = excluded.backoff_until"
+            }
+            None => {
+                "UPDATE sync_state SET backoff_until = ?2
+                  WHERE backoff_until IS NOT NULL
+                    AND calendar_id IN (SELECT id FROM calendars WHERE connection_id = ?1)"
+            }
+        };
+        self.conn()
+            .prepare_cached(sql)?
+            .execute(params![connection_id, until.map(stamp)])?;
         Ok(())
     }
 

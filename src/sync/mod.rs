@@ -9,13 +9,16 @@
 //!   share its next transaction, in order, each still followed by its own cursor.
 //! - A fetch resumed from a saved page token is followed by one incremental round, so a run that ends
 //!   well leaves the calendar as the server is now, not as it was when an interrupted fetch began.
-//! - A full sync starts by dropping the calendar's events in the transaction of its first page. A 410 (the
-//!   token expired) drops the sync state and starts a full sync, at most twice per calendar per run.
+//! - A full sync (`--full`, or after a 410: the token expired, at most twice per calendar per run) drops the
+//!   calendar's events in the transaction of its first page, never before: until a page arrives the
+//!   calendar keeps its events and its saved cursor, so a fetch that fails loses nothing.
 //! - Access tokens: the cached one is tried first; a 401 refreshes it and retries that request once. A
 //!   refresh that rotates the refresh token saves the new one before anything else happens.
 //! - Transient failures (429, 403 rate limits, 5xx, dropped or cut-short answers) are retried with
 //!   exponential backoff and full jitter, never sooner than a Retry-After, at most [`Backoff::attempts`]
-//!   times per request and never longer than [`Backoff::max_delay`] per wait.
+//!   times per request and never longer than [`Backoff::max_delay`] per wait. A Retry-After longer than
+//!   that stops the sync and is recorded: no request goes to the provider for that connection before the
+//!   time it asked for ([`held_until`]).
 //! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
 
 mod activity;
@@ -38,8 +41,8 @@ use std::time::Duration;
 pub struct Backoff {
     /// The first wait; each retry doubles it.
     pub base: Duration,
-    /// No single wait is longer, whatever Retry-After says (a server asking for an hour gets a failed sync
-    /// now and a retry at the next scheduled run instead).
+    /// No single wait is longer. A server asking for longer gets a failed sync now, and no request until
+    /// the time it asked for.
     pub max_delay: Duration,
     /// Tries per request, the first included.
     pub attempts: u32,
@@ -61,6 +64,24 @@ impl Default for Backoff {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0x9e37_79b9),
         }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `attempt` (1 for the first retry): full jitter, a uniform draw from
+    /// `random` up to `base * 2^attempt` (capped at `max_delay`), so that clients failing together do not
+    /// retry together; never shorter than the provider's `retry_after`, which the caller has checked is
+    /// within `max_delay`.
+    fn wait(&self, attempt: u32, retry_after: Option<Duration>, random: u64) -> Duration {
+        let bound = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let spread = bound.as_millis() as u64;
+        let jittered = Duration::from_millis(random % (spread + 1));
+        jittered
+            .max(retry_after.unwrap_or_default())
+            .min(self.max_delay)
     }
 }
 
@@ -147,17 +168,34 @@ pub fn store_page(
 /// Why a provider call gave up.
 enum CallError {
     Provider(ProviderError),
+    /// The provider asked for a longer wait than a sync spends waiting ([`Backoff::max_delay`]).
+    WaitAsked(Duration),
     /// The token source failed (no keychain, a revoked grant): nothing to retry.
     Fatal(Error),
 }
 
-impl CallError {
-    fn into_error(self) -> Error {
-        match self {
-            CallError::Provider(e) => provider_error(e),
-            CallError::Fatal(e) => e,
-        }
-    }
+/// The error of a sync that the provider asked to hold until `until`.
+fn held_error(until: chrono::DateTime<chrono::Utc>) -> Error {
+    Error::new(
+        ErrorCode::Network,
+        format!(
+            "the calendar service asked Punctual to wait until {} before asking again; no sync runs before then",
+            stamp(until)
+        ),
+    )
+}
+
+/// When the provider has asked a connection's client to wait (a long Retry-After), the error that a sync
+/// started before that time gives, without any request to the provider; `None` when it may go ahead.
+pub fn held_until(
+    store: &Store,
+    connection_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Error>> {
+    Ok(store
+        .read(|r| r.retry_not_before(connection_id))?
+        .filter(|until| *until > now)
+        .map(held_error))
 }
 
 /// A small xorshift for jitter: the engine needs spread, not cryptographic randomness.
@@ -172,6 +210,13 @@ impl Jitter {
         self.0 = x;
         x
     }
+}
+
+/// What one run's provider calls share: the connection, its access token once fetched, and the jitter.
+struct Session<'c> {
+    connection_id: &'c str,
+    token: Option<SecretString>,
+    jitter: Jitter,
 }
 
 /// Syncs one connection's selected calendars.
@@ -207,23 +252,42 @@ fn provider_error(e: ProviderError) -> Error {
 }
 
 impl Engine<'_> {
+    /// The error a failed call ends the sync with. A long wait the provider asked for is recorded first,
+    /// so that no sync of the connection asks again before then.
+    fn fail(&self, connection_id: &str, e: CallError) -> Error {
+        match e {
+            CallError::Provider(e) => provider_error(e),
+            CallError::Fatal(e) => e,
+            CallError::WaitAsked(wait) => {
+                let until = self.clock.now()
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                match self
+                    .store
+                    .write(|w| w.set_retry_not_before(connection_id, Some(until)))
+                {
+                    Ok(()) => held_error(until),
+                    Err(e) => e,
+                }
+            }
+        }
+    }
+
     /// Runs `call` with the connection's access token, refreshing once on a 401 and backing off on
     /// transient failures.
     fn call<T>(
         &self,
-        token: &mut Option<SecretString>,
-        jitter: &mut Jitter,
+        session: &mut Session<'_>,
         progress: &mut dyn FnMut(Progress),
         mut call: impl FnMut(&SecretString) -> Result<T, ProviderError>,
     ) -> Result<T, CallError> {
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
-            let t = match token {
+            let t = match &session.token {
                 Some(t) => t.clone(),
                 None => {
                     let t = self.tokens.access().map_err(CallError::Fatal)?;
-                    *token = Some(t.clone());
+                    session.token = Some(t.clone());
                     t
                 }
             };
@@ -231,21 +295,20 @@ impl Engine<'_> {
                 Ok(v) => return Ok(v),
                 Err(ProviderError::Unauthorized) if !refreshed => {
                     refreshed = true;
-                    *token = Some(self.tokens.refresh().map_err(CallError::Fatal)?);
+                    session.token = Some(self.tokens.refresh().map_err(CallError::Fatal)?);
+                }
+                Err(e)
+                    if e.is_transient()
+                        && e.retry_after().is_some_and(|w| w > self.backoff.max_delay) =>
+                {
+                    // Retrying sooner would ignore the server; waiting that long would hold the sync.
+                    return Err(CallError::WaitAsked(e.retry_after().unwrap_or_default()));
                 }
                 Err(e) if e.is_transient() && attempt + 1 < self.backoff.attempts => {
                     attempt += 1;
-                    let exp = self
+                    let wait = self
                         .backoff
-                        .base
-                        .saturating_mul(1u32 << attempt.min(16))
-                        .min(self.backoff.max_delay);
-                    // Full jitter (a uniform wait up to the exponential bound), but never before Retry-After.
-                    let spread = exp.as_millis().max(1) as u64;
-                    let jittered = Duration::from_millis(jitter.next() % (spread + 1));
-                    let wait = jittered
-                        .max(e.retry_after().unwrap_or_default())
-                        .min(self.backoff.max_delay);
+                        .wait(attempt, e.retry_after(), session.jitter.next());
                     progress(Progress::Retry {
                         attempt,
                         wait,
@@ -270,6 +333,9 @@ impl Engine<'_> {
             .store
             .read(|r| r.connection(connection_id))?
             .ok_or_else(|| Error::not_found("connection", connection_id))?;
+        if let Some(held) = held_until(self.store, connection_id, now)? {
+            return Err(held);
+        }
         self.store.write(|w| {
             w.set_connection_state(
                 connection_id,
@@ -283,13 +349,19 @@ impl Engine<'_> {
         match &result {
             Ok(_) => self.store.write(|w| {
                 w.set_connection_state(connection_id, ConnectionState::Connected, None, now)?;
+                w.set_retry_not_before(connection_id, None)?;
                 w.set_connection_synced(connection_id, now)
             })?,
             Err(e) => {
                 // Only a success clears needs_reconnect: a network failure says nothing about the grant.
-                let state = if e.code == ErrorCode::NeedsReconnect
-                    || before.state == ConnectionState::NeedsReconnect
-                {
+                // A sync killed midway leaves `syncing` behind; its failure data still tells.
+                let needed_reconnect = before.state == ConnectionState::NeedsReconnect
+                    || (before.state == ConnectionState::Syncing
+                        && before
+                            .connection_failure_data
+                            .as_ref()
+                            .is_some_and(|f| f.error == ErrorCode::NeedsReconnect.as_str()));
+                let state = if e.code == ErrorCode::NeedsReconnect || needed_reconnect {
                     ConnectionState::NeedsReconnect
                 } else {
                     ConnectionState::Connected
@@ -312,17 +384,18 @@ impl Engine<'_> {
         full: bool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<SyncReport> {
-        let mut token: Option<SecretString> = None;
-        let mut jitter = Jitter(self.backoff.seed);
+        let mut session = Session {
+            connection_id,
+            token: None,
+            jitter: Jitter(self.backoff.seed),
+        };
         let mut report = SyncReport {
             connection_id: connection_id.to_string(),
             ..Default::default()
         };
         let list = self
-            .call(&mut token, &mut jitter, progress, |t| {
-                self.provider.calendars(t)
-            })
-            .map_err(CallError::into_error)?;
+            .call(&mut session, progress, |t| self.provider.calendars(t))
+            .map_err(|e| self.fail(connection_id, e))?;
         let now = self.clock.now();
         self.store
             .write(|w| w.put_remote_calendars(connection_id, &list, now))?;
@@ -348,21 +421,19 @@ impl Engine<'_> {
                 remote_id,
                 zone,
             };
-            if full {
-                self.store.write(|w| w.wipe_calendar(&cal.id))?;
-            }
-            self.sync_calendar(&cref, &mut token, &mut jitter, progress, &mut report)?;
+            self.sync_calendar(&mut session, &cref, full, progress, &mut report)?;
             report.calendars += 1;
         }
         Ok(report)
     }
 
-    /// Fetches a calendar's pages while a writer thread stores them ([`with_pipeline`]).
+    /// Fetches a calendar's pages while a writer thread stores them ([`with_pipeline`]). `full` fetches
+    /// everything, ignoring the saved cursor.
     fn sync_calendar(
         &self,
+        session: &mut Session<'_>,
         cal: &CalendarRef<'_>,
-        token: &mut Option<SecretString>,
-        jitter: &mut Jitter,
+        full: bool,
         progress: &mut dyn FnMut(Progress),
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -371,7 +442,11 @@ impl Engine<'_> {
             let mut gone = 0;
             // The cursor is read once: after that, each page's cursor is the one queued with it, which
             // the writer saves in that page's transaction.
-            let mut state = self.store.read(|r| r.sync_state(cal.id))?;
+            let mut state = if full {
+                SyncState::default()
+            } else {
+                self.store.read(|r| r.sync_state(cal.id))?
+            };
             // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe
             // runs ago; one more incremental round after its last page brings the calendar up to now.
             let mut catch_up = state.page_token.is_some();
@@ -386,26 +461,25 @@ impl Engine<'_> {
                     },
                 };
                 let starts_full = state.sync_token.is_none() && state.page_token.is_none();
-                let page = match self.call(token, jitter, progress, |t| {
-                    self.provider.changes(t, cal, cursor)
-                }) {
-                    Ok(p) => p,
-                    Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
-                        gone += 1;
-                        report.full_resyncs += 1;
-                        // Pages still queued must land before the wipe, or they would outlive it.
-                        let done = pipeline.drain()?;
-                        stored(done, cal.id, &mut total, report, progress);
-                        progress(Progress::FullResync {
-                            calendar: cal.id.to_string(),
-                        });
-                        // The token is worthless: drop the calendar's events with it, then fetch everything.
-                        self.store.write(|w| w.wipe_calendar(cal.id))?;
-                        state = SyncState::default();
-                        continue;
-                    }
-                    Err(e) => return Err(e.into_error()),
-                };
+                let page =
+                    match self.call(session, progress, |t| self.provider.changes(t, cal, cursor)) {
+                        Ok(p) => p,
+                        Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
+                            gone += 1;
+                            report.full_resyncs += 1;
+                            // Pages still queued must land before the wipe, or they would outlive it.
+                            let done = pipeline.drain()?;
+                            stored(done, cal.id, &mut total, report, progress);
+                            progress(Progress::FullResync {
+                                calendar: cal.id.to_string(),
+                            });
+                            // The token is worthless: fetch everything. The first page's transaction drops
+                            // the calendar's events; until then they stay, in case the fetch fails.
+                            state = SyncState::default();
+                            continue;
+                        }
+                        Err(e) => return Err(self.fail(session.connection_id, e)),
+                    };
                 let last = page.next_page.is_none();
                 let next = SyncState {
                     sync_token: if last {
@@ -457,5 +531,67 @@ fn stored(
             changes: page.changes,
             total: *total,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff() -> Backoff {
+        Backoff {
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(30),
+            attempts: 6,
+            sleep: Arc::new(|_| {}),
+            seed: 7,
+        }
+    }
+
+    /// The waits of retry `attempt` over many draws of the jitter.
+    fn draws(attempt: u32, retry_after: Option<Duration>) -> Vec<Duration> {
+        let b = backoff();
+        let mut jitter = Jitter(0x2545_f491_4f6c_dd1d);
+        (0..2_000)
+            .map(|_| b.wait(attempt, retry_after, jitter.next()))
+            .collect()
+    }
+
+    #[test]
+    fn each_retry_waits_a_random_time_up_to_a_bound_that_doubles() {
+        for attempt in 1..=5 {
+            let bound = Duration::from_millis(100 << attempt);
+            let waits = draws(attempt, None);
+            assert!(
+                waits.iter().all(|w| *w <= bound),
+                "retry {attempt} waits at most base * 2^{attempt} = {bound:?}"
+            );
+            let max = waits.iter().max().copied().unwrap_or_default();
+            let min = waits.iter().min().copied().unwrap_or_default();
+            assert!(
+                max > bound * 9 / 10 && min < bound / 10,
+                "full jitter spreads retry {attempt}'s waits over the whole range: {min:?}..{max:?} of {bound:?}"
+            );
+            let mean = waits.iter().sum::<Duration>() / waits.len() as u32;
+            assert!(
+                mean > bound * 2 / 5 && mean < bound * 3 / 5,
+                "a uniform draw averages half the bound: {mean:?} of {bound:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_wait_passes_the_cap_and_none_comes_before_retry_after() {
+        assert!(
+            draws(16, None)
+                .iter()
+                .all(|w| *w <= Duration::from_secs(30)),
+            "a late retry's bound is capped at max_delay"
+        );
+        let asked = Duration::from_secs(7);
+        assert!(
+            draws(1, Some(asked)).iter().all(|w| *w >= asked),
+            "a retry never comes sooner than the Retry-After the server sent"
+        );
     }
 }
