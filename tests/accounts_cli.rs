@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use support::fake_google::{items, FakeGoogle, CLIENT_ID, CLIENT_SECRET};
+use support::fake_google::{items, FakeGoogle, Fault, CLIENT_ID, CLIENT_SECRET};
 use support::keyring_session::KeyringSession;
 
 fn with_fake(mut c: Command, fake: &FakeGoogle) -> Command {
@@ -168,6 +168,10 @@ fn connect_list_select_sync_and_disconnect_from_the_command_line() {
             "Europe/Berlin",
         ),
     );
+    // The cached access token is refused once: the sync refreshes it, and the fake rotates the refresh
+    // token, so this run handles three live tokens; none may reach what it prints.
+    fake.push_fault(Fault::Unauthorized);
+    let issued_before = fake.state().issued.len();
     let o = run(cmd(), &["--json", "sync", &id], "");
     assert!(
         o.status.success(),
@@ -179,6 +183,21 @@ fn connect_list_select_sync_and_disconnect_from_the_command_line() {
         1,
         "one change since the last sync"
     );
+    assert!(
+        fake.state().issued.len() > issued_before,
+        "the sync refreshed its token, so new tokens were in play"
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for t in fake.state().issued.iter() {
+        assert!(
+            !printed.contains(t.as_str()),
+            "token {t} is not in the process's output or log: {printed}"
+        );
+    }
 
     let o = run(cmd(), &["--json", "sync", "no-such-connection"], "");
     assert_eq!(o.status.code(), Some(2), "an unknown id is bad input");

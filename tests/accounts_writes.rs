@@ -247,6 +247,59 @@ fn an_edit_on_a_version_that_changed_in_google_is_a_conflict_not_an_overwrite() 
 }
 
 #[test]
+fn an_edit_to_an_event_deleted_in_google_is_shown_and_never_retried() {
+    let h = Harness::new();
+    h.fake.put(
+        CAL,
+        items::timed(
+            "ev1",
+            "Review",
+            "2026-03-20T10:00:00+01:00",
+            "2026-03-20T11:00:00+01:00",
+            "Europe/Berlin",
+        ),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let local = stored(&h)[0].0.clone();
+    // Someone deletes it in Google; this store has not seen that yet.
+    h.fake.delete(CAL, "ev1");
+    let edit = EventInput {
+        title: Some("Review, my version".into()),
+        ..Default::default()
+    };
+    h.app
+        .edit_event(&local, &edit, Scope::All)
+        .expect("the local edit is accepted");
+    let conflicts = h.app.conflicts().expect("conflicts");
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "the refused edit is shown to the user: {conflicts:?}"
+    );
+    assert!(
+        conflicts[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("deleted at the provider")),
+        "it says why: {:?}",
+        conflicts[0].last_error
+    );
+    h.sync(&id).expect("sync");
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        h.fake.requests("PATCH"),
+        1,
+        "a change the provider can never take is not sent again at every sync"
+    );
+    assert!(
+        stored(&h).is_empty(),
+        "the store follows Google: the event is gone: {:?}",
+        stored(&h)
+    );
+}
+
+#[test]
 fn a_full_resync_before_the_push_does_not_lose_the_change() {
     let h = Harness::new();
     let id = h.connect();

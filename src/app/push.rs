@@ -6,7 +6,9 @@
 //!   copy since (a 410 wipes the calendar), and the push must still send the user's version.
 //! - A refused precondition (412, or a master whose etag moved on) makes the row a conflict, never a retry,
 //!   and drops the calendar's sync token: the next sync is a full one, so every local trace of the refused
-//!   change (an exception, a new series) gives way to the provider's version.
+//!   change (an exception, a new series) gives way to the provider's version. So does any other refusal
+//!   that asking again cannot change (the event was deleted there, a 4xx): the user sees it, with why,
+//!   instead of the row being retried at every sync.
 //! - A `split` row's steps run in order and each one's success is saved before the next, so a retry after a
 //!   failure goes on where it stopped instead of repeating a patch whose etag is spent.
 
@@ -21,6 +23,22 @@ use crate::sync::TokenSource;
 use serde_json::Value;
 
 const CONFLICT_MESSAGE: &str = "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown";
+
+/// Why the provider will never take a row, when asking again cannot help: shown to the user as a conflict.
+/// `None` for failures that may pass (offline, rate limits) or that reconnecting cures (a refused token).
+fn refusal(e: &ProviderError) -> Option<String> {
+    match e {
+        ProviderError::Conflict => Some(CONFLICT_MESSAGE.to_string()),
+        // Google answers a write to an event deleted there with 404, or 410 once it is gone for good.
+        ProviderError::NotFound | ProviderError::SyncTokenGone => Some(
+            "the event was deleted at the provider, so this change was not applied".to_string(),
+        ),
+        ProviderError::Other(why) => Some(format!(
+            "the provider refused this change ({why}), so it was not applied; the provider's version is shown"
+        )),
+        _ => None,
+    }
+}
 
 fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
     payload.get(key).and_then(Value::as_str).unwrap_or_default()
@@ -57,18 +75,19 @@ impl App {
                     })?;
                     pushed += 1;
                 }
-                Err(ProviderError::Conflict) => self.store.write(|w| {
-                    w.outbox_conflict(row.id, CONFLICT_MESSAGE)?;
-                    w.save_sync_state(&row.calendar_id, &SyncState::default(), now)
-                })?,
-                Err(e) if e.is_transient() => {
-                    self.store
-                        .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?;
-                    break;
-                }
-                Err(e) => self
-                    .store
-                    .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?,
+                Err(e) => match refusal(&e) {
+                    Some(why) => self.store.write(|w| {
+                        w.outbox_conflict(row.id, &why)?;
+                        w.save_sync_state(&row.calendar_id, &SyncState::default(), now)
+                    })?,
+                    None => {
+                        self.store
+                            .write(|w| w.outbox_failed(row.id, &e.to_string(), now))?;
+                        if e.is_transient() {
+                            break;
+                        }
+                    }
+                },
             }
         }
         if pushed > 0 {
