@@ -861,3 +861,138 @@ fn the_control_api_that_fake_cloud_exposes_changes_the_server() {
         "an unknown control is refused"
     );
 }
+
+/// The listing of one calendar by our id: explicit calendars are listed whether selected or not, so this
+/// shows what the store holds for it.
+fn stored_in(app: &App, calendar: &str) -> Vec<EventView> {
+    app.list_events(&ListQuery {
+        from: Some("2026-02-01".into()),
+        to: Some("2026-05-01".into()),
+        calendars: vec![calendar.into()],
+        all: true,
+        limit: Some(100),
+        ..Default::default()
+    })
+    .expect("listing one calendar works")
+    .events
+}
+
+#[test]
+fn only_the_primary_calendar_syncs_until_the_user_selects_another() {
+    const TEAM: &str = "team@group.calendar.google.com";
+    let h = Harness::new();
+    // The fake lists the team calendar as Google's `selected: true` (shown in Google's web list): that
+    // must not be enough to sync it.
+    h.fake.add_calendar(TEAM, "Team", TZ);
+    h.fake.put(CAL, single("mine", "Mine", 10, 9));
+    h.fake.put(TEAM, single("team1", "Team 1", 11, 9));
+    let id = h.connect();
+    let conn = h.app.connection(&id).expect("the connection");
+    assert_eq!(
+        conn.calendars.len(),
+        2,
+        "calendarList's two calendars are both listed: {:?}",
+        conn.calendars
+    );
+    let team = conn
+        .calendars
+        .iter()
+        .find(|c| c.remote_id.as_deref() == Some(TEAM))
+        .expect("the team calendar is listed")
+        .clone();
+    assert!(
+        !team.selected && !team.is_primary,
+        "a calendar other than the primary starts unselected: {team:?}"
+    );
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string()],
+        "only the primary calendar's events are shown"
+    );
+    assert!(
+        stored_in(&h.app, &team.id).is_empty(),
+        "nothing of the unselected calendar is stored"
+    );
+    assert_eq!(
+        h.fake.requests(&format!("/calendars/{TEAM}/events")),
+        0,
+        "its events are never even asked for"
+    );
+
+    h.app
+        .select_calendar(&id, TEAM, true)
+        .expect("select the team calendar");
+    h.sync(&id).expect("sync after selecting");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string(), "Team 1".to_string()],
+        "a selected calendar syncs"
+    );
+    // A later sync lists the calendars again; the user's choice must survive it.
+    h.sync(&id).expect("another sync");
+    assert!(
+        h.app
+            .connection(&id)
+            .expect("connection")
+            .calendars
+            .iter()
+            .any(|c| c.id == team.id && c.selected),
+        "the user's selection survives the calendar list of later syncs"
+    );
+
+    h.app
+        .select_calendar(&id, &team.id, false)
+        .expect("deselect it again, by our id");
+    h.fake.put(TEAM, single("team2", "Team 2", 12, 9));
+    let asked = h.fake.requests(&format!("/calendars/{TEAM}/events"));
+    h.sync(&id).expect("sync after deselecting");
+    assert_eq!(
+        h.fake.requests(&format!("/calendars/{TEAM}/events")),
+        asked,
+        "a deselected calendar is not fetched any more"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string()],
+        "a deselected calendar's events are hidden"
+    );
+    let kept: Vec<String> = stored_in(&h.app, &team.id)
+        .into_iter()
+        .map(|e| e.title)
+        .collect();
+    assert_eq!(
+        kept,
+        vec!["Team 1".to_string()],
+        "deselecting hides the events but keeps them and the sync token, as select_calendar only flips the flag"
+    );
+
+    h.app
+        .select_calendar(&id, TEAM, true)
+        .expect("select it once more");
+    let lists = |with_token: bool| {
+        h.fake
+            .state()
+            .log
+            .iter()
+            .filter(|l| l.contains(&format!("/calendars/{TEAM}/events?")))
+            .filter(|l| l.contains("syncToken=") == with_token)
+            .count()
+    };
+    let (full_before, incremental_before) = (lists(false), lists(true));
+    h.sync(&id).expect("sync after selecting again");
+    assert_eq!(
+        (lists(false), lists(true)),
+        (full_before, incremental_before + 1),
+        "selecting again resumes from the saved sync token instead of starting over"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec![
+            "Mine".to_string(),
+            "Team 1".to_string(),
+            "Team 2".to_string()
+        ],
+        "and brings the change made meanwhile"
+    );
+}

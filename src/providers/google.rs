@@ -94,8 +94,7 @@ struct CalendarListEntry {
     time_zone: Option<String>,
     background_color: Option<String>,
     foreground_color: Option<String>,
-    #[serde(default)]
-    selected: bool,
+    // Google's own `selected` is left unread: see `calendars` for why it does not choose what syncs.
     #[serde(default)]
     deleted: bool,
 }
@@ -381,9 +380,11 @@ impl CalendarProvider for Google {
                     summary: c.summary_override.unwrap_or(c.summary),
                     remote_id: c.id,
                     description: c.description.filter(|d| !d.is_empty()),
-                    // Only the primary calendar is synced until the user picks more; Google's own
-                    // `selected` is whether it shows in Google's list, which says little about meetings.
-                    selected: c.primary || c.selected,
+                    // Only the primary calendar is synced until the user picks more. Google's own
+                    // `selected` is whether it shows in Google's web list, which also holds colleagues'
+                    // calendars and holiday feeds: syncing those would plan joins for other people's
+                    // meetings. The store keeps the user's later choice (`put_remote_calendars`).
+                    selected: c.primary,
                     is_primary: c.primary,
                     access_role: c.access_role,
                     time_zone: c.time_zone,

@@ -903,6 +903,16 @@ impl FakeGoogle {
         t
     }
 
+    /// Adds a calendar that is not the primary to the default account's list.
+    pub fn add_calendar(&self, id: &str, summary: &str, time_zone: &str) {
+        self.state().calendars.push(FakeCalendar {
+            id: id.into(),
+            summary: summary.into(),
+            primary: false,
+            time_zone: time_zone.into(),
+        });
+    }
+
     /// Stores an event (by its `id`) as changed now.
     pub fn put(&self, cal: &str, item: Value) {
         self.state().store_item(cal, item);
