@@ -187,67 +187,84 @@ fn recurring_masters_exceptions_and_cancelled_instances_expand() {
     );
 }
 
-fn fixtures() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/providers/google"
-    ));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n!!!!! SKIPPED: {} does not exist; the Google fixture pages were not checked !!!!!\n",
-            dir.display()
-        );
-        None
-    }
+/// An events.list page from tests/fixtures/google (example pages in the shapes of Google's API reference).
+fn fixture_page(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/google")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the fixture {} is in the repository: {e}", path.display()));
+    serde_json::from_str(&text).expect("a fixture page is JSON")
 }
 
 #[test]
 fn the_fixture_pages_map_onto_events_links_and_attendance() {
-    let Some(dir) = fixtures() else { return };
     let h = Harness::new();
+    // The pages' week: join plans are made from "now" on, and the fixtures are from March 2024.
+    h.clock.set(
+        DateTime::parse_from_rfc3339("2024-03-04T12:00:00Z")
+            .expect("an instant")
+            .with_timezone(&Utc),
+    );
     h.fake.state().calendars[0].time_zone = "America/New_York".into();
+    let mut served = 0;
     for f in ["events_list_page1.json", "events_list_page2_last.json"] {
-        let text = std::fs::read_to_string(dir.join(f)).expect("a readable fixture");
-        let page: Value = serde_json::from_str(&text).expect("fixture JSON");
-        for item in page["items"].as_array().expect("items") {
+        for item in fixture_page(f)["items"].as_array().expect("items") {
             h.fake.put(CAL, item.clone());
+            served += 1;
         }
     }
+    // A plain timed event without a link: under "every timed event" it gets a plan, so the blocks below
+    // that get none are left out for their eventType, not for having no link.
+    h.fake.put(
+        CAL,
+        items::timed(
+            "plaindesk",
+            "Desk time",
+            "2024-03-07T09:00:00-05:00",
+            "2024-03-07T10:00:00-05:00",
+            "America/New_York",
+        ),
+    );
+    served += 1;
     let id = h.connect();
     let report = h.sync(&id).expect("the fixture pages sync");
-    assert!(
-        report[0].changes >= 8,
+    assert_eq!(
+        report[0].changes, served,
         "every fixture item arrived: {:?}",
         report[0]
     );
+    h.app
+        .set_join_rules(&punctual::join::JoinRules {
+            plan_for: punctual::join::PlanFor::AllTimed,
+            horizon_hours: 24 * 14,
+            ..Default::default()
+        })
+        .expect("plan every timed event for two weeks");
     let events = all_events(&h.app, "2024-03-01", "2024-04-30");
     let by_title = |t: &str| {
-        events
-            .iter()
-            .find(|e| e.title.contains(t))
-            .unwrap_or_else(|| {
-                panic!(
-                    "an event titled {t:?} among {:?}",
-                    events.iter().map(|e| &e.title).collect::<Vec<_>>()
-                )
-            })
+        events.iter().find(|e| e.title == t).unwrap_or_else(|| {
+            panic!(
+                "an event titled {t:?} among {:?}",
+                events.iter().map(|e| &e.title).collect::<Vec<_>>()
+            )
+        })
     };
-    let moved = by_title("Weekly team sync");
+    let moved = by_title("Weekly team sync (moved)");
     assert_eq!(
         moved.platform, "google_calendar",
         "events say where they came from"
     );
-    let meet = events
-        .iter()
-        .filter(|e| e.meeting_platform.as_deref() == Some("google_meet"))
-        .count();
-    assert!(meet >= 1, "hangoutLink / conferenceData became a Meet link");
     let weekly: Vec<&EventView> = events
         .iter()
         .filter(|e| e.title == "Weekly team sync")
         .collect();
+    assert!(
+        weekly
+            .iter()
+            .all(|e| e.meeting_platform.as_deref() == Some("google_meet")),
+        "hangoutLink / conferenceData became a Meet link on every instance"
+    );
     assert!(
         !weekly
             .iter()
@@ -255,12 +272,67 @@ fn the_fixture_pages_map_onto_events_links_and_attendance() {
         "the EXDATE;TZID line removed 19 March: {:?}",
         weekly.iter().map(|e| &e.start_time).collect::<Vec<_>>()
     );
-    let raw_focus = events
-        .iter()
-        .find(|e| e.raw.as_deref().is_some_and(|r| r.contains("focusTime")));
     assert!(
-        raw_focus.is_some(),
+        by_title("Focus time")
+            .raw
+            .as_deref()
+            .is_some_and(|r| r.contains("focusTime")),
         "the focus-time event arrived with its raw JSON"
+    );
+
+    // Attendance, seen through the join plans it decides.
+    let planned = |e: &EventView| !e.joins.is_empty();
+    let first_weekly = weekly
+        .iter()
+        .find(|e| e.start_time.starts_with("2024-03-05"))
+        .expect("the series' first instance");
+    assert!(
+        planned(first_weekly),
+        "a Meet the user accepted gets a plan: {first_weekly:?}"
+    );
+    assert!(
+        planned(by_title("Teams call with Contoso")),
+        "a Teams call the user's own entry accepted gets a plan"
+    );
+    assert!(
+        planned(by_title("Desk time")),
+        "a plain timed event gets a plan when every timed event is planned"
+    );
+    let vendor = by_title("Vendor call (Zoom)");
+    assert_eq!(
+        vendor.meeting_platform.as_deref(),
+        Some("zoom"),
+        "the declined call still has its Zoom link"
+    );
+    assert!(
+        !planned(vendor),
+        "but no plan: the user's own attendee entry (self: true) declined it"
+    );
+    for blocked in ["Focus time", "Out of office"] {
+        let e = by_title(blocked);
+        assert_eq!(
+            e.availability,
+            punctual::model::Availability::Busy,
+            "{blocked} is opaque, so busy time is not the reason it gets no plan"
+        );
+        assert!(
+            !planned(e),
+            "{blocked} is not joinable (its eventType), so it gets no plan"
+        );
+    }
+
+    // Transparency.
+    for free in ["Company offsite", "Office", "Home"] {
+        assert_eq!(
+            by_title(free).availability,
+            punctual::model::Availability::Free,
+            "{free} is transparent, so it shows as free"
+        );
+    }
+    assert_eq!(
+        by_title("Teams call with Contoso").availability,
+        punctual::model::Availability::Busy,
+        "an event without transparency is busy, as Google's default is opaque"
     );
 }
 
@@ -994,5 +1066,70 @@ fn only_the_primary_calendar_syncs_until_the_user_selects_another() {
             "Team 2".to_string()
         ],
         "and brings the change made meanwhile"
+    );
+}
+
+#[test]
+fn focus_time_and_declined_meetings_synced_from_google_get_no_join_plan() {
+    let h = Harness::new();
+    let meet = |id: &str, title: &str, minutes: i64, code: &str| {
+        let start: DateTime<Utc> = h.clock.now() + CDuration::minutes(minutes);
+        let end = start + CDuration::minutes(30);
+        items::with_meet(
+            items::timed(id, title, &start.to_rfc3339(), &end.to_rfc3339(), TZ),
+            code,
+        )
+    };
+    // Each carries its own Meet link, so only eventType or the user's answer can keep a plan away.
+    h.fake
+        .put(CAL, meet("accepted", "Accepted", 20, "aaa-aaaa-aaa"));
+    let mut focus = meet("focus", "Focus", 40, "bbb-bbbb-bbb");
+    focus["eventType"] = "focusTime".into();
+    h.fake.put(CAL, focus);
+    let mut away = meet("away", "Away", 60, "ccc-cccc-ccc");
+    away["eventType"] = "outOfOffice".into();
+    h.fake.put(CAL, away);
+    let mut declined = meet("declined", "Declined", 80, "ddd-dddd-ddd");
+    declined["attendees"] = serde_json::json!([
+        {"email": "raj@acme.example", "organizer": true, "responseStatus": "accepted"},
+        {"email": CAL, "self": true, "responseStatus": "declined"},
+    ]);
+    h.fake.put(CAL, declined);
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let now = h.app.now();
+    let events = all_events(
+        &h.app,
+        &now.to_rfc3339(),
+        &(now + CDuration::hours(3)).to_rfc3339(),
+    );
+    let joins = |title: &str| {
+        let e = events
+            .iter()
+            .find(|e| e.title == title)
+            .unwrap_or_else(|| panic!("{title} was synced"));
+        assert_eq!(
+            e.meeting_platform.as_deref(),
+            Some("google_meet"),
+            "{title} has its Meet link, so a missing plan is not for want of a link"
+        );
+        e.joins.iter().map(|j| j.status.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        joins("Accepted"),
+        vec!["scheduled".to_string()],
+        "an ordinary Meet event soon gets a plan"
+    );
+    assert!(
+        joins("Focus").is_empty(),
+        "a focusTime block is never joined"
+    );
+    assert!(
+        joins("Away").is_empty(),
+        "an outOfOffice block is never joined"
+    );
+    assert!(
+        joins("Declined").is_empty(),
+        "a meeting the user declined is not joined"
     );
 }
