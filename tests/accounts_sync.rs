@@ -655,6 +655,7 @@ fn disconnect_removes_every_trace_of_the_account() {
             &["RRULE:FREQ=WEEKLY"],
         ),
     );
+    h.fake.put(CAL, single("review", "Review", 20, 10));
     let id = h.connect();
     h.sync(&id).expect("sync");
     assert_eq!(
@@ -662,11 +663,53 @@ fn disconnect_removes_every_trace_of_the_account() {
         Some("scheduled"),
         "there is a plan to remove"
     );
-    h.app.disconnect(&id).expect("disconnect");
+    let review = all_events(&h.app, "2026-03-20", "2026-03-21")
+        .into_iter()
+        .find(|e| e.title == "Review")
+        .expect("the review was synced")
+        .id;
+    // Renamed in Google after the sync: the local edit that follows is refused, and kept as a conflict.
+    h.fake
+        .put(CAL, single("review", "Review (moved by Raj)", 20, 10));
+    h.app
+        .edit_event(
+            &review,
+            &punctual::app::EventInput {
+                title: Some("Review, my version".into()),
+                ..Default::default()
+            },
+            punctual::app::Scope::All,
+        )
+        .expect("the local edit is accepted");
+    // Google is failing: a new event waits in the outbox.
+    h.fake.push_fault(Fault::ServerError);
+    let calendar = h.app.connection(&id).expect("connection").calendars[0]
+        .id
+        .clone();
+    h.app
+        .create_event(&punctual::app::EventInput {
+            title: Some("Made offline".into()),
+            start: Some("2026-03-21T10:00:00+01:00".into()),
+            end: Some("2026-03-21T11:00:00+01:00".into()),
+            calendar: Some(calendar),
+            ..Default::default()
+        })
+        .expect("the local create succeeds while Google fails");
+    assert_eq!(
+        h.app.conflicts().expect("conflicts").len(),
+        1,
+        "there is a conflict to remove"
+    );
     let db =
         rusqlite::Connection::open(dir.path().join("punctual.sqlite3")).expect("open the file");
     let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    for (table, want) in [
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox WHERE last_error IS NULL OR last_error NOT LIKE 'conflict: %'"),
+        1,
+        "the offline create waits in the outbox"
+    );
+    // What only the local calendar holds; everything above it came from the account.
+    let local_only = [
         ("connections", 1),
         ("calendars", 1),
         ("events", 0),
@@ -675,13 +718,26 @@ fn disconnect_removes_every_trace_of_the_account() {
         ("outbox", 0),
         ("join_plans", 0),
         ("join_plan_history", 0),
-    ] {
+    ];
+    for (table, local) in local_only {
+        let n = count(&format!("SELECT COUNT(*) FROM {table}"));
+        assert!(
+            n > local,
+            "before disconnect, {table} holds the account's rows too ({n}), so their removal is seen"
+        );
+    }
+    h.app.disconnect(&id).expect("disconnect");
+    for (table, want) in local_only {
         assert_eq!(
             count(&format!("SELECT COUNT(*) FROM {table}")),
             want,
             "after disconnect, {table} holds only the local calendar's rows"
         );
     }
+    assert!(
+        h.app.conflicts().expect("conflicts").is_empty(),
+        "the account's conflict went with it"
+    );
     assert!(
         h.secrets.keys().is_empty(),
         "the keychain entries are gone: {:?}",
