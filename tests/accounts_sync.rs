@@ -1189,3 +1189,92 @@ fn focus_time_and_declined_meetings_synced_from_google_get_no_join_plan() {
         "a meeting the user declined is not joined"
     );
 }
+
+#[test]
+fn two_google_accounts_sync_side_by_side_and_disconnecting_one_keeps_the_other() {
+    const RAJ: &str = "raj@acme.example";
+    let h = Harness::new();
+    h.fake.add_user(RAJ, "Raj Patel", TZ);
+    h.fake.put(CAL, single("jane1", "Jane's review", 10, 9));
+    h.fake.put(RAJ, single("raj1", "Raj's planning", 11, 9));
+    let jane = h.connect();
+    let raj = h
+        .app
+        .connect_google_refresh_token(punctual::secrets::SecretString::new(
+            h.fake.issue_refresh_token_for(RAJ),
+        ))
+        .expect("a second Google account connects beside the first")
+        .id;
+    assert_ne!(jane, raj, "each account is its own connection");
+    h.app
+        .sync(None, false, &mut |_, _| {})
+        .expect("syncing every account works");
+
+    let conn = |id: &str| h.app.connection(id).expect("the connection");
+    for (id, email, title) in [(&jane, CAL, "Jane's review"), (&raj, RAJ, "Raj's planning")] {
+        let c = conn(id);
+        assert_eq!(
+            c.account_email.as_deref(),
+            Some(email),
+            "each connection is its own account"
+        );
+        assert_eq!(
+            c.calendars
+                .iter()
+                .map(|c| c.remote_id.clone())
+                .collect::<Vec<_>>(),
+            vec![Some(email.to_string())],
+            "{email}'s connection lists its own calendar only"
+        );
+        assert_eq!(c.event_count, 1, "{email} counts its own event");
+        assert_eq!(c.state, ConnectionState::Connected, "{email} synced well");
+        let mine: Vec<String> = all_events(&h.app, "2026-03-01", "2026-04-01")
+            .into_iter()
+            .filter(|e| e.connection_id == *id)
+            .map(|e| e.title)
+            .collect();
+        assert_eq!(
+            mine,
+            vec![title.to_string()],
+            "{email}'s event is filed under its connection"
+        );
+    }
+    assert_eq!(
+        h.app.connections().expect("list").len(),
+        3,
+        "the local calendar and the two accounts"
+    );
+
+    h.app.disconnect(&jane).expect("disconnect Jane");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Raj's planning".to_string()],
+        "Jane's events went, Raj's stayed"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&raj))
+            .expect("keychain")
+            .is_some(),
+        "Raj's refresh token stays in the keychain"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&jane))
+            .expect("keychain")
+            .is_none(),
+        "Jane's is gone"
+    );
+    h.fake.put(RAJ, single("raj2", "Raj's retro", 12, 9));
+    h.sync(&raj).expect("Raj's account still syncs");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Raj's planning".to_string(), "Raj's retro".to_string()],
+        "and brings its new event"
+    );
+    assert_eq!(
+        conn(&raj).event_count,
+        2,
+        "Raj's connection counts both of its events"
+    );
+}
