@@ -187,67 +187,84 @@ fn recurring_masters_exceptions_and_cancelled_instances_expand() {
     );
 }
 
-fn fixtures() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/providers/google"
-    ));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n!!!!! SKIPPED: {} does not exist; the Google fixture pages were not checked !!!!!\n",
-            dir.display()
-        );
-        None
-    }
+/// An events.list page from tests/fixtures/google (example pages in the shapes of Google's API reference).
+fn fixture_page(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/google")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the fixture {} is in the repository: {e}", path.display()));
+    serde_json::from_str(&text).expect("a fixture page is JSON")
 }
 
 #[test]
 fn the_fixture_pages_map_onto_events_links_and_attendance() {
-    let Some(dir) = fixtures() else { return };
     let h = Harness::new();
+    // The pages' week: join plans are made from "now" on, and the fixtures are from March 2024.
+    h.clock.set(
+        DateTime::parse_from_rfc3339("2024-03-04T12:00:00Z")
+            .expect("an instant")
+            .with_timezone(&Utc),
+    );
     h.fake.state().calendars[0].time_zone = "America/New_York".into();
+    let mut served = 0;
     for f in ["events_list_page1.json", "events_list_page2_last.json"] {
-        let text = std::fs::read_to_string(dir.join(f)).expect("a readable fixture");
-        let page: Value = serde_json::from_str(&text).expect("fixture JSON");
-        for item in page["items"].as_array().expect("items") {
+        for item in fixture_page(f)["items"].as_array().expect("items") {
             h.fake.put(CAL, item.clone());
+            served += 1;
         }
     }
+    // A plain timed event without a link: under "every timed event" it gets a plan, so the blocks below
+    // that get none are left out for their eventType, not for having no link.
+    h.fake.put(
+        CAL,
+        items::timed(
+            "plaindesk",
+            "Desk time",
+            "2024-03-07T09:00:00-05:00",
+            "2024-03-07T10:00:00-05:00",
+            "America/New_York",
+        ),
+    );
+    served += 1;
     let id = h.connect();
     let report = h.sync(&id).expect("the fixture pages sync");
-    assert!(
-        report[0].changes >= 8,
+    assert_eq!(
+        report[0].changes, served,
         "every fixture item arrived: {:?}",
         report[0]
     );
+    h.app
+        .set_join_rules(&punctual::join::JoinRules {
+            plan_for: punctual::join::PlanFor::AllTimed,
+            horizon_hours: 24 * 14,
+            ..Default::default()
+        })
+        .expect("plan every timed event for two weeks");
     let events = all_events(&h.app, "2024-03-01", "2024-04-30");
     let by_title = |t: &str| {
-        events
-            .iter()
-            .find(|e| e.title.contains(t))
-            .unwrap_or_else(|| {
-                panic!(
-                    "an event titled {t:?} among {:?}",
-                    events.iter().map(|e| &e.title).collect::<Vec<_>>()
-                )
-            })
+        events.iter().find(|e| e.title == t).unwrap_or_else(|| {
+            panic!(
+                "an event titled {t:?} among {:?}",
+                events.iter().map(|e| &e.title).collect::<Vec<_>>()
+            )
+        })
     };
-    let moved = by_title("Weekly team sync");
+    let moved = by_title("Weekly team sync (moved)");
     assert_eq!(
         moved.platform, "google_calendar",
         "events say where they came from"
     );
-    let meet = events
-        .iter()
-        .filter(|e| e.meeting_platform.as_deref() == Some("google_meet"))
-        .count();
-    assert!(meet >= 1, "hangoutLink / conferenceData became a Meet link");
     let weekly: Vec<&EventView> = events
         .iter()
         .filter(|e| e.title == "Weekly team sync")
         .collect();
+    assert!(
+        weekly
+            .iter()
+            .all(|e| e.meeting_platform.as_deref() == Some("google_meet")),
+        "hangoutLink / conferenceData became a Meet link on every instance"
+    );
     assert!(
         !weekly
             .iter()
@@ -255,12 +272,67 @@ fn the_fixture_pages_map_onto_events_links_and_attendance() {
         "the EXDATE;TZID line removed 19 March: {:?}",
         weekly.iter().map(|e| &e.start_time).collect::<Vec<_>>()
     );
-    let raw_focus = events
-        .iter()
-        .find(|e| e.raw.as_deref().is_some_and(|r| r.contains("focusTime")));
     assert!(
-        raw_focus.is_some(),
+        by_title("Focus time")
+            .raw
+            .as_deref()
+            .is_some_and(|r| r.contains("focusTime")),
         "the focus-time event arrived with its raw JSON"
+    );
+
+    // Attendance, seen through the join plans it decides.
+    let planned = |e: &EventView| !e.joins.is_empty();
+    let first_weekly = weekly
+        .iter()
+        .find(|e| e.start_time.starts_with("2024-03-05"))
+        .expect("the series' first instance");
+    assert!(
+        planned(first_weekly),
+        "a Meet the user accepted gets a plan: {first_weekly:?}"
+    );
+    assert!(
+        planned(by_title("Teams call with Contoso")),
+        "a Teams call the user's own entry accepted gets a plan"
+    );
+    assert!(
+        planned(by_title("Desk time")),
+        "a plain timed event gets a plan when every timed event is planned"
+    );
+    let vendor = by_title("Vendor call (Zoom)");
+    assert_eq!(
+        vendor.meeting_platform.as_deref(),
+        Some("zoom"),
+        "the declined call still has its Zoom link"
+    );
+    assert!(
+        !planned(vendor),
+        "but no plan: the user's own attendee entry (self: true) declined it"
+    );
+    for blocked in ["Focus time", "Out of office"] {
+        let e = by_title(blocked);
+        assert_eq!(
+            e.availability,
+            punctual::model::Availability::Busy,
+            "{blocked} is opaque, so busy time is not the reason it gets no plan"
+        );
+        assert!(
+            !planned(e),
+            "{blocked} is not joinable (its eventType), so it gets no plan"
+        );
+    }
+
+    // Transparency.
+    for free in ["Company offsite", "Office", "Home"] {
+        assert_eq!(
+            by_title(free).availability,
+            punctual::model::Availability::Free,
+            "{free} is transparent, so it shows as free"
+        );
+    }
+    assert_eq!(
+        by_title("Teams call with Contoso").availability,
+        punctual::model::Availability::Busy,
+        "an event without transparency is busy, as Google's default is opaque"
     );
 }
 
@@ -757,6 +829,7 @@ fn disconnect_removes_every_trace_of_the_account() {
             &["RRULE:FREQ=WEEKLY"],
         ),
     );
+    h.fake.put(CAL, single("review", "Review", 20, 10));
     let id = h.connect();
     h.sync(&id).expect("sync");
     assert_eq!(
@@ -764,11 +837,53 @@ fn disconnect_removes_every_trace_of_the_account() {
         Some("scheduled"),
         "there is a plan to remove"
     );
-    h.app.disconnect(&id).expect("disconnect");
+    let review = all_events(&h.app, "2026-03-20", "2026-03-21")
+        .into_iter()
+        .find(|e| e.title == "Review")
+        .expect("the review was synced")
+        .id;
+    // Renamed in Google after the sync: the local edit that follows is refused, and kept as a conflict.
+    h.fake
+        .put(CAL, single("review", "Review (moved by Raj)", 20, 10));
+    h.app
+        .edit_event(
+            &review,
+            &punctual::app::EventInput {
+                title: Some("Review, my version".into()),
+                ..Default::default()
+            },
+            punctual::app::Scope::All,
+        )
+        .expect("the local edit is accepted");
+    // Google is failing: a new event waits in the outbox.
+    h.fake.push_fault(Fault::ServerError);
+    let calendar = h.app.connection(&id).expect("connection").calendars[0]
+        .id
+        .clone();
+    h.app
+        .create_event(&punctual::app::EventInput {
+            title: Some("Made offline".into()),
+            start: Some("2026-03-21T10:00:00+01:00".into()),
+            end: Some("2026-03-21T11:00:00+01:00".into()),
+            calendar: Some(calendar),
+            ..Default::default()
+        })
+        .expect("the local create succeeds while Google fails");
+    assert_eq!(
+        h.app.conflicts().expect("conflicts").len(),
+        1,
+        "there is a conflict to remove"
+    );
     let db =
         rusqlite::Connection::open(dir.path().join("punctual.sqlite3")).expect("open the file");
     let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    for (table, want) in [
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox WHERE last_error IS NULL OR last_error NOT LIKE 'conflict: %'"),
+        1,
+        "the offline create waits in the outbox"
+    );
+    // What only the local calendar holds; everything above it came from the account.
+    let local_only = [
         ("connections", 1),
         ("calendars", 1),
         ("events", 0),
@@ -777,13 +892,26 @@ fn disconnect_removes_every_trace_of_the_account() {
         ("outbox", 0),
         ("join_plans", 0),
         ("join_plan_history", 0),
-    ] {
+    ];
+    for (table, local) in local_only {
+        let n = count(&format!("SELECT COUNT(*) FROM {table}"));
+        assert!(
+            n > local,
+            "before disconnect, {table} holds the account's rows too ({n}), so their removal is seen"
+        );
+    }
+    h.app.disconnect(&id).expect("disconnect");
+    for (table, want) in local_only {
         assert_eq!(
             count(&format!("SELECT COUNT(*) FROM {table}")),
             want,
             "after disconnect, {table} holds only the local calendar's rows"
         );
     }
+    assert!(
+        h.app.conflicts().expect("conflicts").is_empty(),
+        "the account's conflict went with it"
+    );
     assert!(
         h.secrets.keys().is_empty(),
         "the keychain entries are gone: {:?}",
@@ -1033,5 +1161,294 @@ fn the_control_api_that_fake_cloud_exposes_changes_the_server() {
         post("nonsense", String::new()),
         404,
         "an unknown control is refused"
+    );
+}
+
+/// The listing of one calendar by our id: explicit calendars are listed whether selected or not, so this
+/// shows what the store holds for it.
+fn stored_in(app: &App, calendar: &str) -> Vec<EventView> {
+    app.list_events(&ListQuery {
+        from: Some("2026-02-01".into()),
+        to: Some("2026-05-01".into()),
+        calendars: vec![calendar.into()],
+        all: true,
+        limit: Some(100),
+        ..Default::default()
+    })
+    .expect("listing one calendar works")
+    .events
+}
+
+#[test]
+fn only_the_primary_calendar_syncs_until_the_user_selects_another() {
+    const TEAM: &str = "team@group.calendar.google.com";
+    let h = Harness::new();
+    // The fake lists the team calendar as Google's `selected: true` (shown in Google's web list): that
+    // must not be enough to sync it.
+    h.fake.add_calendar(TEAM, "Team", TZ);
+    h.fake.put(CAL, single("mine", "Mine", 10, 9));
+    h.fake.put(TEAM, single("team1", "Team 1", 11, 9));
+    let id = h.connect();
+    let conn = h.app.connection(&id).expect("the connection");
+    assert_eq!(
+        conn.calendars.len(),
+        2,
+        "calendarList's two calendars are both listed: {:?}",
+        conn.calendars
+    );
+    let team = conn
+        .calendars
+        .iter()
+        .find(|c| c.remote_id.as_deref() == Some(TEAM))
+        .expect("the team calendar is listed")
+        .clone();
+    assert!(
+        !team.selected && !team.is_primary,
+        "a calendar other than the primary starts unselected: {team:?}"
+    );
+    h.sync(&id).expect("sync");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string()],
+        "only the primary calendar's events are shown"
+    );
+    assert!(
+        stored_in(&h.app, &team.id).is_empty(),
+        "nothing of the unselected calendar is stored"
+    );
+    assert_eq!(
+        h.fake.requests(&format!("/calendars/{TEAM}/events")),
+        0,
+        "its events are never even asked for"
+    );
+
+    h.app
+        .select_calendar(&id, TEAM, true)
+        .expect("select the team calendar");
+    h.sync(&id).expect("sync after selecting");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string(), "Team 1".to_string()],
+        "a selected calendar syncs"
+    );
+    // A later sync lists the calendars again; the user's choice must survive it.
+    h.sync(&id).expect("another sync");
+    assert!(
+        h.app
+            .connection(&id)
+            .expect("connection")
+            .calendars
+            .iter()
+            .any(|c| c.id == team.id && c.selected),
+        "the user's selection survives the calendar list of later syncs"
+    );
+
+    h.app
+        .select_calendar(&id, &team.id, false)
+        .expect("deselect it again, by our id");
+    h.fake.put(TEAM, single("team2", "Team 2", 12, 9));
+    let asked = h.fake.requests(&format!("/calendars/{TEAM}/events"));
+    h.sync(&id).expect("sync after deselecting");
+    assert_eq!(
+        h.fake.requests(&format!("/calendars/{TEAM}/events")),
+        asked,
+        "a deselected calendar is not fetched any more"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec!["Mine".to_string()],
+        "a deselected calendar's events are hidden"
+    );
+    let kept: Vec<String> = stored_in(&h.app, &team.id)
+        .into_iter()
+        .map(|e| e.title)
+        .collect();
+    assert_eq!(
+        kept,
+        vec!["Team 1".to_string()],
+        "deselecting hides the events but keeps them and the sync token, as select_calendar only flips the flag"
+    );
+
+    h.app
+        .select_calendar(&id, TEAM, true)
+        .expect("select it once more");
+    let lists = |with_token: bool| {
+        h.fake
+            .state()
+            .log
+            .iter()
+            .filter(|l| l.contains(&format!("/calendars/{TEAM}/events?")))
+            .filter(|l| l.contains("syncToken=") == with_token)
+            .count()
+    };
+    let (full_before, incremental_before) = (lists(false), lists(true));
+    h.sync(&id).expect("sync after selecting again");
+    assert_eq!(
+        (lists(false), lists(true)),
+        (full_before, incremental_before + 1),
+        "selecting again resumes from the saved sync token instead of starting over"
+    );
+    assert_eq!(
+        titles(&h.app),
+        vec![
+            "Mine".to_string(),
+            "Team 1".to_string(),
+            "Team 2".to_string()
+        ],
+        "and brings the change made meanwhile"
+    );
+}
+
+#[test]
+fn focus_time_and_declined_meetings_synced_from_google_get_no_join_plan() {
+    let h = Harness::new();
+    let meet = |id: &str, title: &str, minutes: i64, code: &str| {
+        let start: DateTime<Utc> = h.clock.now() + CDuration::minutes(minutes);
+        let end = start + CDuration::minutes(30);
+        items::with_meet(
+            items::timed(id, title, &start.to_rfc3339(), &end.to_rfc3339(), TZ),
+            code,
+        )
+    };
+    // Each carries its own Meet link, so only eventType or the user's answer can keep a plan away.
+    h.fake
+        .put(CAL, meet("accepted", "Accepted", 20, "aaa-aaaa-aaa"));
+    let mut focus = meet("focus", "Focus", 40, "bbb-bbbb-bbb");
+    focus["eventType"] = "focusTime".into();
+    h.fake.put(CAL, focus);
+    let mut away = meet("away", "Away", 60, "ccc-cccc-ccc");
+    away["eventType"] = "outOfOffice".into();
+    h.fake.put(CAL, away);
+    let mut declined = meet("declined", "Declined", 80, "ddd-dddd-ddd");
+    declined["attendees"] = serde_json::json!([
+        {"email": "raj@acme.example", "organizer": true, "responseStatus": "accepted"},
+        {"email": CAL, "self": true, "responseStatus": "declined"},
+    ]);
+    h.fake.put(CAL, declined);
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let now = h.app.now();
+    let events = all_events(
+        &h.app,
+        &now.to_rfc3339(),
+        &(now + CDuration::hours(3)).to_rfc3339(),
+    );
+    let joins = |title: &str| {
+        let e = events
+            .iter()
+            .find(|e| e.title == title)
+            .unwrap_or_else(|| panic!("{title} was synced"));
+        assert_eq!(
+            e.meeting_platform.as_deref(),
+            Some("google_meet"),
+            "{title} has its Meet link, so a missing plan is not for want of a link"
+        );
+        e.joins.iter().map(|j| j.status.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        joins("Accepted"),
+        vec!["scheduled".to_string()],
+        "an ordinary Meet event soon gets a plan"
+    );
+    assert!(
+        joins("Focus").is_empty(),
+        "a focusTime block is never joined"
+    );
+    assert!(
+        joins("Away").is_empty(),
+        "an outOfOffice block is never joined"
+    );
+    assert!(
+        joins("Declined").is_empty(),
+        "a meeting the user declined is not joined"
+    );
+}
+
+#[test]
+fn two_google_accounts_sync_side_by_side_and_disconnecting_one_keeps_the_other() {
+    const RAJ: &str = "raj@acme.example";
+    let h = Harness::new();
+    h.fake.add_user(RAJ, "Raj Patel", TZ);
+    h.fake.put(CAL, single("jane1", "Jane's review", 10, 9));
+    h.fake.put(RAJ, single("raj1", "Raj's planning", 11, 9));
+    let jane = h.connect();
+    let raj = h
+        .app
+        .connect_google_refresh_token(punctual::secrets::SecretString::new(
+            h.fake.issue_refresh_token_for(RAJ),
+        ))
+        .expect("a second Google account connects beside the first")
+        .id;
+    assert_ne!(jane, raj, "each account is its own connection");
+    h.app
+        .sync(None, false, &mut |_, _| {})
+        .expect("syncing every account works");
+
+    let conn = |id: &str| h.app.connection(id).expect("the connection");
+    for (id, email, title) in [(&jane, CAL, "Jane's review"), (&raj, RAJ, "Raj's planning")] {
+        let c = conn(id);
+        assert_eq!(
+            c.account_email.as_deref(),
+            Some(email),
+            "each connection is its own account"
+        );
+        assert_eq!(
+            c.calendars
+                .iter()
+                .map(|c| c.remote_id.clone())
+                .collect::<Vec<_>>(),
+            vec![Some(email.to_string())],
+            "{email}'s connection lists its own calendar only"
+        );
+        assert_eq!(c.event_count, 1, "{email} counts its own event");
+        assert_eq!(c.state, ConnectionState::Connected, "{email} synced well");
+        let mine: Vec<String> = all_events(&h.app, "2026-03-01", "2026-04-01")
+            .into_iter()
+            .filter(|e| e.connection_id == *id)
+            .map(|e| e.title)
+            .collect();
+        assert_eq!(
+            mine,
+            vec![title.to_string()],
+            "{email}'s event is filed under its connection"
+        );
+    }
+    assert_eq!(
+        h.app.connections().expect("list").len(),
+        3,
+        "the local calendar and the two accounts"
+    );
+
+    h.app.disconnect(&jane).expect("disconnect Jane");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Raj's planning".to_string()],
+        "Jane's events went, Raj's stayed"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&raj))
+            .expect("keychain")
+            .is_some(),
+        "Raj's refresh token stays in the keychain"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&jane))
+            .expect("keychain")
+            .is_none(),
+        "Jane's is gone"
+    );
+    h.fake.put(RAJ, single("raj2", "Raj's retro", 12, 9));
+    h.sync(&raj).expect("Raj's account still syncs");
+    assert_eq!(
+        titles(&h.app),
+        vec!["Raj's planning".to_string(), "Raj's retro".to_string()],
+        "and brings its new event"
+    );
+    assert_eq!(
+        conn(&raj).event_count,
+        2,
+        "Raj's connection counts both of its events"
     );
 }

@@ -94,8 +94,7 @@ struct CalendarListEntry {
     time_zone: Option<String>,
     background_color: Option<String>,
     foreground_color: Option<String>,
-    #[serde(default)]
-    selected: bool,
+    // Google's own `selected` is left unread: see `calendars` for why it does not choose what syncs.
     #[serde(default)]
     deleted: bool,
 }
@@ -391,9 +390,11 @@ impl CalendarProvider for Google {
                     summary: c.summary_override.unwrap_or(c.summary),
                     remote_id: c.id,
                     description: c.description.filter(|d| !d.is_empty()),
-                    // Only the primary calendar is synced until the user picks more; Google's own
-                    // `selected` is whether it shows in Google's list, which says little about meetings.
-                    selected: c.primary || c.selected,
+                    // Only the primary calendar is synced until the user picks more. Google's own
+                    // `selected` is whether it shows in Google's web list, which also holds colleagues'
+                    // calendars and holiday feeds: syncing those would plan joins for other people's
+                    // meetings. The store keeps the user's later choice (`put_remote_calendars`).
+                    selected: c.primary,
                     is_primary: c.primary,
                     access_role: c.access_role,
                     time_zone: c.time_zone,
@@ -734,6 +735,138 @@ mod tests {
             instance_gid("abc", &When::Date { date: local.date() }, berlin),
             "abc_20261124",
             "an all-day instance by its date"
+        );
+    }
+
+    /// One timed item with `extra` merged in, mapped as events.list would deliver it.
+    fn mapped(extra: Value) -> Event {
+        let mut item = serde_json::json!({
+            "id": "ev1", "status": "confirmed", "summary": "Sync",
+            "start": {"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-03-10T10:30:00+01:00", "timeZone": "Europe/Berlin"},
+            "hangoutLink": "https://meet.google.com/abc-defg-hij",
+        });
+        if let (Some(o), Some(more)) = (item.as_object_mut(), extra.as_object()) {
+            o.extend(more.clone());
+        }
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        match map_item(&item.to_string(), "cal", berlin) {
+            Ok(Some(RemoteChange::Upsert(e))) => *e,
+            other => panic!("a confirmed timed item {item} is an upsert, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn focus_time_out_of_office_and_working_location_are_never_joinable() {
+        for kind in ["focusTime", "outOfOffice", "workingLocation"] {
+            let e = mapped(serde_json::json!({ "eventType": kind }));
+            assert!(
+                e.attendance.not_joinable,
+                "a {kind} block is not a meeting, even with a Meet link on it"
+            );
+            assert!(
+                !e.attendance.declined,
+                "a {kind} block is not declined: the two flags are kept apart"
+            );
+        }
+        for kind in ["default", "birthday", "fromGmail"] {
+            assert!(
+                !mapped(serde_json::json!({ "eventType": kind }))
+                    .attendance
+                    .not_joinable,
+                "a {kind} event can be joined"
+            );
+        }
+        assert!(
+            !mapped(serde_json::json!({})).attendance.not_joinable,
+            "an item without eventType is Google's default type, which can be joined"
+        );
+    }
+
+    #[test]
+    fn transparency_transparent_is_free_and_anything_else_busy() {
+        assert_eq!(
+            mapped(serde_json::json!({ "transparency": "transparent" })).availability,
+            Availability::Free,
+            "transparent means the time shows as available"
+        );
+        assert_eq!(
+            mapped(serde_json::json!({ "transparency": "opaque" })).availability,
+            Availability::Busy,
+            "opaque blocks the time"
+        );
+        assert_eq!(
+            mapped(serde_json::json!({})).availability,
+            Availability::Busy,
+            "Google's default transparency is opaque"
+        );
+    }
+
+    #[test]
+    fn color_id_picks_from_googles_event_palette() {
+        assert_eq!(
+            mapped(serde_json::json!({ "colorId": "1" }))
+                .color
+                .as_deref(),
+            Some("#a4bdfc"),
+            "colorId 1 is the palette's first entry (the ids count from 1)"
+        );
+        assert_eq!(
+            mapped(serde_json::json!({ "colorId": "11" }))
+                .color
+                .as_deref(),
+            Some("#dc2127"),
+            "colorId 11 is the last entry"
+        );
+        for bad in [
+            serde_json::json!({ "colorId": "0" }),
+            serde_json::json!({ "colorId": "12" }),
+            serde_json::json!({ "colorId": "red" }),
+            serde_json::json!({ "colorId": 5 }),
+            serde_json::json!({}),
+        ] {
+            assert_eq!(
+                mapped(bad.clone()).color,
+                None,
+                "{bad} names no palette entry, so the calendar's colour shows"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_users_own_declined_response_counts_as_declined() {
+        let attendees = |list: Value| mapped(serde_json::json!({ "attendees": list }));
+        assert!(
+            attendees(serde_json::json!([
+                {"email": "raj@acme.example", "responseStatus": "accepted"},
+                {"email": "jane@acme.example", "self": true, "responseStatus": "declined"},
+            ]))
+            .attendance
+            .declined,
+            "the user's own entry (self: true) declined"
+        );
+        assert!(
+            !attendees(serde_json::json!([
+                {"email": "raj@acme.example", "responseStatus": "declined"},
+                {"email": "jane@acme.example", "self": true, "responseStatus": "accepted"},
+            ]))
+            .attendance
+            .declined,
+            "someone else declining says nothing about the user"
+        );
+        for status in ["accepted", "tentative", "needsAction"] {
+            assert!(
+                !attendees(serde_json::json!([
+                    {"email": "jane@acme.example", "self": true, "responseStatus": status},
+                ]))
+                .attendance
+                .declined,
+                "a self response of {status} is not declined"
+            );
+        }
+        assert!(
+            !mapped(serde_json::json!({})).attendance.declined,
+            "an event without attendees is the user's own, not declined"
         );
     }
 

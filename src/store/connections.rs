@@ -35,7 +35,8 @@ pub struct RemoteCalendar {
     pub time_zone: Option<String>,
     pub background_color: Option<String>,
     pub foreground_color: Option<String>,
-    /// The provider's own "shown in the list" flag, used for a calendar we have not seen before.
+    /// Whether a calendar we have not seen before starts out synced: the provider module's proposal, which
+    /// the user's own choice replaces from then on.
     pub selected: bool,
 }
 
@@ -303,8 +304,8 @@ impl Writer<'_> {
     }
 
     /// Brings a connection's calendars in line with the provider's list: new ones are added (selected as
-    /// the provider shows them), known ones keep the user's selection, vanished ones are removed with their
-    /// events. Returns our ids, in the provider's order.
+    /// the provider module proposes; Google proposes only the primary), known ones keep the user's
+    /// selection, vanished ones are removed with their events. Returns our ids, in the provider's order.
     pub fn put_remote_calendars(
         &self,
         connection_id: &str,

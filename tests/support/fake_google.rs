@@ -17,6 +17,10 @@
 //!   to If-Match against the master when one is sent; writes to a stored item always need If-Match.
 //! - Faults on demand (`push_fault`), or seeded at random (`set_chaos`): 429 with Retry-After, 500, 401, 403
 //!   rateLimitExceeded, a reset connection, a truncated body.
+//! - Several accounts: the default one (`calendars`, whose primary is `jane@acme.example`) and any added with
+//!   `add_user`. A token belongs to the account it was issued to, a refresh hands that on to the tokens it
+//!   grants, and the API lists only that account's calendars and answers 404 for another account's, so a
+//!   client that mixes up its connections' tokens fails.
 
 #![allow(dead_code)]
 
@@ -77,7 +81,12 @@ struct Grant {
 }
 
 pub struct State {
+    /// The default account's calendars.
     pub calendars: Vec<FakeCalendar>,
+    /// Accounts added with `add_user`, by e-mail: their calendars, the primary first.
+    pub users: HashMap<String, Vec<FakeCalendar>>,
+    /// The added account each live token was issued to; a token not in it is the default account's.
+    owners: HashMap<String, String>,
     events: HashMap<String, BTreeMap<String, Stored>>,
     seq: u64,
     /// Sync tokens issued before this change number answer 410.
@@ -188,6 +197,14 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The bearer token of a request, or "" without one.
+fn bearer_of(req: &Request) -> &str {
+    req.headers
+        .get("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("")
 }
 
 struct Response {
@@ -457,6 +474,25 @@ impl State {
         }
     }
 
+    /// The calendars of the account a bearer token was issued to.
+    fn calendars_of(&self, bearer: &str) -> &[FakeCalendar] {
+        self.owners
+            .get(bearer)
+            .and_then(|u| self.users.get(u))
+            .map_or(&self.calendars[..], |c| &c[..])
+    }
+
+    /// Whether a bearer may use a calendar: an account's own, or one no account lists (as before accounts
+    /// were told apart, so tests that write to an unlisted calendar keep working).
+    fn may_see(&self, bearer: &str, cal: &str) -> bool {
+        let listed = self
+            .calendars
+            .iter()
+            .chain(self.users.values().flatten())
+            .any(|c| c.id == cal);
+        !listed || self.calendars_of(bearer).iter().any(|c| c.id == cal)
+    }
+
     fn token(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         let t = format!(
@@ -583,7 +619,15 @@ impl State {
                 if self.revoked || !self.refresh_tokens.remove(&rt) {
                     return bad_grant("Token has been expired or revoked.");
                 }
-                json_response(200, self.grant_tokens(true))
+                let granted = self.grant_tokens(true);
+                if let Some(owner) = self.owners.remove(&rt) {
+                    for k in ["access_token", "refresh_token"] {
+                        if let Some(t) = granted[k].as_str() {
+                            self.owners.insert(t.to_string(), owner.clone());
+                        }
+                    }
+                }
+                json_response(200, granted)
             }
             _ => json_response(400, json!({"error": "unsupported_grant_type"})),
         }
@@ -703,6 +747,11 @@ impl State {
             .map(percent_decode)
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        if let ["calendar", "v3", "calendars", cal, ..] = segs.as_slice() {
+            if !self.may_see(bearer_of(req), cal) {
+                return google_error(404, "notFound", "Not Found");
+            }
+        }
         if req.method != "GET" {
             return match segs.as_slice() {
                 ["calendar", "v3", "calendars", cal, "events"] => self.write(req, cal, None),
@@ -715,7 +764,7 @@ impl State {
         match segs.as_slice() {
             ["calendar", "v3", "users", "me", "calendarList"] => {
                 let items: Vec<Value> = self
-                    .calendars
+                    .calendars_of(bearer_of(req))
                     .iter()
                     .map(|c| {
                         json!({"kind": "calendar#calendarListEntry", "id": c.id, "summary": c.summary,
@@ -741,7 +790,8 @@ impl State {
     }
 
     fn list(&mut self, cal: &str, q: &HashMap<String, String>) -> Response {
-        let Some(c) = self.calendars.iter().find(|c| c.id == cal).cloned() else {
+        let mut known = self.calendars.iter().chain(self.users.values().flatten());
+        let Some(c) = known.find(|c| c.id == cal).cloned() else {
             return google_error(404, "notFound", "Not Found");
         };
         assert_eq!(
@@ -838,6 +888,8 @@ impl FakeGoogle {
                 primary: true,
                 time_zone: "Europe/Berlin".into(),
             }],
+            users: HashMap::new(),
+            owners: HashMap::new(),
             events: HashMap::new(),
             seq: 0,
             min_token_seq: 0,
@@ -901,6 +953,42 @@ impl FakeGoogle {
         let t = s.token("ya29.access");
         s.access_tokens.insert(t.clone());
         t
+    }
+
+    /// Adds a calendar that is not the primary to the default account's list.
+    pub fn add_calendar(&self, id: &str, summary: &str, time_zone: &str) {
+        self.state().calendars.push(FakeCalendar {
+            id: id.into(),
+            summary: summary.into(),
+            primary: false,
+            time_zone: time_zone.into(),
+        });
+    }
+
+    /// Adds an account besides the default one, whose primary calendar's id is its e-mail (as Google's is).
+    pub fn add_user(&self, email: &str, name: &str, time_zone: &str) {
+        self.state().users.insert(
+            email.into(),
+            vec![FakeCalendar {
+                id: email.into(),
+                summary: name.into(),
+                primary: true,
+                time_zone: time_zone.into(),
+            }],
+        );
+    }
+
+    /// A refresh token of an account added with `add_user`, as if that user had connected before.
+    pub fn issue_refresh_token_for(&self, email: &str) -> String {
+        let mut s = self.state();
+        assert!(
+            s.users.contains_key(email),
+            "{email} must be added with add_user before it can have tokens"
+        );
+        let rt = s.token("1//refresh");
+        s.refresh_tokens.insert(rt.clone());
+        s.owners.insert(rt.clone(), email.into());
+        rt
     }
 
     /// Stores an event (by its `id`) as changed now.
