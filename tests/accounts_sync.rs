@@ -11,7 +11,7 @@ use punctual::model::ConnectionState;
 use punctual::secrets::{refresh_key, Secrets};
 use serde_json::Value;
 use std::time::Duration;
-use support::fake_google::{items, Fault};
+use support::fake_google::{items, Fault, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET};
 use support::Harness;
 
 const CAL: &str = "jane@acme.example";
@@ -808,6 +808,53 @@ fn a_sync_killed_midway_does_not_turn_a_needed_reconnect_into_connected() {
         ConnectionState::NeedsReconnect,
         "a server failure says nothing about the grant, which the failure data says is gone"
     );
+}
+
+#[test]
+fn a_reconnect_through_another_client_refreshes_with_that_client_from_then_on() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().to_path_buf();
+    let h = Harness::with_app(|clock, zone| {
+        App::open_with(&path, clock, zone).expect("a file-backed app")
+    });
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    h.fake.revoke();
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the cached access token so a refresh is needed");
+    h.sync(&id).expect_err("a revoked grant fails the sync");
+    h.fake.state().revoked = false;
+    // The user reconnects with Punctual configured for another OAuth client.
+    let other = App::open_with(
+        dir.path(),
+        h.clock.clone(),
+        punctual::time::Zone::parse(TZ).expect("a known zone"),
+    )
+    .expect("a second app on the same data")
+    .with_secrets(h.secrets.clone())
+    .with_google(punctual::app::GoogleSetup {
+        client_id: Some(OTHER_CLIENT_ID.into()),
+        client_secret: Some(punctual::secrets::SecretString::new(OTHER_CLIENT_SECRET)),
+        ..support::setup_for(&h.fake)
+    });
+    let conn = other
+        .connect_google_refresh_token(punctual::secrets::SecretString::new(
+            h.fake.issue_refresh_token(),
+        ))
+        .expect("the reconnect works");
+    assert_eq!(conn.id, id, "a reconnect keeps the connection");
+    assert_eq!(
+        conn.metadata["client_id"], OTHER_CLIENT_ID,
+        "the connection records the client its new grant belongs to"
+    );
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the access token again, so the next sync must refresh");
+    let r = h
+        .sync(&id)
+        .expect("the refresh goes out with the new client's id and secret together");
+    assert_eq!(r[0].changes, 1, "and the sync brings the event");
 }
 
 #[test]

@@ -283,15 +283,28 @@ impl App {
             }
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let reconnect = self.store.read(|r| r.connection(&id))?.is_some();
+        let previous = self.store.read(|r| r.connection(&id))?;
+        let reconnect = previous.is_some();
         self.secrets.set(&refresh_key(&id), &refresh)?;
         self.secrets.set(&access_key(&id), &tokens.access)?;
-        if let Some(s) = &cfg.client_secret {
-            self.secrets.set(&client_secret_key(&id), s)?;
+        match &cfg.client_secret {
+            Some(s) => self.secrets.set(&client_secret_key(&id), s)?,
+            // A secret kept for another client would be sent with this one's id.
+            None if reconnect => self.secrets.delete(&client_secret_key(&id))?,
+            None => {}
         }
         let written = self.store.write(|w| {
             if reconnect {
                 w.set_connection_state(&id, ConnectionState::Connected, None, now)?;
+                // The new grant belongs to the client that asked for it, which refreshes it from now on.
+                let mut metadata = previous
+                    .as_ref()
+                    .map(|c| c.metadata.clone())
+                    .filter(serde_json::Value::is_object)
+                    .unwrap_or_else(|| serde_json::json!({}));
+                metadata["client_id"] = serde_json::json!(cfg.client_id);
+                metadata["scopes"] = serde_json::json!(cfg.scopes);
+                w.set_connection_metadata(&id, &metadata, now)?;
             } else {
                 w.insert_connection(&Connection {
                     id: id.clone(),

@@ -273,6 +273,23 @@ impl Writer<'_> {
     }
 
     /// Sets a connection's state; `failure` replaces the failure data (`None` clears it).
+    /// Replaces a connection's metadata (a JSON object).
+    pub fn set_connection_metadata(
+        &self,
+        id: &str,
+        metadata: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = self.conn().execute(
+            "UPDATE connections SET metadata_json = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, metadata.to_string(), stamp(now)],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found("connection", id));
+        }
+        Ok(())
+    }
+
     pub fn set_connection_state(
         &self,
         id: &str,

@@ -36,6 +36,9 @@ use std::thread::JoinHandle;
 
 pub const CLIENT_ID: &str = "fake-client.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "fake-client-secret";
+/// A second OAuth client the fake also knows, for a reconnect through another client.
+pub const OTHER_CLIENT_ID: &str = "other-client.apps.googleusercontent.com";
+pub const OTHER_CLIENT_SECRET: &str = "other-client-secret";
 
 /// A fault to answer an API request with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -589,8 +592,12 @@ impl State {
             };
         }
         let f = parse_query(body);
-        if f.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-            || f.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+        let client = (
+            f.get("client_id").map(String::as_str),
+            f.get("client_secret").map(String::as_str),
+        );
+        if client != (Some(CLIENT_ID), Some(CLIENT_SECRET))
+            && client != (Some(OTHER_CLIENT_ID), Some(OTHER_CLIENT_SECRET))
         {
             return json_response(401, json!({"error": "invalid_client"}));
         }
