@@ -15,8 +15,7 @@
 use super::App;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Event};
-use crate::providers::google::{self, etag_of};
-use crate::providers::{CalendarProvider, CalendarRef, Etag, ProviderError};
+use crate::providers::{codec, CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
 use crate::sync::TokenSource;
@@ -57,14 +56,20 @@ impl App {
             return Ok(0);
         }
         let provider = self.provider_for(conn)?;
+        let codec = codec(conn.provider).ok_or_else(|| {
+            Error::new(
+                crate::error::ErrorCode::InvalidInput,
+                format!("{} calendars are read-only", conn.provider.as_str()),
+            )
+        })?;
         let tokens = self.tokens_for(conn)?;
         let mut token = tokens.access()?;
         let mut pushed = 0;
         for mut row in rows {
-            let mut outcome = self.push_row(provider.as_ref(), &token, &mut row);
+            let mut outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
             if matches!(outcome, Err(ProviderError::Unauthorized)) {
                 token = tokens.refresh()?;
-                outcome = self.push_row(provider.as_ref(), &token, &mut row);
+                outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
             }
             let now = self.clock.now();
             match outcome {
@@ -100,6 +105,7 @@ impl App {
     fn push_row(
         &self,
         provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
         token: &SecretString,
         row: &mut OutboxRow,
     ) -> Result<Vec<RemoteChange>, ProviderError> {
@@ -117,20 +123,20 @@ impl App {
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
         match row.operation.as_str() {
             "create" => Ok(provider
-                .insert(token, &cal, &self.wanted(row, Some(&payload))?)?
+                .insert(token, &cal, &self.wanted(codec, row, Some(&payload))?)?
                 .into_iter()
                 .collect()),
             "update" => {
-                let event = self.wanted(row, payload.get("body"))?;
-                let etag = self.precondition(provider, token, &cal, &payload)?;
+                let event = self.wanted(codec, row, payload.get("body"))?;
+                let etag = self.precondition(provider, codec, token, &cal, &payload)?;
                 Ok(vec![provider.patch(token, &cal, &event, etag.as_ref())?])
             }
             "delete" => {
-                let etag = self.precondition(provider, token, &cal, &payload)?;
+                let etag = self.precondition(provider, codec, token, &cal, &payload)?;
                 provider.delete(token, &cal, text(&payload, "remote_id"), etag.as_ref())?;
                 Ok(Vec::new())
             }
-            "split" => self.push_split(provider, token, &cal, row, payload),
+            "split" => self.push_split(provider, codec, token, &cal, row, payload),
             other => Err(ProviderError::Other(format!(
                 "unknown outbox operation {other:?}"
             ))),
@@ -138,15 +144,16 @@ impl App {
     }
 
     /// The event a row's body describes.
-    fn wanted(&self, row: &OutboxRow, body: Option<&Value>) -> Result<Event, ProviderError> {
-        let text = body.map(|b| b.to_string()).unwrap_or_default();
-        match google::map_item(&text, &row.calendar_id, self.zone) {
-            Ok(Some(RemoteChange::Upsert(e))) => Ok(*e),
-            _ => Err(ProviderError::Other(format!(
-                "outbox row {} holds no event to send",
-                row.id
-            ))),
-        }
+    fn wanted(
+        &self,
+        codec: &dyn EventCodec,
+        row: &OutboxRow,
+        body: Option<&Value>,
+    ) -> Result<Event, ProviderError> {
+        body.and_then(|b| codec.decode(b, &row.calendar_id, self.zone))
+            .ok_or_else(|| {
+                ProviderError::Other(format!("outbox row {} holds no event to send", row.id))
+            })
     }
 
     /// The If-Match of a row. A change to an instance Google holds no exception for was made on its
@@ -154,6 +161,7 @@ impl App {
     fn precondition(
         &self,
         provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
         token: &SecretString,
         cal: &CalendarRef<'_>,
         payload: &Value,
@@ -162,7 +170,7 @@ impl App {
             return Ok(Some(etag_in(payload)));
         }
         let current = match provider.event(token, cal, text(payload, "master_id"))? {
-            Some(RemoteChange::Upsert(m)) => etag_of(&m),
+            Some(RemoteChange::Upsert(m)) => codec.version(&m),
             // The series is gone at the provider: the change has nothing left to apply to.
             _ => return Err(ProviderError::Conflict),
         };
@@ -177,6 +185,7 @@ impl App {
     fn push_split(
         &self,
         provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
         token: &SecretString,
         cal: &CalendarRef<'_>,
         row: &mut OutboxRow,
@@ -195,12 +204,12 @@ impl App {
         for step in done..2 + drop.len() {
             let change = match step {
                 0 => {
-                    let master = self.wanted(row, payload.get("master"))?;
+                    let master = self.wanted(codec, row, payload.get("master"))?;
                     Some(provider.patch(token, cal, &master, Some(&etag_in(&payload)))?)
                 }
                 1 => match payload.get("new").filter(|n| !n.is_null()) {
                     Some(n) => {
-                        let new = self.wanted(row, Some(n))?;
+                        let new = self.wanted(codec, row, Some(n))?;
                         provider.insert(token, cal, &new)?
                     }
                     None => None,

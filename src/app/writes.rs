@@ -3,13 +3,15 @@
 //! [`super::push`]).
 //!
 //! Invariants:
-//! - Creates carry an id the client made up ([`google::new_event_id`]), so a retried insert whose first
+//! - Creates carry an id the client made up ([`EventCodec::new_event_id`]), so a retried insert whose first
 //!   answer was lost gets a 409 and is done, never a second event. A series split by "this and following"
 //!   inserts its new series the same way.
 //! - Edits and deletes carry the etag of the version they were made on (If-Match). An instance Google holds
 //!   no exception for has no version of its own: its change carries the master's etag, which the push checks
 //!   first. When the event changed at the provider meanwhile, the push is refused, the row becomes a conflict
 //!   the user sees ([`App::conflicts`]), and the provider's version stands: nothing is overwritten.
+//! - What the provider calls things (ids, bodies, versions) comes from its [`EventCodec`]; a connection
+//!   whose provider has none is read-only, and a change to it is refused before anything is written.
 //! - Scope: what the local calendar does ([`super::edit`]) is computed by the same functions, then mapped
 //!   onto Google's model: *all* patches the master; *this* patches (or deletes) the instance id, which
 //!   Google turns into an exception (or a cancelled instance), stored locally the way the sync will bring
@@ -24,7 +26,7 @@ use super::validate::Draft;
 use super::{with_link, App, EventInput, Scope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Connection, Event, EventStatus};
-use crate::providers::google::{self, etag_of, event_body};
+use crate::providers::{codec, EventCodec};
 use crate::store::{instance_id, RemoteChange};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -34,6 +36,20 @@ fn not_pushed() -> Error {
         ErrorCode::InvalidInput,
         "this event has not reached the provider yet; try again after the next sync",
     )
+}
+
+/// The codec of an account's provider, or why its calendars cannot be changed here.
+fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
+    codec(conn.provider).ok_or_else(|| {
+        Error::field(
+            ErrorCode::InvalidInput,
+            "calendar_id",
+            format!(
+                "{} calendars are read-only in Punctual",
+                conn.provider.as_str()
+            ),
+        )
+    })
 }
 
 fn single_scope(scope: Scope) -> Result<()> {
@@ -49,12 +65,12 @@ fn single_scope(scope: Scope) -> Result<()> {
 
 /// Which version an instance's change was made on: its exception's own etag, or, for an instance Google
 /// holds no exception for, its master's (checked by the push before it writes without a precondition).
-fn instance_precondition(target: &Target, master: &Event) -> Result<Value> {
+fn instance_precondition(codec: &dyn EventCodec, target: &Target, master: &Event) -> Result<Value> {
     if target.event.recurrence_id.is_some() {
-        let etag = etag_of(&target.event).ok_or_else(not_pushed)?;
+        let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
         return Ok(json!({ "etag": etag.0, "etag_of": "instance" }));
     }
-    let etag = etag_of(master).ok_or_else(not_pushed)?;
+    let etag = codec.version(master).ok_or_else(not_pushed)?;
     let master_id = master.platform_id.clone().ok_or_else(not_pushed)?;
     Ok(json!({ "etag": etag.0, "etag_of": "master", "master_id": master_id }))
 }
@@ -62,6 +78,7 @@ fn instance_precondition(target: &Target, master: &Event) -> Result<Value> {
 /// Gives an override the ids Google will know it by: its instance id, and our id derived from it, so the
 /// sync's copy of the exception replaces it instead of sitting beside it.
 fn as_instance(
+    codec: &dyn EventCodec,
     mut ov: Event,
     master: &Event,
     rid: &crate::time::When,
@@ -71,11 +88,11 @@ fn as_instance(
     // An exception keeps its own id; a copy of the master gets the instance's.
     let gid = match ov.platform_id.clone() {
         Some(existing) if existing != master_gid => existing,
-        _ => google::instance_gid(master_gid, rid, zone),
+        _ => codec.instance_id(master_gid, rid, zone),
     };
-    ov.id = google::local_id(&ov.calendar_id, &gid);
+    ov.id = codec.local_id(&ov.calendar_id, &gid);
     ov.uid = master.uid.clone();
-    ov.platform = google::PLATFORM.to_string();
+    ov.platform = codec.platform().to_string();
     ov.platform_id = Some(gid);
     // The copied raw JSON is the master's (its etag among it), which this instance must never be sent with.
     ov.raw = None;
@@ -93,12 +110,13 @@ impl App {
 
     /// Stores a new event (or series) in an account's calendar and queues its insert.
     pub(super) fn create_in_account(&self, mut event: Event, conn: &Connection) -> Result<Event> {
-        let gid = google::new_event_id();
-        event.id = google::local_id(&event.calendar_id, &gid);
+        let codec = codec_of(conn)?;
+        let gid = codec.new_event_id();
+        event.id = codec.local_id(&event.calendar_id, &gid);
         event.uid = gid.clone();
-        event.platform = google::PLATFORM.to_string();
+        event.platform = codec.platform().to_string();
         event.platform_id = Some(gid);
-        let body = event_body(&event, self.zone);
+        let body = codec.encode(&event, self.zone);
         let now = self.clock.now();
         self.store.write(|w| {
             w.save_event(&event)?;
@@ -124,6 +142,7 @@ impl App {
         scope: Scope,
         conn: &Connection,
     ) -> Result<Edited> {
+        let codec = codec_of(conn)?;
         let now = self.clock.now();
         let zone = self.zone;
         let (Some(master), Some(rid)) = (&target.master, target.rid) else {
@@ -132,9 +151,9 @@ impl App {
         let edited = match scope {
             Scope::This => {
                 let ov = edit::override_for(target, master, rid, input, zone, now)?;
-                let ov = as_instance(ov, master, &rid, zone)?;
-                let mut payload = instance_precondition(target, master)?;
-                payload["body"] = event_body(&ov, zone);
+                let ov = as_instance(codec, ov, master, &rid, zone)?;
+                let mut payload = instance_precondition(codec, target, master)?;
+                payload["body"] = codec.encode(&ov, zone);
                 self.store.write(|w| {
                     w.save_event(&ov)?;
                     w.materialize_group(&master.calendar_id, &master.uid)?;
@@ -147,22 +166,22 @@ impl App {
             }
             Scope::Following if !edit::is_first(master, &rid, zone) => {
                 let (old, new, _) = edit::split(target, master, rid, input, zone, now)?;
-                let gid = google::new_event_id();
+                let gid = codec.new_event_id();
                 let mut new = new;
-                new.id = google::local_id(&new.calendar_id, &gid);
+                new.id = codec.local_id(&new.calendar_id, &gid);
                 new.uid = gid.clone();
                 new.platform_id = Some(gid);
                 new.raw = None;
-                self.queue_split(master, &old, Some(&new), &rid, now)?;
+                self.queue_split(codec, master, &old, Some(&new), &rid, now)?;
                 Edited {
                     occurrence_id: instance_id(&new.id, &new.start, zone),
                     event: new,
                 }
             }
             Scope::All | Scope::Following => {
-                let etag = etag_of(master).ok_or_else(not_pushed)?;
+                let etag = codec.version(master).ok_or_else(not_pushed)?;
                 let (m, _) = edit::moved_master(target, master, input, zone, now)?;
-                let mut body = event_body(&m, zone);
+                let mut body = codec.encode(&m, zone);
                 if m.recurrence == master.recurrence {
                     // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
                     // Google has them.
@@ -197,14 +216,15 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Edited> {
         single_scope(scope)?;
-        let etag = etag_of(&target.event).ok_or_else(not_pushed)?;
+        let codec = codec_of(conn)?;
+        let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
         let base: Draft = edit::draft_of(&target.event, target.start, target.end);
         let draft = super::validate::validate(input, Some(&base), self.zone, now)?;
         let mut e = target.event.clone();
         edit::apply_draft(&mut e, &draft, true);
         e.updated_at = now;
         let e = with_link(e);
-        let payload = json!({ "etag": etag.0, "body": event_body(&e, self.zone) });
+        let payload = json!({ "etag": etag.0, "body": codec.encode(&e, self.zone) });
         self.store.write(|w| {
             w.save_event(&e)?;
             w.materialize_group(&e.calendar_id, &e.uid)?;
@@ -225,6 +245,7 @@ impl App {
     /// exceptions from `rid` on removed) and queues it as one `split` row.
     fn queue_split(
         &self,
+        codec: &dyn EventCodec,
         master: &Event,
         old: &Event,
         new: Option<&Event>,
@@ -232,7 +253,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let zone = self.zone;
-        let etag = etag_of(master).ok_or_else(not_pushed)?;
+        let etag = codec.version(master).ok_or_else(not_pushed)?;
         let cut = rid.to_utc(zone);
         self.store.write(|w| {
             // Read in the write's transaction, so a sync cannot slip an exception in between.
@@ -246,13 +267,15 @@ impl App {
             let drop: Vec<Value> = later
                 .iter()
                 .filter_map(|o| {
-                    Some(json!({ "remote_id": o.platform_id.clone()?, "etag": etag_of(o)?.0 }))
+                    Some(
+                        json!({ "remote_id": o.platform_id.clone()?, "etag": codec.version(o)?.0 }),
+                    )
                 })
                 .collect();
             let payload = json!({
                 "etag": etag.0,
-                "master": event_body(old, zone),
-                "new": new.map(|n| event_body(n, zone)),
+                "master": codec.encode(old, zone),
+                "new": new.map(|n| codec.encode(n, zone)),
                 "drop": drop,
                 "done": 0,
             });
@@ -283,6 +306,7 @@ impl App {
         scope: Scope,
         conn: &Connection,
     ) -> Result<()> {
+        let codec = codec_of(conn)?;
         let zone = self.zone;
         let now = self.clock.now();
         match (&target.master, target.rid) {
@@ -300,8 +324,8 @@ impl App {
                 // Stored as Google will send it back: a cancelled instance, which hides the occurrence.
                 gone.status = EventStatus::Cancelled;
                 gone.updated_at = now;
-                let gone = as_instance(gone, master, &rid, zone)?;
-                let mut payload = instance_precondition(target, master)?;
+                let gone = as_instance(codec, gone, master, &rid, zone)?;
+                let mut payload = instance_precondition(codec, target, master)?;
                 payload["remote_id"] = json!(gone.platform_id);
                 self.store.write(|w| {
                     w.save_event(&gone)?;
@@ -321,16 +345,16 @@ impl App {
                 let mut old = master.clone();
                 edit::truncate_before(&mut old, &rid, zone);
                 old.updated_at = now;
-                self.queue_split(master, &old, None, &rid, now)?;
+                self.queue_split(codec, master, &old, None, &rid, now)?;
             }
-            (Some(master), _) => self.queue_delete(master)?,
+            (Some(master), _) => self.queue_delete(codec, master)?,
             (None, _) if target.event.recurrence_id.is_some() => {
                 // An exception whose master is not stored: it can only go by itself.
-                self.queue_delete(&target.event)?
+                self.queue_delete(codec, &target.event)?
             }
             (None, _) => {
                 single_scope(scope)?;
-                self.queue_delete(&target.event)?
+                self.queue_delete(codec, &target.event)?
             }
         }
         self.push_best_effort(conn);
@@ -338,8 +362,8 @@ impl App {
     }
 
     /// Removes an event (a master with its exceptions) locally and queues its delete with its etag.
-    fn queue_delete(&self, event: &Event) -> Result<()> {
-        let etag = etag_of(event).ok_or_else(not_pushed)?;
+    fn queue_delete(&self, codec: &dyn EventCodec, event: &Event) -> Result<()> {
+        let etag = codec.version(event).ok_or_else(not_pushed)?;
         let remote_id = event.platform_id.clone().ok_or_else(not_pushed)?;
         let payload = json!({ "etag": etag.0, "remote_id": remote_id });
         let now = self.clock.now();

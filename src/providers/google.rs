@@ -248,6 +248,42 @@ pub fn event_body(e: &Event, zone: Zone) -> Value {
     v
 }
 
+/// Google's naming and encoding of events written from Punctual.
+pub struct GoogleCodec;
+
+impl super::EventCodec for GoogleCodec {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn new_event_id(&self) -> String {
+        new_event_id()
+    }
+
+    fn local_id(&self, calendar_id: &str, remote_id: &str) -> String {
+        local_id(calendar_id, remote_id)
+    }
+
+    fn instance_id(&self, master_remote_id: &str, original_start: &When, zone: Zone) -> String {
+        instance_gid(master_remote_id, original_start, zone)
+    }
+
+    fn version(&self, event: &Event) -> Option<super::Etag> {
+        etag_of(event)
+    }
+
+    fn encode(&self, event: &Event, zone: Zone) -> Value {
+        event_body(event, zone)
+    }
+
+    fn decode(&self, body: &Value, calendar_id: &str, zone: Zone) -> Option<Event> {
+        match map_item(&body.to_string(), calendar_id, zone) {
+            Ok(Some(RemoteChange::Upsert(e))) => Some(*e),
+            _ => None,
+        }
+    }
+}
+
 /// The etag Google sent with an event, kept in its raw JSON.
 pub fn etag_of(e: &Event) -> Option<super::Etag> {
     let raw = e.raw.as_deref()?;
@@ -649,6 +685,50 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_codec_reads_back_the_body_it_writes() {
+        use super::super::codec;
+        let zone = Zone::parse("Europe/Berlin").expect("a known zone");
+        let item = serde_json::json!({
+            "id": "weekly", "status": "confirmed", "summary": "Standup", "location": "Room 4",
+            "description": "Notes", "etag": "\"v1\"",
+            "start": {"dateTime": "2026-03-02T09:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-03-02T09:30:00+01:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"]
+        });
+        let Ok(Some(RemoteChange::Upsert(e))) = map_item(&item.to_string(), "cal", zone) else {
+            panic!("the test item maps to an upsert");
+        };
+        let c = codec(Provider::GoogleCalendar).expect("Google calendars are written to");
+        assert_eq!(
+            c.version(&e).map(|v| v.0).as_deref(),
+            Some("\"v1\""),
+            "the version is the etag Google sent"
+        );
+        let back = c
+            .decode(&c.encode(&e, zone), "cal", zone)
+            .expect("an encoded body decodes");
+        assert_eq!(
+            (&back.title, &back.location, &back.description),
+            (&e.title, &e.location, &e.description),
+            "the texts survive an outbox row"
+        );
+        assert_eq!(
+            (back.start, back.end, &back.recurrence),
+            (e.start, e.end, &e.recurrence),
+            "so do the times, their zone and the rule"
+        );
+        assert_eq!(
+            c.local_id("cal", "weekly"),
+            e.id,
+            "a created event's id is derived as a synced one's, so the sync finds it again"
+        );
+        assert!(
+            codec(Provider::Ics).is_none() && codec(Provider::Local).is_none(),
+            "feeds are read-only, and the local calendar is written directly, not through a codec"
+        );
+    }
 
     #[test]
     fn a_retry_after_is_read_as_seconds_or_as_an_http_date() {

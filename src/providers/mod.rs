@@ -5,13 +5,16 @@
 //! and what to store are the sync engine's ([`crate::sync`]), decided once for every provider. So Microsoft
 //! Graph (delta links), Zoom (meetings) and CalDAV (sync-collection) are each one more file here: map their
 //! cursor onto [`Cursor`], their items onto [`RemoteChange`], and their failures onto [`ProviderError`].
+//! A provider whose calendars Punctual can write to also names and encodes events for the outbox
+//! ([`EventCodec`], found by [`codec`]); the rules of editing (scopes, preconditions, the outbox) are the
+//! app's, once.
 
 pub mod google;
 
 use crate::model::{Event, Provider};
 use crate::secrets::SecretString;
 use crate::store::{RemoteCalendar, RemoteChange};
-use crate::time::Zone;
+use crate::time::{When, Zone};
 use std::time::Duration;
 
 /// One of our calendars, as a provider call needs it.
@@ -107,6 +110,35 @@ impl ProviderError {
             | ProviderError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+/// How a provider names and encodes events that Punctual creates or changes: what an outbox row holds, and
+/// the ids under which the provider will send the event back. Pure: no network, no store.
+pub trait EventCodec: Send + Sync {
+    /// The `platform` of events from this provider.
+    fn platform(&self) -> &'static str;
+    /// A fresh provider id for an event created here. The client chooses it, so a retried insert whose
+    /// answer was lost cannot create the event twice.
+    fn new_event_id(&self) -> String;
+    /// Our id for the provider's event `remote_id` in our calendar `calendar_id`: stable, so a full
+    /// resync rebuilds the same ids.
+    fn local_id(&self, calendar_id: &str, remote_id: &str) -> String;
+    /// The provider's id for the instance of series `master_remote_id` originally at `original_start`.
+    fn instance_id(&self, master_remote_id: &str, original_start: &When, zone: Zone) -> String;
+    /// The version of `event` the provider last sent, if it has sent one.
+    fn version(&self, event: &Event) -> Option<Etag>;
+    /// The request body that writes `event` (times without a zone read in `zone`).
+    fn encode(&self, event: &Event, zone: Zone) -> serde_json::Value;
+    /// A body made by [`EventCodec::encode`], read back as the event of `calendar_id` it writes.
+    fn decode(&self, body: &serde_json::Value, calendar_id: &str, zone: Zone) -> Option<Event>;
+}
+
+/// The codec of a provider whose calendars Punctual writes to; `None` for read-only ones.
+pub fn codec(provider: Provider) -> Option<&'static dyn EventCodec> {
+    match provider {
+        Provider::GoogleCalendar => Some(&google::GoogleCodec),
+        _ => None,
     }
 }
 
