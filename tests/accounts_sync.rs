@@ -58,6 +58,20 @@ fn single(id: &str, title: &str, day: u32, hour: u32) -> Value {
     )
 }
 
+/// A connection whose first sync brought three meetings, ev1 to ev3.
+fn synced_with_three_meetings() -> (Harness, String) {
+    let h = Harness::new();
+    for i in 1..=3 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    (h, id)
+}
+
 #[test]
 fn a_full_sync_pages_and_the_next_sync_asks_only_for_changes() {
     let h = Harness::new();
@@ -338,15 +352,7 @@ fn the_fixture_pages_map_onto_events_links_and_attendance() {
 
 #[test]
 fn an_expired_sync_token_wipes_the_calendar_and_syncs_in_full() {
-    let h = Harness::new();
-    for i in 1..=3 {
-        h.fake.put(
-            CAL,
-            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
-        );
-    }
-    let id = h.connect();
-    h.sync(&id).expect("first sync");
+    let (h, id) = synced_with_three_meetings();
     // A deletion that a full sync will not mention: only a wipe removes it locally.
     h.fake.delete(CAL, "ev3");
     h.fake.expire_sync_tokens();
@@ -365,15 +371,7 @@ fn an_expired_sync_token_wipes_the_calendar_and_syncs_in_full() {
 
 #[test]
 fn a_410_whose_full_fetch_fails_keeps_the_calendar_until_a_page_arrives() {
-    let h = Harness::new();
-    for i in 1..=3 {
-        h.fake.put(
-            CAL,
-            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
-        );
-    }
-    let id = h.connect();
-    h.sync(&id).expect("first sync");
+    let (h, id) = synced_with_three_meetings();
     h.fake.expire_sync_tokens();
     // The calendar list and the stale-token request (410) answer; every try of the full fetch fails.
     h.fake.push_fault(Fault::Pass);
@@ -409,15 +407,7 @@ fn a_410_whose_full_fetch_fails_keeps_the_calendar_until_a_page_arrives() {
 
 #[test]
 fn a_full_sync_that_fails_keeps_the_calendar_and_its_cursor() {
-    let h = Harness::new();
-    for i in 1..=3 {
-        h.fake.put(
-            CAL,
-            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
-        );
-    }
-    let id = h.connect();
-    h.sync(&id).expect("first sync");
+    let (h, id) = synced_with_three_meetings();
     // The calendar list answers; every try of the full fetch fails.
     h.fake.push_fault(Fault::Pass);
     for _ in 0..6 {
@@ -1054,15 +1044,7 @@ fn a_recurring_event_with_an_invalid_rule_is_refused_before_google_sees_it() {
 
 #[test]
 fn a_full_sync_fetches_everything_again_without_the_token() {
-    let h = Harness::new();
-    for i in 1..=3 {
-        h.fake.put(
-            CAL,
-            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
-        );
-    }
-    let id = h.connect();
-    h.sync(&id).expect("first sync");
+    let (h, id) = synced_with_three_meetings();
     let lists_before = h.fake.requests("/events?");
     let r = h
         .app

@@ -49,6 +49,25 @@ fn live_on_server(h: &Harness) -> Vec<Value> {
         .collect()
 }
 
+/// A connection whose first sync brought one event, "Review" (Google id ev1), with our id for it.
+fn synced_review() -> (Harness, String, String) {
+    let h = Harness::new();
+    h.fake.put(
+        CAL,
+        items::timed(
+            "ev1",
+            "Review",
+            "2026-03-20T10:00:00+01:00",
+            "2026-03-20T11:00:00+01:00",
+            "Europe/Berlin",
+        ),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let local = stored(&h)[0].0.clone();
+    (h, id, local)
+}
+
 #[test]
 fn a_created_event_is_inserted_with_the_clients_id_and_synced_back_once() {
     let h = Harness::new();
@@ -127,20 +146,7 @@ fn changes_made_offline_wait_in_the_outbox_and_go_out_with_the_next_sync() {
 
 #[test]
 fn edits_and_deletes_carry_the_etag_they_were_made_on() {
-    let h = Harness::new();
-    h.fake.put(
-        CAL,
-        items::timed(
-            "ev1",
-            "Review",
-            "2026-03-20T10:00:00+01:00",
-            "2026-03-20T11:00:00+01:00",
-            "Europe/Berlin",
-        ),
-    );
-    let id = h.connect();
-    h.sync(&id).expect("sync");
-    let local = stored(&h)[0].0.clone();
+    let (h, id, local) = synced_review();
     let edit = EventInput {
         title: Some("Review v2".into()),
         ..Default::default()
@@ -180,20 +186,7 @@ fn edits_and_deletes_carry_the_etag_they_were_made_on() {
 
 #[test]
 fn an_edit_on_a_version_that_changed_in_google_is_a_conflict_not_an_overwrite() {
-    let h = Harness::new();
-    h.fake.put(
-        CAL,
-        items::timed(
-            "ev1",
-            "Review",
-            "2026-03-20T10:00:00+01:00",
-            "2026-03-20T11:00:00+01:00",
-            "Europe/Berlin",
-        ),
-    );
-    let id = h.connect();
-    h.sync(&id).expect("sync");
-    let local = stored(&h)[0].0.clone();
+    let (h, id, local) = synced_review();
     // Someone renames it in Google; this store has not seen that yet.
     h.fake.put(
         CAL,
@@ -248,20 +241,7 @@ fn an_edit_on_a_version_that_changed_in_google_is_a_conflict_not_an_overwrite() 
 
 #[test]
 fn an_edit_to_an_event_deleted_in_google_is_shown_and_never_retried() {
-    let h = Harness::new();
-    h.fake.put(
-        CAL,
-        items::timed(
-            "ev1",
-            "Review",
-            "2026-03-20T10:00:00+01:00",
-            "2026-03-20T11:00:00+01:00",
-            "Europe/Berlin",
-        ),
-    );
-    let id = h.connect();
-    h.sync(&id).expect("sync");
-    let local = stored(&h)[0].0.clone();
+    let (h, id, local) = synced_review();
     // Someone deletes it in Google; this store has not seen that yet.
     h.fake.delete(CAL, "ev1");
     let edit = EventInput {
