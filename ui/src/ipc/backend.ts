@@ -132,3 +132,16 @@ export function subscribe(listen: () => Promise<() => void>): () => void {
 export function subscribeToChanges(backend: Backend, handler: () => void): () => void {
   return subscribe(() => backend.onChange(handler));
 }
+
+/**
+ * The backend with `after` called once each call of `methods` settles. The window's own writes do not come back
+ * as change events (src-tauri/src/watch.rs), so whatever they can change elsewhere on screen asks again here.
+ */
+export function afterCalls(backend: Backend, methods: (keyof Backend)[], after: () => void): Backend {
+  const wrapped: Record<string, unknown> = { ...backend };
+  for (const m of methods) {
+    const call = backend[m] as (...args: unknown[]) => Promise<unknown>;
+    wrapped[m] = (...args: unknown[]) => call(...args).finally(after);
+  }
+  return wrapped as unknown as Backend;
+}
