@@ -33,6 +33,8 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "sync_now",
         "select_calendar",
         "disconnect",
+        "conflicts",
+        "dismiss_conflict",
         "sync_interval",
         "set_sync_interval",
         "google_client",

@@ -3,7 +3,7 @@
 
 mod support;
 
-use punctual::app::{EventInput, ListQuery, Scope};
+use punctual::app::{ConflictChange, EventInput, ListQuery, Scope};
 use serde_json::Value;
 use support::fake_google::{items, Fault};
 use support::Harness;
@@ -276,6 +276,109 @@ fn an_edit_to_an_event_deleted_in_google_is_shown_and_never_retried() {
         stored(&h).is_empty(),
         "the store follows Google: the event is gone: {:?}",
         stored(&h)
+    );
+}
+
+#[test]
+fn each_conflict_names_its_event_calendar_connection_and_refused_change() {
+    let h = Harness::new();
+    let at = ("2026-03-20T10:00:00+01:00", "2026-03-20T11:00:00+01:00");
+    h.fake.put(
+        CAL,
+        items::timed("ev1", "Review", at.0, at.1, "Europe/Berlin"),
+    );
+    h.fake.put(
+        CAL,
+        items::timed("ev2", "Retro", at.0, at.1, "Europe/Berlin"),
+    );
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let local = |title: &str| {
+        stored(&h)
+            .into_iter()
+            .find(|(_, t)| t == title)
+            .map(|(i, _)| i)
+            .expect("synced")
+    };
+    let (review, retro) = (local("Review"), local("Retro"));
+    // Both change in Google; this store has not seen that yet.
+    h.fake.put(
+        CAL,
+        items::timed("ev1", "Review (moved by Raj)", at.0, at.1, "Europe/Berlin"),
+    );
+    h.fake.put(
+        CAL,
+        items::timed("ev2", "Retro (kept by Raj)", at.0, at.1, "Europe/Berlin"),
+    );
+    let edit = EventInput {
+        title: Some("Review, my version".into()),
+        ..Default::default()
+    };
+    h.app.edit_event(&review, &edit, Scope::All).expect("edit");
+    h.app.delete_event(&retro, Scope::All).expect("delete");
+
+    let views = h.app.conflict_views().expect("conflict views");
+    let conn = h.app.connection(&id).expect("connection");
+    let cal = &conn.calendars[0];
+    let shape: Vec<_> = views
+        .iter()
+        .map(|v| {
+            (
+                v.event_id.clone(),
+                v.title.clone(),
+                v.change,
+                v.connection_id.clone(),
+                v.calendar_id.clone(),
+                v.calendar_name.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (
+                review,
+                Some("Review, my version".to_string()),
+                ConflictChange::Update,
+                id.clone(),
+                cal.id.clone(),
+                cal.summary.clone()
+            ),
+            (
+                retro,
+                Some("Retro".to_string()),
+                ConflictChange::Delete,
+                id.clone(),
+                cal.id.clone(),
+                cal.summary.clone()
+            ),
+        ],
+        "oldest first, each names the user's version of the event (a delete, the title it had) and where it lives"
+    );
+    assert!(
+        views
+            .iter()
+            .all(|v| v.message.contains("changed at the provider")
+                && !v.message.starts_with("conflict")),
+        "the message is the reason, without the store's marker: {views:?}"
+    );
+    assert!(
+        views
+            .iter()
+            .all(|v| v.changed_at.ends_with('Z') && v.changed_at.starts_with("2026-")),
+        "when the user made the change, in the UTC form every view uses: {views:?}"
+    );
+
+    h.app.dismiss_conflict(views[0].id).expect("dismiss");
+    assert_eq!(
+        h.app
+            .conflict_views()
+            .expect("conflict views")
+            .iter()
+            .map(|v| v.id)
+            .collect::<Vec<_>>(),
+        vec![views[1].id],
+        "dismissing one leaves the other"
     );
 }
 

@@ -11,7 +11,7 @@
 //! the timer's own thread, never on the async runtime's workers.
 
 use crate::commands::Core;
-use punctual::app::{App, GoogleClientView, GoogleSetup};
+use punctual::app::{App, ConflictView, GoogleClientView, GoogleSetup};
 use punctual::auth::{Cancel, LoopbackFlow};
 use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
@@ -338,6 +338,19 @@ pub async fn disconnect(
     .await
 }
 
+/// The changes a provider refused because the event had changed there, oldest first. A sync that marks
+/// one writes the store, so the window hears of it as a change and asks again.
+#[tauri::command(async)]
+pub fn conflicts(core: State<'_, Core>) -> Result<Vec<ConflictView>> {
+    core.with(|app| app.conflict_views())
+}
+
+/// Forgets a conflict the user has seen; an id that is not a conflict is `not_found`.
+#[tauri::command(async)]
+pub fn dismiss_conflict(core: State<'_, Core>, id: i64) -> Result<()> {
+    core.with(|app| app.dismiss_conflict(id))
+}
+
 /// How often accounts sync in the background, in minutes.
 #[tauri::command(async)]
 pub fn sync_interval(core: State<'_, Core>) -> Result<u32> {
@@ -372,4 +385,31 @@ pub fn set_google_client(
 ) -> Result<GoogleClientView> {
     let secret = client_secret.filter(|s| !s.trim().is_empty());
     core.with(|app| app.set_google_client(&client_id, secret.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_answer_through_the_windows_core_and_a_stale_dismiss_is_not_found() {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        let core = Core::open(dir.path());
+        let listed = core.with(|app| app.conflict_views()).map(|v| v.len());
+        assert_eq!(
+            listed.ok(),
+            Some(0),
+            "a store with no account lists no conflicts, rather than failing the page"
+        );
+        // Two windows (or the CLI) may dismiss the same conflict: the second learns it is gone.
+        let err = core
+            .with(|app| app.dismiss_conflict(7))
+            .err()
+            .map(|e| serde_json::to_value(&e).ok());
+        assert_eq!(
+            err.flatten().map(|j| j["code"].clone()),
+            Some(serde_json::json!("not_found")),
+            "the UI tells a vanished conflict from a failure by this code"
+        );
+    }
 }

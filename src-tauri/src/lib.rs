@@ -155,6 +155,8 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::sync_now,
             accounts::select_calendar,
             accounts::disconnect,
+            accounts::conflicts,
+            accounts::dismiss_conflict,
             accounts::sync_interval,
             accounts::set_sync_interval,
             accounts::google_client,

@@ -20,6 +20,7 @@ mod writes;
 pub use accounts::{GoogleSetup, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
 pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{new_plan_id, JoinHost, JoinOutcome, LoopSignal, NextMeeting};
+pub use push::{ConflictChange, ConflictView};
 pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;
 

@@ -11,6 +11,8 @@
 //!   instead of the row being retried at every sync.
 //! - A `split` row's steps run in order and each one's success is saved before the next, so a retry after a
 //!   failure goes on where it stopped instead of repeating a patch whose etag is spent.
+//! - A conflict stays until the user dismisses it; [`ConflictView`] names it from the row alone (the
+//!   user's title is in the request body), because the full resync replaces the local copy.
 
 use super::App;
 use crate::error::{Error, Result};
@@ -19,6 +21,8 @@ use crate::providers::{codec, CalendarProvider, CalendarRef, Etag, EventCodec, P
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
 use crate::sync::TokenSource;
+use crate::time::wire;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 const CONFLICT_MESSAGE: &str = "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown";
@@ -37,6 +41,67 @@ fn refusal(e: &ProviderError) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// A change a provider refused because the event had changed there, as the desktop window shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    /// What [`App::dismiss_conflict`] takes.
+    pub id: i64,
+    pub connection_id: String,
+    pub calendar_id: String,
+    pub calendar_name: String,
+    pub event_id: String,
+    /// The event's title in the refused change (for a delete, the title it had); `None` when nothing
+    /// names it.
+    pub title: Option<String>,
+    pub change: ConflictChange,
+    /// Why the provider refused it.
+    pub message: String,
+    /// When the user made the change, RFC 3339 in UTC.
+    pub changed_at: String,
+}
+
+/// What the refused change was.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictChange {
+    Create,
+    Update,
+    Delete,
+    /// An edit of one occurrence and the ones after it ("this and following").
+    Split,
+}
+
+impl ConflictChange {
+    fn of(operation: &str) -> ConflictChange {
+        match operation {
+            "create" => ConflictChange::Create,
+            "delete" => ConflictChange::Delete,
+            "split" => ConflictChange::Split,
+            // The outbox's CHECK constraint admits only these four operations.
+            _ => ConflictChange::Update,
+        }
+    }
+}
+
+/// The title in a row's request body: the user's version, which the refusal kept from the provider.
+fn title_in(operation: &str, payload: &Value) -> Option<String> {
+    let body = match operation {
+        "create" | "delete" => Some(payload),
+        "update" => payload.get("body"),
+        // The new series carries the edit; without one (the edit only ended the series), the old one.
+        "split" => payload
+            .get("new")
+            .filter(|n| !n.is_null())
+            .or_else(|| payload.get("master")),
+        _ => None,
+    }?;
+    body.get("summary")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
@@ -236,6 +301,46 @@ impl App {
     /// Changes the provider refused because the event had changed there, for the user to see.
     pub fn conflicts(&self) -> Result<Vec<OutboxRow>> {
         self.store.read(|r| r.outbox_conflicts())
+    }
+
+    /// The conflicts as the desktop window shows them, oldest first: which event, in which calendar of
+    /// which connection, what change was refused, why, and when the user made it.
+    pub fn conflict_views(&self) -> Result<Vec<ConflictView>> {
+        let rows = self.conflicts()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let calendars = self.calendars()?;
+        rows.into_iter()
+            .map(|row| {
+                let calendar = calendars.iter().find(|c| c.id == row.calendar_id);
+                let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+                let title = match title_in(&row.operation, &payload) {
+                    Some(t) => Some(t),
+                    // A delete queued before deletes named their event: the copy stored here, if any.
+                    None => self
+                        .store
+                        .read(|r| r.event(&row.event_id))?
+                        .map(|(e, _)| e.title),
+                };
+                Ok(ConflictView {
+                    id: row.id,
+                    connection_id: calendar
+                        .map(|c| c.connection_id.clone())
+                        .unwrap_or_default(),
+                    calendar_name: calendar.map(|c| c.name.clone()).unwrap_or_default(),
+                    title: title.filter(|t| !t.trim().is_empty()),
+                    change: ConflictChange::of(&row.operation),
+                    message: row.conflict_message().unwrap_or_default().to_string(),
+                    // Stored by chrono's to_rfc3339; the UI reads the same `...Z` form as everywhere else.
+                    changed_at: wire::parse_utc(&row.created_at)
+                        .map(wire::utc_string)
+                        .unwrap_or(row.created_at),
+                    calendar_id: row.calendar_id,
+                    event_id: row.event_id,
+                })
+            })
+            .collect()
     }
 
     /// Forgets a conflict the user has seen.

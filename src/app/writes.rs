@@ -327,6 +327,8 @@ impl App {
                 let gone = as_instance(codec, gone, master, &rid, zone)?;
                 let mut payload = instance_precondition(codec, target, master)?;
                 payload["remote_id"] = json!(gone.platform_id);
+                // Not sent: it names the event if the delete becomes a conflict ([`App::conflict_views`]).
+                payload["summary"] = json!(gone.title);
                 self.store.write(|w| {
                     w.save_event(&gone)?;
                     w.materialize_group(&master.calendar_id, &master.uid)?;
@@ -365,7 +367,9 @@ impl App {
     fn queue_delete(&self, codec: &dyn EventCodec, event: &Event) -> Result<()> {
         let etag = codec.version(event).ok_or_else(not_pushed)?;
         let remote_id = event.platform_id.clone().ok_or_else(not_pushed)?;
-        let payload = json!({ "etag": etag.0, "remote_id": remote_id });
+        // `summary` is not sent: the local copy goes now, and it names the event if the delete becomes a
+        // conflict ([`App::conflict_views`]).
+        let payload = json!({ "etag": etag.0, "remote_id": remote_id, "summary": event.title });
         let now = self.clock.now();
         self.store.write(|w| {
             w.apply_remote_page(

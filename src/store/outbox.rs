@@ -28,6 +28,13 @@ pub struct OutboxRow {
     pub created_at: String,
 }
 
+impl OutboxRow {
+    /// Why the provider refused this row, if it is a conflict.
+    pub fn conflict_message(&self) -> Option<&str> {
+        self.last_error.as_deref()?.strip_prefix(CONFLICT)
+    }
+}
+
 const COLUMNS: &str =
     "o.id, o.calendar_id, o.event_id, o.operation, o.payload, o.attempts, o.last_error, o.created_at";
 const CONFLICT: &str = "conflict: ";

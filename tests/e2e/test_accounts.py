@@ -1,15 +1,19 @@
 """A Google account in the desktop app, against the fake Google (fake-cloud) and a real Secret Service: connect it
-through the browser sign-in, see its events in the week view, lose the grant, reconnect, disconnect."""
+through the browser sign-in, see its events in the week view, lose the grant, reconnect, disconnect; and an edit
+that Google refuses because the event changed there, shown on the account until dismissed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from conftest import CLI_BIN
 from test_desktop import by_testid, grid_titles, wait
 
 FAKE_BROWSER = Path(__file__).with_name("fake_browser.py")
@@ -97,3 +101,42 @@ def test_connect_google_see_its_week_lose_the_grant_and_reconnect(launch, fake_g
     listed = json.loads(app.cli("connections", "--json"))
     assert [c["provider"] for c in listed] == ["local"], f"only the local calendar is left: {listed}"
     assert "Design review" not in app.cli("events", "--all", "--json"), "the account's events went with it"
+
+
+def test_an_edit_google_refused_shows_on_its_account_until_dismissed(launch, fake_google, keychain, tmp_path):
+    start = this_hour() + dt.timedelta(hours=2)
+    google = fake_google([google_event("review1", "Design review", start, 60)])
+    app = launch({
+        **google.env(),
+        "BROWSER": f"{sys.executable} {FAKE_BROWSER}",
+        "FAKE_BROWSER_LOG": str(tmp_path / "browser.log"),
+    })
+    driver = app.driver
+    wait(driver).until(EC.element_to_be_clickable(by_testid("nav-connections"))).click()
+    wait(driver).until(EC.element_to_be_clickable(by_testid("connect-google"))).click()
+    wait(driver, 30).until(lambda d: account_state(d) == "Connected"
+                           and "1 event" in d.find_element(*by_testid("account-count")).text)
+    [event] = json.loads(app.cli("events", "--all", "--json"))["events"]
+
+    # Someone renames it in Google; then this computer edits the version it read (the CLI, with the same
+    # account, as a second process): Google refuses the edit (412), and the window hears of it as a change.
+    google.control("put", google_event("review1", "Design review (moved by Raj)", start, 60))
+    edited = subprocess.run(
+        [str(CLI_BIN), "--data-dir", str(app.data_dir), "edit", event["id"], "--title", "Design review, my version"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **google.env()},
+    )
+    assert edited.returncode == 0, f"the local edit is accepted; the push is what Google refuses: {edited.stderr}"
+    notice = wait(driver, 30).until(EC.visibility_of_element_located(by_testid("account-conflicts")))
+    assert "Your edit of “Design review, my version” was not applied in Google Calendar" in notice.text, (
+        f"the card names the event and the refused change: {notice.text!r}"
+    )
+    assert "changed at the provider since Punctual read it" in notice.text, f"and why: {notice.text!r}"
+    app.screenshot("google-conflict")
+
+    # Google's version stands: the next sync brings it back, and the notice stays until the user dismisses it.
+    driver.find_element(*by_testid("account-sync")).click()
+    wait(driver, 30).until(lambda d: "Design review (moved by Raj)" in app.cli("events", "--all", "--json"))
+    assert driver.find_elements(*by_testid("account-conflicts")), "a sync does not dismiss what the user has not seen"
+    driver.find_element(*by_testid("conflict-dismiss")).click()
+    wait(driver).until(lambda d: not d.find_elements(*by_testid("account-conflicts")))
+    assert json.loads(app.cli("conflicts", "--json")) == [], "Dismiss forgot it in the core, not just on screen"

@@ -1,11 +1,35 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import { defaultSettings, mockBackend, sampleEvent } from './ipc/mock';
+import { defaultSettings, mockBackend, sampleConflict, sampleConnection, sampleEvent } from './ipc/mock';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
 describe('App', () => {
+  it('counts refused changes on the Connections tab from any page, until they are dismissed', async () => {
+    const backend = mockBackend();
+    backend.connectionList = [sampleConnection()];
+    render(App, { backend });
+    await screen.findByTestId('empty-state');
+    expect(screen.queryByTestId('nav-conflicts'), 'no conflicts, no count').toBeNull();
+
+    // A sync (another connection) refused two changes: its writes arrive as a change event.
+    backend.conflictList = [sampleConflict({ id: 1 }), sampleConflict({ id: 2, title: 'Retro' })];
+    backend.emitChange();
+    const count = await screen.findByTestId('nav-conflicts');
+    expect(count, 'seen from the calendar page, where the user is').toHaveTextContent('2');
+    expect(screen.getByTestId('nav-connections'), 'and read out with what it counts').toHaveAccessibleName('Connections (2 changes not applied)');
+
+    // The window's own dismiss does not echo back as a change event: the count follows it all the same.
+    await fireEvent.click(screen.getByTestId('nav-connections'));
+    const [first] = await screen.findAllByTestId('conflict-dismiss');
+    await fireEvent.click(first);
+    await waitFor(() => expect(screen.getByTestId('nav-conflicts')).toHaveTextContent('1'));
+    await waitFor(() => expect(screen.getAllByTestId('conflict-dismiss')).toHaveLength(1));
+    await fireEvent.click(screen.getByTestId('conflict-dismiss'));
+    await waitFor(() => expect(screen.queryByTestId('nav-conflicts'), 'all seen: the count goes').toBeNull());
+  });
+
   it('shows the first-run empty state when there are no events', async () => {
     render(App, { backend: mockBackend() });
     const empty = await screen.findByTestId('empty-state');

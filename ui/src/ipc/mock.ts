@@ -2,6 +2,7 @@
 import type {
   Backend,
   CalendarView,
+  ConflictView,
   Connection,
   CoreError,
   EventInput,
@@ -37,6 +38,10 @@ export interface MockBackend extends Backend {
   accountCalls: string[];
   /** Simulates one step of a sync reported by the shell. */
   emitActivity(activity: SyncActivity): void;
+  /** What `conflicts` answers; `dismissConflict` removes from it (a call is recorded as `dismiss:ID`). */
+  conflictList: ConflictView[];
+  /** While set, `conflicts` rejects with it. */
+  conflictsError: CoreError | null;
 }
 
 export function sampleConnection(overrides: Partial<Connection> = {}): Connection {
@@ -80,6 +85,22 @@ export function sampleConnection(overrides: Partial<Connection> = {}): Connectio
     deduplication_key: 'google_calendar:jane@acme.example',
     created_at: '2030-01-01T00:00:00Z',
     updated_at: '2030-01-07T08:55:00Z',
+    ...overrides,
+  };
+}
+
+export function sampleConflict(overrides: Partial<ConflictView> = {}): ConflictView {
+  return {
+    id: 1,
+    connection_id: 'conn-1',
+    calendar_id: 'cal-g1',
+    calendar_name: 'Jane Doe',
+    event_id: 'ev-review',
+    title: 'Review, my version',
+    change: 'update',
+    message:
+      "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown",
+    changed_at: '2030-01-07T08:40:00Z',
     ...overrides,
   };
 }
@@ -285,6 +306,19 @@ export function mockBackend(events: EventView[] = []): MockBackend {
       mock.accountCalls.push(`disconnect:${id}`);
       takeError(mock);
       mock.connectionList = mock.connectionList.filter((c) => c.id !== id);
+    },
+    conflictList: [],
+    conflictsError: null,
+    // Not `nextError`: pages list conflicts on every refresh, which would take an error meant for the action.
+    conflicts: async () => {
+      if (mock.conflictsError) throw mock.conflictsError;
+      return mock.conflictList;
+    },
+    dismissConflict: async (id) => {
+      mock.accountCalls.push(`dismiss:${id}`);
+      takeError(mock);
+      if (!mock.conflictList.some((c) => c.id === id)) throw { code: 'not_found', message: `no conflict with id ${id}`, field: null };
+      mock.conflictList = mock.conflictList.filter((c) => c.id !== id);
     },
     onSyncActivity: async (handler) => {
       activityHandlers.add(handler);

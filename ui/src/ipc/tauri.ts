@@ -33,6 +33,8 @@ export function tauriBackend(): Backend {
     selectCalendar: (connectionId, calendarId, selected) =>
       invoke('select_calendar', { connectionId, calendarId, selected }),
     disconnect: (id) => invoke('disconnect', { id }),
+    conflicts: () => invoke('conflicts'),
+    dismissConflict: (id) => invoke('dismiss_conflict', { id }),
     syncInterval: () => invoke('sync_interval'),
     setSyncInterval: (minutes) => invoke('set_sync_interval', { minutes }),
     googleClient: () => invoke('google_client'),
