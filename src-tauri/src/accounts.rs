@@ -338,8 +338,8 @@ pub async fn disconnect(
     .await
 }
 
-/// The changes a provider refused because the event had changed there, oldest first. A sync that marks
-/// one writes the store, so the window hears of it as a change and asks again.
+/// The changes a provider refused for good (see `App::conflicts`), oldest first. A sync that marks one
+/// writes the store, so the window hears of it as a change and asks again.
 #[tauri::command(async)]
 pub fn conflicts(core: State<'_, Core>) -> Result<Vec<ConflictView>> {
     core.with(|app| app.conflict_views())

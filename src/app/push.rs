@@ -25,7 +25,7 @@ use crate::time::wire;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const CONFLICT_MESSAGE: &str = "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown";
+const CONFLICT_MESSAGE: &str = "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version stands";
 
 /// Why the provider will never take a row, when asking again cannot help: shown to the user as a conflict.
 /// `None` for failures that may pass (offline, rate limits) or that reconnecting cures (a refused token).
@@ -37,13 +37,13 @@ fn refusal(e: &ProviderError) -> Option<String> {
             "the event was deleted at the provider, so this change was not applied".to_string(),
         ),
         ProviderError::Other(why) => Some(format!(
-            "the provider refused this change ({why}), so it was not applied; the provider's version is shown"
+            "the provider refused this change ({why}), so it was not applied; the provider's version stands"
         )),
         _ => None,
     }
 }
 
-/// A change a provider refused because the event had changed there, as the desktop window shows it.
+/// A change a provider refused for good (see [`App::conflicts`]), as the desktop window shows it.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictView {
@@ -298,7 +298,8 @@ impl App {
         Ok(Vec::new())
     }
 
-    /// Changes the provider refused because the event had changed there, for the user to see.
+    /// Changes the provider refused for good, for the user to see: the event had changed or was deleted
+    /// there, or the provider refused the request itself. None of them is sent again.
     pub fn conflicts(&self) -> Result<Vec<OutboxRow>> {
         self.store.read(|r| r.outbox_conflicts())
     }

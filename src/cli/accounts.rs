@@ -214,7 +214,7 @@ pub fn sync(app: &App, args: SyncArgs, json: bool) -> Result<(), Error> {
     render::raw(&out)
 }
 
-/// Lists changes a provider refused because the event had changed there, or dismisses one.
+/// Lists changes a provider refused for good, or dismisses one.
 pub fn conflicts(app: &App, dismiss: Option<i64>, json: bool) -> Result<(), Error> {
     if let Some(id) = dismiss {
         app.dismiss_conflict(id)?;

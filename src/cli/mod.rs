@@ -63,7 +63,7 @@ enum Command {
     Connect(accounts::ConnectProvider),
     /// Sync accounts now, with progress on stderr.
     Sync(accounts::SyncArgs),
-    /// List changes an account refused because the event had changed there (never overwritten).
+    /// List changes an account refused for good (the event changed or was deleted there), never overwritten.
     Conflicts {
         /// Forget this conflict (its id from the list).
         #[arg(long, value_name = "ID")]

@@ -64,7 +64,7 @@ impl Reader<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every change the provider refused because the event had changed there.
+    /// Every change the provider refused for good (marked by [`Writer::outbox_conflict`]).
     pub fn outbox_conflicts(&self) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM outbox o WHERE o.last_error LIKE 'conflict: %' ORDER BY o.id"

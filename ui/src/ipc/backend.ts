@@ -77,7 +77,7 @@ export interface Backend {
   selectCalendar(connectionId: string, calendarId: string, selected: boolean): Promise<Connection>;
   /** Removes an account with its events, join plans, sync state and keychain secrets. */
   disconnect(id: string): Promise<void>;
-  /** Changes an account's provider refused because the event had changed there, oldest first. */
+  /** Changes an account's provider refused for good, oldest first. */
   conflicts(): Promise<ConflictView[]>;
   /** Forgets a conflict the user has seen; rejects with `not_found` if it is gone already. */
   dismissConflict(id: number): Promise<void>;

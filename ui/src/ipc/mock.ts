@@ -99,7 +99,7 @@ export function sampleConflict(overrides: Partial<ConflictView> = {}): ConflictV
     title: 'Review, my version',
     change: 'update',
     message:
-      "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown",
+      "the event changed at the provider since Punctual read it, so this change was not applied; the provider's version stands",
     changed_at: '2030-01-07T08:40:00Z',
     ...overrides,
   };

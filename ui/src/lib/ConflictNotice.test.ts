@@ -34,7 +34,7 @@ describe('Conflicts on the connections page', () => {
     );
     expect(item, 'in which calendar, and when the user made the change').toHaveTextContent('Jane Doe · changed 5 min ago');
     expect(within(item).getByTestId('conflict-why'), 'the core’s reason, as a sentence').toHaveTextContent(
-      "The event changed at the provider since Punctual read it, so this change was not applied; the provider's version is shown.",
+      "The event changed at the provider since Punctual read it, so this change was not applied; the provider's version stands.",
     );
     expect(
       within(card('jane@home.example')).queryByTestId('account-conflicts'),

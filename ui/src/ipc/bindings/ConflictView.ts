@@ -2,7 +2,7 @@
 import type { ConflictChange } from "./ConflictChange";
 
 /**
- * A change a provider refused because the event had changed there, as the desktop window shows it.
+ * A change a provider refused for good (see [`App::conflicts`]), as the desktop window shows it.
  */
 export type ConflictView = { 
 /**
