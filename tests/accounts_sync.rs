@@ -564,11 +564,7 @@ fn invalid_grant_needs_reconnect_and_cancels_the_connections_plans() {
         Some("scheduled"),
         "a Meet event soon gets a plan"
     );
-    h.fake.revoke();
-    h.secrets
-        .delete(&punctual::secrets::access_key(&id))
-        .expect("forget the cached access token so a refresh is needed");
-    let e = h.sync(&id).expect_err("a revoked grant fails the sync");
+    let e = h.lose_the_grant(&id);
     assert_eq!(
         e.code,
         ErrorCode::NeedsReconnect,
@@ -761,17 +757,9 @@ fn selecting_a_calendar_needs_a_known_one_and_writes_nothing_otherwise() {
 
 #[test]
 fn a_sync_killed_midway_does_not_turn_a_needed_reconnect_into_connected() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().to_path_buf();
-    let h = Harness::with_app(|clock, zone| {
-        App::open_with(&path, clock, zone).expect("a file-backed app")
-    });
+    let (dir, h) = Harness::file_backed();
     let id = h.connect();
-    h.fake.revoke();
-    h.secrets
-        .delete(&punctual::secrets::access_key(&id))
-        .expect("forget the cached access token so a refresh is needed");
-    h.sync(&id).expect_err("a revoked grant fails the sync");
+    h.lose_the_grant(&id);
     // What a sync killed after it marked the connection `syncing` leaves behind.
     rusqlite::Connection::open(dir.path().join("punctual.sqlite3"))
         .and_then(|db| {
@@ -802,18 +790,10 @@ fn a_sync_killed_midway_does_not_turn_a_needed_reconnect_into_connected() {
 
 #[test]
 fn a_reconnect_through_another_client_refreshes_with_that_client_from_then_on() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().to_path_buf();
-    let h = Harness::with_app(|clock, zone| {
-        App::open_with(&path, clock, zone).expect("a file-backed app")
-    });
+    let (dir, h) = Harness::file_backed();
     h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
     let id = h.connect();
-    h.fake.revoke();
-    h.secrets
-        .delete(&punctual::secrets::access_key(&id))
-        .expect("forget the cached access token so a refresh is needed");
-    h.sync(&id).expect_err("a revoked grant fails the sync");
+    h.lose_the_grant(&id);
     h.fake.state().revoked = false;
     // The user reconnects with Punctual configured for another OAuth client.
     let other = App::open_with(
@@ -849,11 +829,7 @@ fn a_reconnect_through_another_client_refreshes_with_that_client_from_then_on() 
 
 #[test]
 fn disconnect_removes_every_trace_of_the_account() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().to_path_buf();
-    let h = Harness::with_app(|clock, zone| {
-        App::open_with(&path, clock, zone).expect("a file-backed app")
-    });
+    let (dir, h) = Harness::file_backed();
     h.fake.put(CAL, soon(&h, "standup", 30));
     h.fake.put(
         CAL,
@@ -967,11 +943,7 @@ fn disconnect_removes_every_trace_of_the_account() {
 
 #[test]
 fn no_token_reaches_the_database_or_the_output() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().to_path_buf();
-    let h = Harness::with_app(|clock, zone| {
-        App::open_with(&path, clock, zone).expect("a file-backed app")
-    });
+    let (dir, h) = Harness::file_backed();
     h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
     let id = h.connect();
     h.fake.push_fault(Fault::Unauthorized);
@@ -1108,11 +1080,7 @@ fn reconnecting_an_account_that_needs_it_restores_it_in_place() {
     h.fake.put(CAL, soon(&h, "standup", 30));
     let id = h.connect();
     h.sync(&id).expect("sync");
-    h.fake.revoke();
-    h.secrets
-        .delete(&punctual::secrets::access_key(&id))
-        .expect("forget the cached access token");
-    h.sync(&id).expect_err("the grant is gone");
+    h.lose_the_grant(&id);
     assert_eq!(
         h.app.connection(&id).expect("conn").state,
         ConnectionState::NeedsReconnect,

@@ -9,7 +9,7 @@ pub mod keyring_session;
 use chrono::{DateTime, Utc};
 use fake_google::FakeGoogle;
 use punctual::app::{App, GoogleSetup};
-use punctual::secrets::{MemorySecrets, SecretString};
+use punctual::secrets::{MemorySecrets, SecretString, Secrets};
 use punctual::sync::Backoff;
 use punctual::time::{FixedClock, Zone};
 use std::sync::{Arc, Mutex};
@@ -57,6 +57,26 @@ impl Harness {
         Harness::with_app(|clock, zone| {
             App::in_memory(clock, zone).expect("an in-memory app opens")
         })
+    }
+
+    /// An app on a database file in a temp dir (returned with it, to keep it alive): for tests that read
+    /// the file, or open a second app on it.
+    pub fn file_backed() -> (tempfile::TempDir, Harness) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let h = Harness::with_app(|clock, zone| {
+            App::open_with(dir.path(), clock, zone).expect("a file-backed app")
+        });
+        (dir, h)
+    }
+
+    /// Revokes the account's grant at the fake and forgets the cached access token, so the next sync must
+    /// refresh, and fails with needs_reconnect.
+    pub fn lose_the_grant(&self, id: &str) -> punctual::error::Error {
+        self.fake.revoke();
+        self.secrets
+            .delete(&punctual::secrets::access_key(id))
+            .expect("forget the cached access token so a refresh is needed");
+        self.sync(id).expect_err("a revoked grant fails the sync")
     }
 
     pub fn with_app(open: impl FnOnce(Arc<FixedClock>, Zone) -> App) -> Harness {
