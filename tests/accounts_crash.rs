@@ -66,6 +66,10 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
     };
     let fake = FakeGoogle::start();
     fake.state().page_size = 25;
+    // Each answer takes as long as a real round trip: an incremental sync is then a few hundred
+    // milliseconds on any machine, so the random kills below land inside syncs rather than after them
+    // (on a fast idle machine, a sync without latency was over before most kills).
+    fake.state().latency = Duration::from_millis(60);
     for id in 0..300 {
         fake.put(CAL, single(id, 0));
     }
@@ -146,7 +150,9 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
             );
         }
         let mut child = cmd().args(["sync"]).spawn().expect("sync starts");
-        std::thread::sleep(Duration::from_millis(next() % 400));
+        // A round's sync takes about 250–450 ms at this latency (more after a 410): kills up to 600 ms in
+        // reach every part of it, its last commit included, and some land after it ended.
+        std::thread::sleep(Duration::from_millis(next() % 600));
         if child.try_wait().expect("the child's status").is_none() {
             killed_running += 1;
         }
@@ -155,6 +161,7 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
         let _ = child.wait();
         consistent(&db, round);
     }
+    eprintln!("{killed_running} of 50 kills landed while a sync ran");
     assert!(
         killed_running >= 15,
         "most kills must land while a sync runs, or the test proves nothing: {killed_running} of 50"

@@ -103,6 +103,9 @@ pub struct State {
     /// Answer the token endpoint with a redirect (the client must not follow it).
     pub token_redirect: bool,
     pub page_size: usize,
+    /// How long each answer takes, as a real server's round trip would: lets a test kill a client while
+    /// it waits, whatever this machine's speed.
+    pub latency: std::time::Duration,
     faults: VecDeque<Fault>,
     chaos: Option<(u64, u32)>,
     /// Every request as "METHOD path?query".
@@ -908,6 +911,7 @@ impl FakeGoogle {
             authorize_mode: AuthorizeMode::Approve,
             token_redirect: false,
             page_size: 2500,
+            latency: std::time::Duration::ZERO,
             faults: VecDeque::new(),
             chaos: None,
             log: Vec::new(),
@@ -1066,19 +1070,22 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.set_nodelay(true);
     // One request after another on the same connection, as clients with a pool send them.
     while let Some(req) = read_request(&mut stream) {
-        let resp = {
+        let (resp, latency) = {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.log
                 .push(format!("{} {}?{}", req.method, req.path, q.join("&")));
-            match (req.method.as_str(), req.path.as_str()) {
+            let resp = match (req.method.as_str(), req.path.as_str()) {
                 ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
                 ("POST", p) if p.starts_with("/_control/") => s.control(&req),
                 ("POST", "/token") => s.token_endpoint(&req.body),
                 ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
                 _ => json_response(405, json!({"error": "method not allowed"})),
-            }
+            };
+            (resp, s.latency)
         };
+        // Outside the lock, so that other connections are answered meanwhile.
+        std::thread::sleep(latency);
         if !write_response(&mut stream, resp) {
             return;
         }
