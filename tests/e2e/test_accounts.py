@@ -89,7 +89,13 @@ def test_connect_google_see_its_week_lose_the_grant_and_reconnect(launch, fake_g
 
     google.control("unrevoke")
     driver.find_element(*by_testid("account-reconnect")).click()
-    wait(driver, 30).until(lambda d: account_state(d) == "Connected" and not d.find_elements(*by_testid("account-problem")))
+    # Done when the sign-in banner is gone too: it goes last, and the card moves up with it, so a click
+    # aimed before that lands on the space the button left.
+    wait(driver, 30).until(
+        lambda d: account_state(d) == "Connected"
+        and not d.find_elements(*by_testid("account-problem"))
+        and not d.find_elements(*by_testid("connect-waiting"))
+    )
     app.screenshot("google-reconnected")
 
     # Disconnect asks first; confirmed, the account and its events are gone from this computer.
