@@ -370,6 +370,28 @@ fn an_expired_sync_token_wipes_the_calendar_and_syncs_in_full() {
 }
 
 #[test]
+fn a_retry_after_of_years_holds_the_account_for_a_day_at_most() {
+    let h = Harness::new();
+    h.fake.put(CAL, single("ev1", "Meeting 1", 11, 9));
+    let id = h.connect();
+    h.fake.push_fault(Fault::Pass);
+    h.fake.push_fault(Fault::TooMany {
+        retry_after: 1_000_000_000_000,
+    });
+    let e = h
+        .sync(&id)
+        .expect_err("a server asking for ages stops the sync, without overflowing the clock");
+    assert!(
+        e.message.contains("wait until 2026-03-03T08:00:00Z"),
+        "the hold is capped at a day, so a garbled or absurd Retry-After cannot silence the account for good: {}",
+        e.message
+    );
+    h.clock
+        .advance(CDuration::hours(24) + CDuration::seconds(1));
+    h.sync(&id).expect("a day later the sync goes ahead");
+}
+
+#[test]
 fn a_410_whose_full_fetch_fails_keeps_the_calendar_until_a_page_arrives() {
     let (h, id) = synced_with_three_meetings();
     h.fake.expire_sync_tokens();

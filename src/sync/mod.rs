@@ -17,8 +17,9 @@
 //! - Transient failures (429, 403 rate limits, 5xx, dropped or cut-short answers) are retried with
 //!   exponential backoff and full jitter, never sooner than a Retry-After, at most [`Backoff::attempts`]
 //!   times per request and never longer than [`Backoff::max_delay`] per wait. A Retry-After longer than
-//!   that stops the sync and is recorded: no request goes to the provider for that connection before the
-//!   time it asked for ([`held_until`]).
+//!   that stops the sync and is recorded (up to [`MAX_HOLD`]): no request goes to the provider for that
+//!   connection before the time it asked for. The app checks [`held_until`] before its first request of a
+//!   sync, the outbox push, so the engine does not check it again.
 //! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
 
 mod activity;
@@ -174,6 +175,10 @@ enum CallError {
     Fatal(Error),
 }
 
+/// The longest hold a Retry-After sets: a server's "come back in a year" (or a garbled number) must not
+/// silence an account for good; a day later, the next sync asks again.
+pub const MAX_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The error of a sync that the provider asked to hold until `until`.
 fn held_error(until: chrono::DateTime<chrono::Utc>) -> Error {
     Error::new(
@@ -260,7 +265,7 @@ impl Engine<'_> {
             CallError::Fatal(e) => e,
             CallError::WaitAsked(wait) => {
                 let until = self.clock.now()
-                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    + chrono::Duration::from_std(wait.min(MAX_HOLD)).unwrap_or_default();
                 match self
                     .store
                     .write(|w| w.set_retry_not_before(connection_id, Some(until)))
@@ -333,9 +338,6 @@ impl Engine<'_> {
             .store
             .read(|r| r.connection(connection_id))?
             .ok_or_else(|| Error::not_found("connection", connection_id))?;
-        if let Some(held) = held_until(self.store, connection_id, now)? {
-            return Err(held);
-        }
         self.store.write(|w| {
             w.set_connection_state(
                 connection_id,
