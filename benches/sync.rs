@@ -297,7 +297,6 @@ fn bench_store(base: DateTime<Utc>, zone: Zone) -> (tempfile::TempDir, Store, St
                     time_zone: Some("Europe/Berlin".into()),
                     background_color: None,
                     foreground_color: None,
-                    selected: true,
                 }],
                 now,
             )?;

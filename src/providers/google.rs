@@ -94,7 +94,8 @@ struct CalendarListEntry {
     time_zone: Option<String>,
     background_color: Option<String>,
     foreground_color: Option<String>,
-    // Google's own `selected` is left unread: see `calendars` for why it does not choose what syncs.
+    // Google's own `selected` (shown in its web list) is left unread: it does not choose what syncs
+    // (`Writer::put_remote_calendars`).
     #[serde(default)]
     deleted: bool,
 }
@@ -421,23 +422,21 @@ impl CalendarProvider for Google {
             }
             let body = self.get(token, url)?;
             let list: CalendarListPage = serde_json::from_slice(&body).map_err(cut_short)?;
-            out.extend(list.items.into_iter().filter(|c| !c.deleted).map(|c| {
-                RemoteCalendar {
-                    summary: c.summary_override.unwrap_or(c.summary),
-                    remote_id: c.id,
-                    description: c.description.filter(|d| !d.is_empty()),
-                    // Only the primary calendar is synced until the user picks more. Google's own
-                    // `selected` is whether it shows in Google's web list, which also holds colleagues'
-                    // calendars and holiday feeds: syncing those would plan joins for other people's
-                    // meetings. The store keeps the user's later choice (`put_remote_calendars`).
-                    selected: c.primary,
-                    is_primary: c.primary,
-                    access_role: c.access_role,
-                    time_zone: c.time_zone,
-                    background_color: c.background_color,
-                    foreground_color: c.foreground_color,
-                }
-            }));
+            out.extend(
+                list.items
+                    .into_iter()
+                    .filter(|c| !c.deleted)
+                    .map(|c| RemoteCalendar {
+                        summary: c.summary_override.unwrap_or(c.summary),
+                        remote_id: c.id,
+                        description: c.description.filter(|d| !d.is_empty()),
+                        is_primary: c.primary,
+                        access_role: c.access_role,
+                        time_zone: c.time_zone,
+                        background_color: c.background_color,
+                        foreground_color: c.foreground_color,
+                    }),
+            );
             match list.next_page_token {
                 Some(p) => page = Some(p),
                 None => return Ok(out),

@@ -35,9 +35,6 @@ pub struct RemoteCalendar {
     pub time_zone: Option<String>,
     pub background_color: Option<String>,
     pub foreground_color: Option<String>,
-    /// Whether a calendar we have not seen before starts out synced: the provider module's proposal, which
-    /// the user's own choice replaces from then on.
-    pub selected: bool,
 }
 
 /// Where a calendar's sync stands.
@@ -272,7 +269,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Sets a connection's state; `failure` replaces the failure data (`None` clears it).
     /// Replaces a connection's metadata (a JSON object).
     pub fn set_connection_metadata(
         &self,
@@ -290,6 +286,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets a connection's state; `failure` replaces the failure data (`None` clears it).
     pub fn set_connection_state(
         &self,
         id: &str,
@@ -320,9 +317,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Brings a connection's calendars in line with the provider's list: new ones are added (selected as
-    /// the provider module proposes; Google proposes only the primary), known ones keep the user's
-    /// selection, vanished ones are removed with their events. Returns our ids, in the provider's order.
+    /// Brings a connection's calendars in line with the provider's list: new ones are added (only the
+    /// primary one selected), known ones keep the user's selection, vanished ones are removed with their
+    /// events. Returns our ids, in the provider's order.
     pub fn put_remote_calendars(
         &self,
         connection_id: &str,
@@ -370,7 +367,10 @@ impl Writer<'_> {
                         color,
                         time_zone: rc.time_zone.clone(),
                         is_primary: rc.is_primary,
-                        selected: rc.selected,
+                        // Only the primary calendar syncs until the user picks more. A provider's
+                        // own "shown" flag (Google's `selected`) also covers colleagues' calendars and
+                        // holiday feeds: syncing those would plan joins for other people's meetings.
+                        selected: rc.is_primary,
                         read_only,
                         created_at: now,
                         updated_at: now,
