@@ -17,7 +17,7 @@
 use super::App;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Event};
-use crate::providers::{codec, CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
+use crate::providers::{CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
 use crate::sync::TokenSource;
@@ -121,12 +121,7 @@ impl App {
             return Ok(0);
         }
         let provider = self.provider_for(conn)?;
-        let codec = codec(conn.provider).ok_or_else(|| {
-            Error::new(
-                crate::error::ErrorCode::InvalidInput,
-                format!("{} calendars are read-only", conn.provider.as_str()),
-            )
-        })?;
+        let codec = super::writes::codec_of(conn)?;
         let tokens = self.tokens_for(conn)?;
         let mut token = tokens.access()?;
         let mut pushed = 0;

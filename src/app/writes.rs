@@ -39,7 +39,7 @@ fn not_pushed() -> Error {
 }
 
 /// The codec of an account's provider, or why its calendars cannot be changed here.
-fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
+pub(super) fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
     codec(conn.provider).ok_or_else(|| {
         Error::field(
             ErrorCode::InvalidInput,
