@@ -714,11 +714,7 @@ impl State {
     }
 
     fn api(&mut self, req: &Request) -> Response {
-        let bearer = req
-            .headers
-            .get("authorization")
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let bearer = bearer_of(req);
         if self.revoked || !self.access_tokens.contains(bearer) {
             return google_error(401, "authError", "Invalid Credentials");
         }
@@ -750,6 +746,7 @@ impl State {
     }
 
     fn route(&mut self, req: &Request) -> Response {
+        let bearer = bearer_of(req);
         let segs: Vec<String> = req
             .path
             .trim_start_matches('/')
@@ -758,7 +755,7 @@ impl State {
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         if let ["calendar", "v3", "calendars", cal, ..] = segs.as_slice() {
-            if !self.may_see(bearer_of(req), cal) {
+            if !self.may_see(bearer, cal) {
                 return google_error(404, "notFound", "Not Found");
             }
         }
@@ -774,7 +771,7 @@ impl State {
         match segs.as_slice() {
             ["calendar", "v3", "users", "me", "calendarList"] => {
                 let items: Vec<Value> = self
-                    .calendars_of(bearer_of(req))
+                    .calendars_of(bearer)
                     .iter()
                     .map(|c| {
                         json!({"kind": "calendar#calendarListEntry", "id": c.id, "summary": c.summary,
