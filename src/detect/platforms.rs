@@ -31,6 +31,22 @@ pub enum Native {
     Discord,
 }
 
+impl Native {
+    /// Every native kind that builds a link, so the opener's allow-list follows this table.
+    pub const ALL: [Native; 4] = [Native::Zoom, Native::Teams, Native::Webex, Native::Discord];
+
+    /// The URL scheme of the links this kind builds (`None` builds none).
+    pub const fn scheme(self) -> Option<&'static str> {
+        match self {
+            Native::None => None,
+            Native::Zoom => Some("zoommtg"),
+            Native::Teams => Some("msteams"),
+            Native::Webex => Some("webex"),
+            Native::Discord => Some("discord"),
+        }
+    }
+}
+
 /// Path patterns for one platform, see the module docs for the syntax.
 #[derive(Clone, Copy, Debug)]
 pub enum PathRule {
