@@ -39,14 +39,14 @@ impl Opener for SystemOpener {
 enum Os {
     /// Linux, the BSDs: `$BROWSER` or `xdg-open`.
     Unix,
-    MacOs,
+    Mac,
     Windows,
 }
 
 const THIS_OS: Os = if cfg!(windows) {
     Os::Windows
 } else if cfg!(target_os = "macos") {
-    Os::MacOs
+    Os::Mac
 } else {
     Os::Unix
 };
@@ -106,7 +106,7 @@ fn launch_for(os: Os, browser: Option<&str>, url: &url::Url) -> Launch {
         Os::Windows => Launch::ShellOpen {
             file: link.to_string(),
         },
-        Os::MacOs => exec("/usr/bin/open", vec![link.to_string()]),
+        Os::Mac => exec("/usr/bin/open", vec![link.to_string()]),
         Os::Unix => match browser_command(browser, link) {
             Some((program, args)) => exec(&program, args),
             None => exec("xdg-open", vec![link.to_string()]),
@@ -246,7 +246,7 @@ mod tests {
                 "{raw:?}: the serialization has no raw whitespace, quote or backtick: {link:?}"
             );
             assert_eq!(
-                plan(Os::MacOs, None, raw),
+                plan(Os::Mac, None, raw),
                 Launch::Exec {
                     program: "/usr/bin/open".into(),
                     args: vec![link.clone()]
