@@ -293,6 +293,7 @@ fn bench_store(base: DateTime<Utc>, zone: Zone) -> (tempfile::TempDir, Store, St
                     summary: "Jane".into(),
                     description: None,
                     is_primary: true,
+                    writable: true,
                     access_role: Some("owner".into()),
                     time_zone: Some("Europe/Berlin".into()),
                     background_color: None,

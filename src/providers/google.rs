@@ -20,7 +20,7 @@
 
 mod item;
 
-use super::{CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
+use super::{AccountIdentity, CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
 use crate::auth::{http_client, net_message};
 use crate::model::{Attendance, Availability, ConferenceData, Event, EventStatus, Provider};
 use crate::secrets::SecretString;
@@ -409,6 +409,17 @@ impl CalendarProvider for Google {
         Provider::GoogleCalendar
     }
 
+    /// Google names no user in the Calendar API: the primary calendar's id is the account's e-mail and its
+    /// summary the user's name (calendarList, `primary: true`).
+    fn account(&self, token: &SecretString) -> Result<AccountIdentity, ProviderError> {
+        let primary = self.calendars(token)?.into_iter().find(|c| c.is_primary);
+        Ok(AccountIdentity {
+            email: primary.as_ref().map(|c| c.remote_id.clone()),
+            name: primary.map(|c| c.summary),
+            user_id: None,
+        })
+    }
+
     fn calendars(&self, token: &SecretString) -> Result<Vec<RemoteCalendar>, ProviderError> {
         let mut out = Vec::new();
         let mut page: Option<String> = None;
@@ -431,6 +442,8 @@ impl CalendarProvider for Google {
                         remote_id: c.id,
                         description: c.description.filter(|d| !d.is_empty()),
                         is_primary: c.primary,
+                        // Only these two roles may change events (calendarList's accessRole).
+                        writable: matches!(c.access_role.as_deref(), Some("owner" | "writer")),
                         access_role: c.access_role,
                         time_zone: c.time_zone,
                         background_color: c.background_color,
@@ -457,7 +470,7 @@ impl CalendarProvider for Google {
                 .append_pair("showDeleted", "true")
                 .append_pair("maxResults", &PAGE_SIZE.to_string());
             let page = match cursor {
-                Cursor::Full { page } => page,
+                Cursor::Full { page, .. } => page,
                 Cursor::Since { token, page } => {
                     q.append_pair("syncToken", token);
                     page

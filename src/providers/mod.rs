@@ -15,6 +15,7 @@ use crate::model::{Event, Provider};
 use crate::secrets::SecretString;
 use crate::store::{RemoteCalendar, RemoteChange};
 use crate::time::{When, Zone};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// One of our calendars, as a provider call needs it.
@@ -28,11 +29,23 @@ pub struct CalendarRef<'a> {
     pub zone: Zone,
 }
 
+/// The span of time a full fetch covers, for providers whose change feed works on a window (Graph's
+/// calendarView delta); see [`CalendarProvider::full_window`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
 /// Where a fetch starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cursor<'a> {
-    /// Everything, from the first page or from a saved page of a full fetch in progress.
-    Full { page: Option<&'a str> },
+    /// Everything (inside `window`, where the provider works on one), from the first page or from a saved
+    /// page of a full fetch in progress.
+    Full {
+        page: Option<&'a str>,
+        window: Option<Window>,
+    },
     /// The changes since a sync token, from the first page or from a saved one.
     Since {
         token: &'a str,
@@ -50,6 +63,15 @@ pub struct ChangePage {
     pub sync_token: Option<String>,
     /// Items that could not be read, one sentence each; they never stop a sync.
     pub warnings: Vec<String>,
+}
+
+/// Who an account is, as its provider says: what `connections` shows and how a reconnect finds its row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountIdentity {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// The provider's own id of the user, where it has one.
+    pub user_id: Option<String>,
 }
 
 /// A provider's version tag of an event (Google's `etag`): the precondition of every change to it, so a
@@ -145,6 +167,14 @@ pub fn codec(provider: Provider) -> Option<&'static dyn EventCodec> {
 /// A calendar service. Every call takes the current access token; refreshing it is the caller's job.
 pub trait CalendarProvider: Send + Sync {
     fn provider(&self) -> Provider;
+
+    /// Who the token belongs to.
+    fn account(&self, token: &SecretString) -> Result<AccountIdentity, ProviderError>;
+
+    /// The window a full fetch covers at `now`, for providers whose feed needs one; `None`: everything.
+    fn full_window(&self, _now: DateTime<Utc>) -> Option<Window> {
+        None
+    }
 
     /// The account's calendars. The primary calendar's `remote_id` is the account's e-mail where the
     /// provider works that way (Google).

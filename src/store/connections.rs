@@ -31,6 +31,8 @@ pub struct RemoteCalendar {
     pub summary: String,
     pub description: Option<String>,
     pub is_primary: bool,
+    /// Whether Punctual may write events to it (the provider's own role, in its terms, is `access_role`).
+    pub writable: bool,
     pub access_role: Option<String>,
     pub time_zone: Option<String>,
     pub background_color: Option<String>,
@@ -335,7 +337,7 @@ impl Writer<'_> {
                 .background_color
                 .clone()
                 .unwrap_or_else(|| crate::model::DEFAULT_COLOR.to_string());
-            let read_only = !matches!(rc.access_role.as_deref(), Some("owner" | "writer"));
+            let read_only = !rc.writable;
             let id = match existing {
                 Some(id) => {
                     self.conn().execute(

@@ -460,6 +460,7 @@ impl Engine<'_> {
                     },
                     (None, page) => Cursor::Full {
                         page: page.as_deref(),
+                        window: self.provider.full_window(self.clock.now()),
                     },
                 };
                 let starts_full = state.sync_token.is_none() && state.page_token.is_none();
