@@ -15,10 +15,11 @@ mod fake_google;
 
 use chrono::{DateTime, Duration, Utc};
 use fake_google::{items, FakeGoogle};
-use punctual::app::{App, GoogleSetup};
+use punctual::app::{App, ConnectRequest, SignIn};
 use punctual::model::{stamp, Connection, ConnectionState, Provider};
 use punctual::providers::google::{parse_events_page, PAGE_SIZE};
 use punctual::providers::CalendarRef;
+use punctual::providers::ProviderSetup;
 use punctual::secrets::{MemorySecrets, SecretString};
 use punctual::store::{RemoteCalendar, Store, SyncState};
 use punctual::time::{FixedClock, Zone};
@@ -238,16 +239,25 @@ fn main() {
     let app = App::open_with(dir.path(), clock, zone)
         .expect("an app")
         .with_secrets(Arc::new(MemorySecrets::new()))
-        .with_google(GoogleSetup {
-            auth_url: fake.auth_url(),
-            token_url: fake.token_url(),
-            api_url: fake.base.clone(),
-            client_id: Some(fake_google::CLIENT_ID.into()),
-            client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
-        });
+        .with_provider(
+            Provider::GoogleCalendar,
+            ProviderSetup {
+                auth_url: fake.auth_url(),
+                token_url: fake.token_url(),
+                api_url: fake.base.clone(),
+                client_id: Some(fake_google::CLIENT_ID.into()),
+                client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
+                ..ProviderSetup::default()
+            },
+        );
     let t = Instant::now();
     let conn = app
-        .connect_google_refresh_token(SecretString::new(fake.issue_refresh_token()))
+        .connect(
+            Provider::GoogleCalendar,
+            ConnectRequest::new(SignIn::RefreshToken(SecretString::new(
+                fake.issue_refresh_token(),
+            ))),
+        )
         .expect("connect");
     let reports = app
         .sync(Some(&conn.id), false, &mut |_, _| {})

@@ -6,6 +6,8 @@
 //! 200 seeds by default; `PUNCTUAL_LONG=1` runs 1,000.
 
 mod support;
+#[allow(unused_imports)]
+use support::GoogleApp as _;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Berlin;

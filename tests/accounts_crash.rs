@@ -3,6 +3,8 @@
 //! what a clean full sync of the same server gives.
 
 mod support;
+#[allow(unused_imports)]
+use support::GoogleApp as _;
 
 use punctual::app::App;
 use punctual::secrets::{MemorySecrets, SecretString};

@@ -2,6 +2,8 @@
 //! redirect to the app's 127.0.0.1 listener. Every failure leaves no connection and no secret behind.
 
 mod support;
+#[allow(unused_imports)]
+use support::GoogleApp as _;
 
 use punctual::error::ErrorCode;
 use punctual::model::{ConnectionState, Provider};

@@ -2,6 +2,8 @@
 //! invalid_grant, rate limits and dropped answers, recurrence, the join-plan re-check, and disconnect.
 
 mod support;
+#[allow(unused_imports)]
+use support::GoogleApp as _;
 
 use chrono::{DateTime, Duration as CDuration, Utc};
 use punctual::app::{App, EventView, JoinHost, ListQuery};
@@ -825,7 +827,7 @@ fn a_reconnect_through_another_client_refreshes_with_that_client_from_then_on() 
     )
     .expect("a second app on the same data")
     .with_secrets(h.secrets.clone())
-    .with_google(punctual::app::GoogleSetup {
+    .with_google(punctual::providers::ProviderSetup {
         client_id: Some(OTHER_CLIENT_ID.into()),
         client_secret: Some(punctual::secrets::SecretString::new(OTHER_CLIENT_SECRET)),
         ..support::setup_for(&h.fake)

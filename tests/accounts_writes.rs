@@ -2,6 +2,8 @@
 //! the outbox when offline, and conflicts that are shown, never overwritten.
 
 mod support;
+#[allow(unused_imports)]
+use support::GoogleApp as _;
 
 use punctual::app::{ConflictChange, EventInput, ListQuery, Scope};
 use serde_json::Value;

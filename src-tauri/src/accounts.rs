@@ -11,7 +11,7 @@
 //! the timer's own thread, never on the async runtime's workers.
 
 use crate::commands::Core;
-use punctual::app::{App, ConflictView, GoogleClientView, GoogleSetup};
+use punctual::app::{App, ConflictView, ConnectRequest, GoogleClientView, SignIn};
 use punctual::auth::{Cancel, LoopbackFlow};
 use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
@@ -194,7 +194,14 @@ impl Accounts {
                 );
                 SystemOpener.open(url)
             };
-            app.connect_google_cancellable(&open, LoopbackFlow::DEFAULT_TIMEOUT, &cancel)
+            app.connect(
+                Provider::GoogleCalendar,
+                ConnectRequest::new(SignIn::Browser {
+                    open: &open,
+                    timeout: LoopbackFlow::DEFAULT_TIMEOUT,
+                    cancel,
+                }),
+            )
         });
         *lock(&self.0.connecting) = None;
         self.after_connect(handle, result)
@@ -215,15 +222,15 @@ impl Accounts {
                 "the OAuth client id is required with a refresh token",
             ));
         }
-        let mut setup = GoogleSetup::from_env();
-        setup.client_id = Some(client_id.trim().to_string());
-        if let Some(s) = client_secret.filter(|s| !s.expose().trim().is_empty()) {
-            setup.client_secret = Some(s);
-        }
-        let result = self.open_app().and_then(|app| {
-            app.with_google(setup)
-                .connect_google_refresh_token(refresh_token)
-        });
+        let request = ConnectRequest {
+            client_id: Some(client_id.trim().to_string()),
+            client_secret: client_secret.filter(|s| !s.expose().trim().is_empty()),
+            tenant: None,
+            sign_in: SignIn::RefreshToken(refresh_token),
+        };
+        let result = self
+            .open_app()
+            .and_then(|app| app.connect(Provider::GoogleCalendar, request));
         self.after_connect(handle, result)
     }
 

@@ -15,38 +15,45 @@ use crate::auth::{self, Cancel, LoopbackFlow, OAuthConfig, Tokens};
 use crate::error::{Error, ErrorCode, Result};
 use crate::join::{self, JoinPlan, JoinStatus};
 use crate::model::{stamp, Connection, ConnectionState, Provider};
-use crate::providers::google::{self, Google};
-use crate::providers::{CalendarProvider, CalendarRef, ProviderError};
+use crate::providers::{
+    CalendarProvider, CalendarRef, ProviderError, ProviderSetup, ProviderSpec, Registry,
+};
 use crate::secrets::{access_key, refresh_key, SecretString, Secrets};
 use crate::store::RemoteChange;
 use crate::sync::{Engine, Progress, SyncReport, TokenSource};
 use std::time::Duration;
 
-/// Where Google is and which OAuth client talks to it. Endpoints default to Google's and can be pointed
-/// elsewhere (tests, self-hosted proxies) with `PUNCTUAL_GOOGLE_AUTH_URL`, `PUNCTUAL_GOOGLE_TOKEN_URL` and
-/// `PUNCTUAL_GOOGLE_API_URL`.
-#[derive(Clone, Debug)]
-pub struct GoogleSetup {
-    pub auth_url: String,
-    pub token_url: String,
-    pub api_url: String,
+/// What a connect names beyond the provider: an OAuth client of its own (the MeetStream and Attendee
+/// contracts send one with each call), a tenant, and how the account signs in.
+pub struct ConnectRequest<'a> {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// Microsoft's directory: `common`, `organizations`, `consumers` or a tenant id.
+    pub tenant: Option<String>,
+    pub sign_in: SignIn<'a>,
 }
 
-impl GoogleSetup {
-    /// Endpoints and client from the environment (`PUNCTUAL_GOOGLE_CLIENT_ID`, `_SECRET`), else Google's.
-    pub fn from_env() -> GoogleSetup {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        GoogleSetup {
-            auth_url: var("PUNCTUAL_GOOGLE_AUTH_URL")
-                .unwrap_or_else(|| google::DEFAULT_AUTH_URL.to_string()),
-            token_url: var("PUNCTUAL_GOOGLE_TOKEN_URL")
-                .unwrap_or_else(|| google::DEFAULT_TOKEN_URL.to_string()),
-            api_url: var("PUNCTUAL_GOOGLE_API_URL")
-                .unwrap_or_else(|| google::DEFAULT_API_URL.to_string()),
-            client_id: var("PUNCTUAL_GOOGLE_CLIENT_ID"),
-            client_secret: var("PUNCTUAL_GOOGLE_CLIENT_SECRET").map(SecretString::new),
+/// How a connect gets its first tokens.
+pub enum SignIn<'a> {
+    /// The browser flow: `open` gets the authorization URL (the CLI prints it and opens the browser); the
+    /// flow waits up to `timeout` for the redirect, and `cancel` stops it (the desktop's Cancel button).
+    Browser {
+        open: &'a dyn Fn(&str) -> std::result::Result<(), String>,
+        timeout: Duration,
+        cancel: Cancel,
+    },
+    /// A refresh token the user already has.
+    RefreshToken(SecretString),
+}
+
+impl<'a> ConnectRequest<'a> {
+    /// A request with nothing but its sign-in: the configured client and the default tenant.
+    pub fn new(sign_in: SignIn<'a>) -> ConnectRequest<'a> {
+        ConnectRequest {
+            client_id: None,
+            client_secret: None,
+            tenant: None,
+            sign_in,
         }
     }
 }
@@ -95,19 +102,19 @@ impl TokenSource for KeychainTokens<'_> {
     }
 }
 
-fn provider_failure(e: ProviderError) -> Error {
+fn provider_failure(name: &str, e: ProviderError) -> Error {
     match e {
         ProviderError::Unauthorized => Error::new(
             ErrorCode::OauthFailed,
-            "Google refused the new access token",
+            format!("{name} refused the new access token"),
         ),
         ProviderError::Network(m) => Error::new(
             ErrorCode::Network,
-            format!("Google could not be reached: {m}"),
+            format!("{name} could not be reached: {m}"),
         ),
         other => Error::new(
             ErrorCode::Provider,
-            format!("Google's calendar list could not be read: {other}"),
+            format!("{name}'s account or calendar list could not be read: {other}"),
         ),
     }
 }
@@ -119,10 +126,15 @@ impl App {
         self
     }
 
-    /// Uses other Google endpoints or OAuth client than the environment's.
-    pub fn with_google(mut self, setup: GoogleSetup) -> App {
-        self.google = setup;
+    /// Uses other endpoints or another OAuth client for `provider` than the environment's (tests: a fake).
+    pub fn with_provider(mut self, provider: Provider, setup: ProviderSetup) -> App {
+        self.providers.set_setup(provider, setup);
         self
+    }
+
+    /// The providers this app connects.
+    pub fn providers(&self) -> &Registry {
+        &self.providers
     }
 
     /// Uses another retry policy for syncs (tests: no real sleeping).
@@ -131,12 +143,17 @@ impl App {
         self
     }
 
-    fn oauth_config(&self, setup: &GoogleSetup) -> Result<OAuthConfig> {
+    fn oauth_config(&self, spec: &dyn ProviderSpec, setup: &ProviderSetup) -> Result<OAuthConfig> {
+        let name = spec.display_name();
+        let slug = spec.slug();
         let client_id = setup.client_id.clone().ok_or_else(|| {
             Error::field(
                 ErrorCode::InvalidInput,
                 "client_id",
-                "no Google OAuth client id: pass --client-id, set PUNCTUAL_GOOGLE_CLIENT_ID, or store one with `punctual config google-client`",
+                format!(
+                    "no {name} OAuth client id: pass --client-id, set PUNCTUAL_{}_CLIENT_ID, or store one with `punctual config {slug}-client`",
+                    slug.to_ascii_uppercase()
+                ),
             )
         })?;
         Ok(OAuthConfig {
@@ -144,13 +161,39 @@ impl App {
             token_url: setup.token_url.clone(),
             client_id,
             client_secret: setup.client_secret.clone(),
-            scopes: google::SCOPES.iter().map(|s| s.to_string()).collect(),
-            // Offline access for a refresh token; consent so Google sends one on a reconnect too.
-            extra_params: vec![
-                ("access_type".into(), "offline".into()),
-                ("prompt".into(), "consent".into()),
-            ],
+            scopes: spec.scopes(),
+            extra_params: spec.extra_auth_params(),
         })
+    }
+
+    /// The setup a connect of `spec` uses: the request's own client and tenant first, then the app's
+    /// (environment or tests), then the client stored in the settings.
+    fn request_setup(
+        &self,
+        spec: &dyn ProviderSpec,
+        req: &ConnectRequest<'_>,
+    ) -> Result<ProviderSetup> {
+        let mut setup = self.providers.setup(spec.provider());
+        if let Some(id) = req
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            // A secret belongs to one client: another client's would be sent with this id.
+            if setup.client_id.as_deref() != Some(id) {
+                setup.client_secret = None;
+            }
+            setup.client_id = Some(id.to_string());
+        }
+        if let Some(secret) = &req.client_secret {
+            setup.client_secret = Some(secret.clone());
+        }
+        if let Some(tenant) = &req.tenant {
+            setup.tenant = Some(tenant.clone());
+        }
+        let setup = self.with_stored_client(spec, setup)?;
+        spec.resolve(setup)
     }
 
     /// How often the background sync runs (the desktop app and `punctual remind`).
@@ -193,54 +236,47 @@ impl App {
         })
     }
 
-    /// Runs the browser sign-in: `open` gets the authorization URL (the CLI prints it and opens the
-    /// browser). Waits up to `timeout` for the redirect.
-    pub fn connect_google(
-        &self,
-        open: &dyn Fn(&str) -> std::result::Result<(), String>,
-        timeout: Duration,
-    ) -> Result<Connection> {
-        self.connect_google_cancellable(open, timeout, &Cancel::new())
-    }
-
-    /// [`App::connect_google`] that `cancel` can stop while it waits for the browser (the desktop's
-    /// Cancel button): it then fails with `cancelled`, and nothing is stored.
-    pub fn connect_google_cancellable(
-        &self,
-        open: &dyn Fn(&str) -> std::result::Result<(), String>,
-        timeout: Duration,
-        cancel: &Cancel,
-    ) -> Result<Connection> {
-        let setup = self.google_setup()?;
-        let cfg = self.oauth_config(&setup)?;
-        let flow = LoopbackFlow::start(&cfg, timeout)?.cancelled_by(cancel);
-        // A browser that cannot be opened is not fatal: the URL is on screen to open by hand.
-        let _ = open(flow.authorize_url());
-        let tokens = flow.finish(&cfg)?;
-        self.finish_connect(&setup, &cfg, tokens)
-    }
-
-    /// Connects with a refresh token the user already has (MeetStream's and Attendee's way).
-    pub fn connect_google_refresh_token(&self, refresh: SecretString) -> Result<Connection> {
-        if refresh.expose().trim().is_empty() {
-            return Err(Error::field(
-                ErrorCode::InvalidInput,
-                "refresh_token",
-                "the refresh token is empty",
-            ));
-        }
-        let setup = self.google_setup()?;
-        let cfg = self.oauth_config(&setup)?;
-        let mut tokens = auth::refresh(&cfg, &refresh)?;
-        if tokens.refresh.is_none() {
-            tokens.refresh = Some(refresh);
-        }
-        self.finish_connect(&setup, &cfg, tokens)
+    /// Connects an account of `provider`: signs in (browser or refresh token), asks the provider who the
+    /// account is and which calendars it has, and only then stores the connection and its secrets. A sign-in
+    /// that fails or is cancelled stores nothing.
+    pub fn connect(&self, provider: Provider, req: ConnectRequest<'_>) -> Result<Connection> {
+        let spec = self.providers.spec(provider)?;
+        let setup = self.request_setup(spec, &req)?;
+        let cfg = self.oauth_config(spec, &setup)?;
+        let tokens = match req.sign_in {
+            SignIn::Browser {
+                open,
+                timeout,
+                cancel,
+            } => {
+                let flow = LoopbackFlow::start(&cfg, timeout)?.cancelled_by(&cancel);
+                // A browser that cannot be opened is not fatal: the URL is on screen to open by hand.
+                let _ = open(flow.authorize_url());
+                flow.finish(&cfg)?
+            }
+            SignIn::RefreshToken(refresh) => {
+                if refresh.expose().trim().is_empty() {
+                    return Err(Error::field(
+                        ErrorCode::InvalidInput,
+                        "refresh_token",
+                        "the refresh token is empty",
+                    ));
+                }
+                let refresh = SecretString::new(refresh.expose().trim());
+                let mut tokens = auth::refresh(&cfg, &refresh)?;
+                if tokens.refresh.is_none() {
+                    tokens.refresh = Some(refresh);
+                }
+                tokens
+            }
+        };
+        self.finish_connect(spec, &setup, &cfg, tokens)
     }
 
     fn finish_connect(
         &self,
-        setup: &GoogleSetup,
+        spec: &dyn ProviderSpec,
+        setup: &ProviderSetup,
         cfg: &OAuthConfig,
         tokens: Tokens,
     ) -> Result<Connection> {
@@ -250,15 +286,20 @@ impl App {
                 "the provider sent no refresh token",
             ));
         };
-        let api = Google::new(&setup.api_url)?;
-        let calendars = api.calendars(&tokens.access).map_err(provider_failure)?;
-        let email = calendars
-            .iter()
-            .find(|c| c.is_primary)
-            .map(|c| c.remote_id.clone());
-        let key = email
+        let name = spec.display_name();
+        let api = spec.client(setup)?;
+        let who = api
+            .account(&tokens.access)
+            .map_err(|e| provider_failure(name, e))?;
+        let calendars = api
+            .calendars(&tokens.access)
+            .map_err(|e| provider_failure(name, e))?;
+        let email = who.email.clone();
+        let key = who
+            .email
             .as_ref()
-            .map(|e| format!("{}:{}", Provider::GoogleCalendar.as_str(), e.to_lowercase()));
+            .or(who.user_id.as_ref())
+            .map(|e| format!("{}:{}", spec.provider().as_str(), e.to_lowercase()));
         let now = self.clock.now();
         let existing = match &key {
             Some(k) => self
@@ -304,23 +345,26 @@ impl App {
                     .unwrap_or_else(|| serde_json::json!({}));
                 metadata["client_id"] = serde_json::json!(cfg.client_id);
                 metadata["scopes"] = serde_json::json!(cfg.scopes);
+                metadata["tenant"] = serde_json::json!(setup.tenant);
                 w.set_connection_metadata(&id, &metadata, now)?;
             } else {
                 w.insert_connection(&Connection {
                     id: id.clone(),
-                    provider: Provider::GoogleCalendar,
+                    provider: spec.provider(),
                     account_email: email.clone(),
-                    user_name: calendars
-                        .iter()
-                        .find(|c| c.is_primary)
-                        .map(|c| c.summary.clone()),
+                    user_name: who.name.clone(),
                     state: ConnectionState::Connected,
                     connection_failure_data: None,
                     last_sync_at: None,
                     event_count: 0,
                     calendars: Vec::new(),
                     primary_calendar_id: None,
-                    metadata: serde_json::json!({ "client_id": cfg.client_id, "scopes": cfg.scopes }),
+                    metadata: serde_json::json!({
+                        "client_id": cfg.client_id,
+                        "scopes": cfg.scopes,
+                        "tenant": setup.tenant,
+                        "user_id": who.user_id,
+                    }),
                     deduplication_key: key.clone(),
                     created_at: stamp(now),
                     updated_at: stamp(now),
@@ -365,28 +409,38 @@ impl App {
         self.connection(connection_id)
     }
 
-    pub(super) fn provider_for(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>> {
-        match conn.provider {
-            Provider::GoogleCalendar => Ok(Box::new(Google::new(&self.google_setup()?.api_url)?)),
-            other => Err(Error::new(
-                ErrorCode::InvalidInput,
-                format!("{} connections cannot sync in this version", other.as_str()),
-            )),
-        }
-    }
-
-    pub(super) fn tokens_for<'a>(&'a self, conn: &'a Connection) -> Result<KeychainTokens<'a>> {
-        let mut setup = self.google_setup()?;
+    /// The setup a stored connection refreshes and syncs with: the app's, with the OAuth client and the
+    /// tenant its grant was issued to.
+    fn connection_setup(
+        &self,
+        spec: &dyn ProviderSpec,
+        conn: &Connection,
+    ) -> Result<ProviderSetup> {
+        let mut setup = self.with_stored_client(spec, self.providers.setup(conn.provider))?;
         if let Some(id) = conn.metadata.get("client_id").and_then(|v| v.as_str()) {
             setup.client_id = Some(id.to_string());
         }
-        if let Some(s) = self.secrets.get(&client_secret_key(&conn.id))? {
-            setup.client_secret = Some(s);
+        if let Some(secret) = self.secrets.get(&client_secret_key(&conn.id))? {
+            setup.client_secret = Some(secret);
         }
+        if let Some(t) = conn.metadata.get("tenant").and_then(|v| v.as_str()) {
+            setup.tenant = Some(t.to_string());
+        }
+        spec.resolve(setup)
+    }
+
+    pub(super) fn provider_for(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>> {
+        let spec = self.providers.spec(conn.provider)?;
+        spec.client(&self.connection_setup(spec, conn)?)
+    }
+
+    pub(super) fn tokens_for<'a>(&'a self, conn: &'a Connection) -> Result<KeychainTokens<'a>> {
+        let spec = self.providers.spec(conn.provider)?;
+        let setup = self.connection_setup(spec, conn)?;
         Ok(KeychainTokens {
             secrets: self.secrets.as_ref(),
             connection_id: &conn.id,
-            oauth: self.oauth_config(&setup)?,
+            oauth: self.oauth_config(spec, &setup)?,
         })
     }
 

@@ -7,8 +7,9 @@
 //!   the flow), so it is stored as a plain setting. Still, nothing here ever shows it: the view says only
 //!   whether one is set.
 
-use super::{App, GoogleSetup};
+use super::App;
 use crate::error::{Error, ErrorCode, Result};
+use crate::providers::ProviderSetup;
 use crate::secrets::SecretString;
 use crate::store::bad_setting;
 use serde::{Deserialize, Serialize};
@@ -88,9 +89,16 @@ impl App {
         }))
     }
 
-    /// The Google setup in force: flags and environment first, then the settings' client.
-    pub fn google_setup(&self) -> Result<GoogleSetup> {
-        let mut s = self.google.clone();
+    /// `s` completed with the client stored in the settings: flags and environment first, then the
+    /// settings' client. Only Google's client is stored in this version.
+    pub(super) fn with_stored_client(
+        &self,
+        spec: &dyn crate::providers::ProviderSpec,
+        mut s: ProviderSetup,
+    ) -> Result<ProviderSetup> {
+        if spec.provider() != crate::model::Provider::GoogleCalendar {
+            return Ok(s);
+        }
         let Some(stored) = self.stored_google_client()? else {
             return Ok(s);
         };
@@ -109,7 +117,7 @@ mod tests {
     use chrono::TimeZone;
     use std::sync::Arc;
 
-    fn app(flags: GoogleSetup) -> App {
+    fn app(flags: ProviderSetup) -> App {
         let clock = Arc::new(FixedClock::new(
             chrono::Utc
                 .with_ymd_and_hms(2030, 1, 7, 9, 0, 0)
@@ -118,20 +126,24 @@ mod tests {
         ));
         App::in_memory(clock, Zone::UTC)
             .expect("an in-memory app")
-            .with_google(flags)
+            .with_provider(crate::model::Provider::GoogleCalendar, flags)
     }
 
-    fn no_flags() -> GoogleSetup {
-        GoogleSetup {
+    fn no_flags() -> ProviderSetup {
+        ProviderSetup {
             auth_url: "http://127.0.0.1:1/auth".into(),
             token_url: "http://127.0.0.1:1/token".into(),
             api_url: "http://127.0.0.1:1".into(),
-            client_id: None,
-            client_secret: None,
+            ..ProviderSetup::default()
         }
     }
 
-    fn secret_of(s: &GoogleSetup) -> Option<&str> {
+    fn google_setup(app: &App) -> Result<ProviderSetup> {
+        let spec = app.providers.spec(crate::model::Provider::GoogleCalendar)?;
+        app.with_stored_client(spec, app.providers.setup(spec.provider()))
+    }
+
+    fn secret_of(s: &ProviderSetup) -> Option<&str> {
         s.client_secret.as_ref().map(SecretString::expose)
     }
 
@@ -149,7 +161,7 @@ mod tests {
             },
             "the id is trimmed and the view only says a secret is set"
         );
-        let s = app.google_setup().expect("setup");
+        let s = google_setup(&app).expect("setup");
         assert_eq!(
             s.client_id.as_deref(),
             Some("id.apps.example"),
@@ -165,7 +177,7 @@ mod tests {
         let app = app(flags);
         app.set_google_client("id.apps.example", Some("shh"))
             .expect("stored");
-        let s = app.google_setup().expect("setup");
+        let s = google_setup(&app).expect("setup");
         assert_eq!(
             s.client_id.as_deref(),
             Some("other.apps.example"),
@@ -183,7 +195,7 @@ mod tests {
         let app = self::app(flags);
         app.set_google_client("id.apps.example", Some("shh"))
             .expect("stored");
-        let s = app.google_setup().expect("setup");
+        let s = google_setup(&app).expect("setup");
         assert_eq!(
             secret_of(&s),
             Some("from-env"),
@@ -225,7 +237,7 @@ mod tests {
             .expect("stored");
         app.set_google_client("b.apps.example", None)
             .expect("stored");
-        let s = app.google_setup().expect("setup");
+        let s = google_setup(&app).expect("setup");
         assert_eq!(secret_of(&s), None, "the old client's secret is gone");
         assert_eq!(
             s.client_id.as_deref(),

@@ -17,7 +17,7 @@ mod validate;
 mod view;
 mod writes;
 
-pub use accounts::{GoogleSetup, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
+pub use accounts::{ConnectRequest, SignIn, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
 pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{new_plan_id, JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use push::{ConflictChange, ConflictView};
@@ -175,7 +175,8 @@ pub struct App {
     data_dir: Option<PathBuf>,
     /// Account tokens: the OS keychain unless a test swaps it.
     secrets: Arc<dyn crate::secrets::Secrets>,
-    google: GoogleSetup,
+    /// The providers accounts connect to, each with its endpoints and OAuth client.
+    providers: crate::providers::Registry,
     backoff: crate::sync::Backoff,
     /// Join plans whose event a provider has been asked about (at most once each).
     checked_plans: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -227,7 +228,7 @@ impl App {
             zone,
             data_dir,
             secrets: Arc::new(crate::secrets::KeyringSecrets::default()),
-            google: GoogleSetup::from_env(),
+            providers: crate::providers::Registry::from_env(),
             backoff: crate::sync::Backoff::default(),
             checked_plans: Default::default(),
         })

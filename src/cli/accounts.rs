@@ -1,15 +1,16 @@
-//! `punctual connections`, `connect google`, `calendars --connection`, `sync` and `disconnect`.
+//! `punctual connections`, `connect google|microsoft`, `calendars --connection`, `sync` and `disconnect`.
 //!
 //! Progress goes to stderr, so `--json` output on stdout stays one JSON document. Tokens read from stdin
 //! are wrapped at once and never printed.
 
 use super::render;
 use clap::{Args, Subcommand};
-use punctual::app::{App, GoogleSetup};
+use punctual::app::{App, ConnectRequest, SignIn};
+use punctual::auth::Cancel;
 use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode};
 use punctual::join::Opener;
-use punctual::model::Connection;
+use punctual::model::{Connection, Provider};
 use punctual::secrets::SecretString;
 use punctual::sync::Progress;
 use std::io::{Read, Write};
@@ -19,6 +20,22 @@ use std::time::Duration;
 pub enum ConnectProvider {
     /// Connect a Google account: the browser sign-in, or --refresh-token-stdin.
     Google(GoogleArgs),
+    /// Connect a Microsoft 365 or Outlook.com account: the browser sign-in, or --refresh-token-stdin.
+    Microsoft(MicrosoftArgs),
+}
+
+/// What every OAuth connect takes.
+#[derive(Args, Debug)]
+pub struct SignInArgs {
+    /// Read an existing refresh token from stdin instead of signing in with the browser.
+    #[arg(long)]
+    refresh_token_stdin: bool,
+    /// Seconds to wait for the browser (default 300).
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Do not sync after connecting.
+    #[arg(long)]
+    no_sync: bool,
 }
 
 #[derive(Args, Debug)]
@@ -29,15 +46,20 @@ pub struct GoogleArgs {
     /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET, then the settings).
     #[arg(long)]
     client_secret: Option<String>,
-    /// Read an existing refresh token from stdin instead of signing in with the browser.
+    #[command(flatten)]
+    sign_in: SignInArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MicrosoftArgs {
+    /// The application (client) id of a public client (default: PUNCTUAL_MICROSOFT_CLIENT_ID).
     #[arg(long)]
-    refresh_token_stdin: bool,
-    /// Seconds to wait for the browser (default 300).
-    #[arg(long, default_value_t = 300)]
-    timeout: u64,
-    /// Do not sync after connecting.
+    client_id: Option<String>,
+    /// The directory to sign in through: common (default), organizations, consumers, or a tenant id.
     #[arg(long)]
-    no_sync: bool,
+    tenant: Option<String>,
+    #[command(flatten)]
+    sign_in: SignInArgs,
 }
 
 #[derive(Args, Debug)]
@@ -98,44 +120,60 @@ fn describe(c: &Connection) -> String {
     s
 }
 
-/// Applies `--client-id` / `--client-secret` over the environment's setup.
-pub fn google_setup(args: &GoogleArgs) -> GoogleSetup {
-    let mut s = GoogleSetup::from_env();
-    if let Some(id) = &args.client_id {
-        s.client_id = Some(id.clone());
-    }
-    if let Some(secret) = &args.client_secret {
-        s.client_secret = Some(SecretString::new(secret.clone()));
-    }
-    s
-}
-
 pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Error> {
-    let ConnectProvider::Google(args) = provider;
-    let app = app.with_google(google_setup(&args));
-    let conn = if args.refresh_token_stdin {
+    let (provider, client_id, client_secret, tenant, args) = match provider {
+        ConnectProvider::Google(a) => (
+            Provider::GoogleCalendar,
+            a.client_id,
+            a.client_secret,
+            None,
+            a.sign_in,
+        ),
+        ConnectProvider::Microsoft(a) => (
+            Provider::OutlookCalendar,
+            a.client_id,
+            None,
+            a.tenant,
+            a.sign_in,
+        ),
+    };
+    let name = app.providers().spec(provider)?.display_name();
+    let open = |url: &str| {
+        stderr(&format!(
+            "Opening your browser to sign in to {name}. If it does not open, visit:\n\n  {url}\n"
+        ));
+        // In the background: a $BROWSER that runs until the browser quits must not hold up the
+        // listener that the browser is about to call.
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            if let Err(e) = SystemOpener.open(&url) {
+                stderr(&format!(
+                    "Could not open a browser ({e}); open the link above by hand."
+                ));
+            }
+        });
+        Ok(())
+    };
+    let sign_in = if args.refresh_token_stdin {
         let mut token = String::new();
         std::io::stdin().read_to_string(&mut token)?;
-        app.connect_google_refresh_token(SecretString::new(token.trim().to_string()))?
+        SignIn::RefreshToken(SecretString::new(token.trim().to_string()))
     } else {
-        let open = |url: &str| {
-            stderr(&format!(
-                "Opening your browser to sign in to Google. If it does not open, visit:\n\n  {url}\n"
-            ));
-            // In the background: a $BROWSER that runs until the browser quits must not hold up the
-            // listener that the browser is about to call.
-            let url = url.to_string();
-            std::thread::spawn(move || {
-                if let Err(e) = SystemOpener.open(&url) {
-                    stderr(&format!(
-                        "Could not open a browser ({e}); open the link above by hand."
-                    ));
-                }
-            });
-            Ok(())
-        };
-        app.connect_google(&open, Duration::from_secs(args.timeout.max(1)))?
+        SignIn::Browser {
+            open: &open,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            cancel: Cancel::new(),
+        }
     };
+    let conn = app.connect(
+        provider,
+        ConnectRequest {
+            client_id,
+            client_secret: client_secret.map(SecretString::new),
+            tenant,
+            sign_in,
+        },
+    )?;
     stderr(&format!(
         "Connected {} ({}).",
         conn.account_email.as_deref().unwrap_or("the account"),

@@ -694,6 +694,65 @@ pub fn map_item(raw: &str, calendar_id: &str, zone: Zone) -> Result<Option<Remot
     }))))
 }
 
+/// Google as the registry knows it: endpoints from `PUNCTUAL_GOOGLE_AUTH_URL`, `_TOKEN_URL`, `_API_URL` and
+/// `_REVOKE_URL`, the client from `PUNCTUAL_GOOGLE_CLIENT_ID` / `_SECRET`.
+pub struct GoogleSpec;
+
+/// Where Google revokes a token (https://developers.google.com/identity/protocols/oauth2/native-app).
+pub const DEFAULT_REVOKE_URL: &str = "https://oauth2.googleapis.com/revoke";
+
+impl super::registry::ProviderSpec for GoogleSpec {
+    fn provider(&self) -> Provider {
+        Provider::GoogleCalendar
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Google"
+    }
+
+    fn credential(&self) -> super::registry::CredentialKind {
+        super::registry::CredentialKind::OAuth
+    }
+
+    fn slug(&self) -> &'static str {
+        "google"
+    }
+
+    fn setup_from_env(&self) -> super::registry::ProviderSetup {
+        use super::registry::env_var as var;
+        super::registry::ProviderSetup {
+            auth_url: var("PUNCTUAL_GOOGLE_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+            token_url: var("PUNCTUAL_GOOGLE_TOKEN_URL").unwrap_or_else(|| DEFAULT_TOKEN_URL.into()),
+            api_url: var("PUNCTUAL_GOOGLE_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+            revoke_url: Some(
+                var("PUNCTUAL_GOOGLE_REVOKE_URL").unwrap_or_else(|| DEFAULT_REVOKE_URL.into()),
+            ),
+            client_id: var("PUNCTUAL_GOOGLE_CLIENT_ID"),
+            client_secret: var("PUNCTUAL_GOOGLE_CLIENT_SECRET").map(SecretString::new),
+            tenant: None,
+        }
+    }
+
+    fn scopes(&self) -> Vec<String> {
+        SCOPES.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn extra_auth_params(&self) -> Vec<(String, String)> {
+        // Offline access for a refresh token; consent so Google sends one on a reconnect too.
+        vec![
+            ("access_type".into(), "offline".into()),
+            ("prompt".into(), "consent".into()),
+        ]
+    }
+
+    fn client(
+        &self,
+        setup: &super::registry::ProviderSetup,
+    ) -> Result<Box<dyn CalendarProvider>, crate::error::Error> {
+        Ok(Box::new(Google::new(&setup.api_url)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,9 @@
 //! app's, once.
 
 pub mod google;
+pub mod registry;
+
+pub use registry::{CredentialKind, ProviderSetup, ProviderSpec, Registry};
 
 use crate::model::{Event, Provider};
 use crate::secrets::SecretString;

@@ -8,7 +8,10 @@ pub mod keyring_session;
 
 use chrono::{DateTime, Utc};
 use fake_google::FakeGoogle;
-use punctual::app::{App, GoogleSetup};
+use punctual::app::{App, ConnectRequest, SignIn};
+use punctual::error::Result as CoreResult;
+use punctual::model::{Connection, Provider};
+use punctual::providers::ProviderSetup;
 use punctual::secrets::{MemorySecrets, SecretString, Secrets};
 use punctual::sync::Backoff;
 use punctual::time::{FixedClock, Zone};
@@ -24,13 +27,53 @@ pub struct Harness {
     pub waits: Arc<Mutex<Vec<Duration>>>,
 }
 
-pub fn setup_for(fake: &FakeGoogle) -> GoogleSetup {
-    GoogleSetup {
+pub fn setup_for(fake: &FakeGoogle) -> ProviderSetup {
+    ProviderSetup {
         auth_url: fake.auth_url(),
         token_url: fake.token_url(),
         api_url: fake.base.clone(),
         client_id: Some(fake_google::CLIENT_ID.to_string()),
         client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
+        ..ProviderSetup::default()
+    }
+}
+
+/// The Google connects the account tests were written with, over the app's one `connect`.
+pub trait GoogleApp: Sized {
+    fn with_google(self, setup: ProviderSetup) -> Self;
+    fn connect_google(
+        &self,
+        open: &dyn Fn(&str) -> std::result::Result<(), String>,
+        timeout: Duration,
+    ) -> CoreResult<Connection>;
+    fn connect_google_refresh_token(&self, refresh: SecretString) -> CoreResult<Connection>;
+}
+
+impl GoogleApp for App {
+    fn with_google(self, setup: ProviderSetup) -> App {
+        self.with_provider(Provider::GoogleCalendar, setup)
+    }
+
+    fn connect_google(
+        &self,
+        open: &dyn Fn(&str) -> std::result::Result<(), String>,
+        timeout: Duration,
+    ) -> CoreResult<Connection> {
+        self.connect(
+            Provider::GoogleCalendar,
+            ConnectRequest::new(SignIn::Browser {
+                open,
+                timeout,
+                cancel: punctual::auth::Cancel::new(),
+            }),
+        )
+    }
+
+    fn connect_google_refresh_token(&self, refresh: SecretString) -> CoreResult<Connection> {
+        self.connect(
+            Provider::GoogleCalendar,
+            ConnectRequest::new(SignIn::RefreshToken(refresh)),
+        )
     }
 }
 
