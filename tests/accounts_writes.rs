@@ -1040,3 +1040,44 @@ fn a_single_event_made_recurring_becomes_a_series_in_google() {
         .collect();
     converged(&h, &id, &want, "a single made recurring");
 }
+
+#[test]
+fn a_database_failure_between_the_steps_of_a_split_is_retried_not_filed_as_a_conflict() {
+    let (dir, h) = Harness::file_backed();
+    weekly(&h);
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let third = occurrence_ids(&h)[2].clone();
+    let db =
+        rusqlite::Connection::open(dir.path().join("punctual.sqlite3")).expect("open the file");
+    // Saving the first step's progress fails, after Google took that step: a full disk, as SQLite says it.
+    db.execute_batch(
+        r#"CREATE TRIGGER fail_progress BEFORE UPDATE OF payload ON outbox
+               WHEN NEW.payload LIKE '%"done":1%'
+           BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"#,
+    )
+    .expect("install the failing trigger");
+    h.app
+        .edit_event(&third, &titled("Renamed from here"), Scope::Following)
+        .expect("the local split succeeds; its push fails on our side");
+    assert_eq!(h.fake.requests("PATCH"), 1, "Google ended the master");
+    assert!(
+        h.app.conflicts().expect("conflicts").is_empty(),
+        "our own store's failure is not the provider refusing the change"
+    );
+    db.execute_batch("DROP TRIGGER fail_progress")
+        .expect("the disk has room again");
+    let mut want = weekly_occurrences();
+    want[2].2 = "Renamed from here".into();
+    want[3].2 = "Renamed from here".into();
+    converged(&h, &id, &want, "a split retried after a local failure");
+    let series: Vec<Value> = live_on_server(&h)
+        .into_iter()
+        .filter(|i| i.get("recurrence").is_some())
+        .collect();
+    assert_eq!(
+        series.len(),
+        2,
+        "the series is split at Google exactly once: the ended master and one new series: {series:?}"
+    );
+}

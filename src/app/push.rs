@@ -43,6 +43,27 @@ fn refusal(e: &ProviderError) -> Option<String> {
     }
 }
 
+/// Why one row did not go out: the provider's answer, or a failure here (the store, a row we cannot read).
+/// Only the first can be a refusal; a local failure is retried at the next sync, never filed as a conflict,
+/// because the provider may already have taken part of the change.
+#[derive(Debug)]
+enum PushError {
+    Provider(ProviderError),
+    Local(Error),
+}
+
+impl From<ProviderError> for PushError {
+    fn from(e: ProviderError) -> PushError {
+        PushError::Provider(e)
+    }
+}
+
+impl From<Error> for PushError {
+    fn from(e: Error) -> PushError {
+        PushError::Local(e)
+    }
+}
+
 /// A change a provider refused for good (see [`App::conflicts`]), as the desktop window shows it.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +148,10 @@ impl App {
         let mut pushed = 0;
         for mut row in rows {
             let mut outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
-            if matches!(outcome, Err(ProviderError::Unauthorized)) {
+            if matches!(
+                outcome,
+                Err(PushError::Provider(ProviderError::Unauthorized))
+            ) {
                 token = tokens.refresh()?;
                 outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
             }
@@ -140,7 +164,15 @@ impl App {
                     })?;
                     pushed += 1;
                 }
-                Err(e) => match refusal(&e) {
+                // Our own failure: the row waits for the next sync, and so do the rows after it, which
+                // would meet the same store.
+                Err(PushError::Local(e)) => {
+                    let _ = self
+                        .store
+                        .write(|w| w.outbox_failed(row.id, &e.message, now));
+                    return Err(e);
+                }
+                Err(PushError::Provider(e)) => match refusal(&e) {
                     Some(why) => self.store.write(|w| {
                         w.outbox_conflict(row.id, &why)?;
                         w.save_sync_state(&row.calendar_id, &SyncState::default(), now)
@@ -168,8 +200,8 @@ impl App {
         codec: &dyn EventCodec,
         token: &SecretString,
         row: &mut OutboxRow,
-    ) -> Result<Vec<RemoteChange>, ProviderError> {
-        let Ok(Some((_, Some(remote)))) = self.store.read(|r| r.calendar_origin(&row.calendar_id))
+    ) -> Result<Vec<RemoteChange>, PushError> {
+        let Some((_, Some(remote))) = self.store.read(|r| r.calendar_origin(&row.calendar_id))?
         else {
             return Ok(Vec::new());
         };
@@ -197,8 +229,9 @@ impl App {
                 Ok(Vec::new())
             }
             "split" => self.push_split(provider, codec, token, &cal, row, payload),
-            other => Err(ProviderError::Other(format!(
-                "unknown outbox operation {other:?}"
+            other => Err(PushError::Local(Error::new(
+                crate::error::ErrorCode::Internal,
+                format!("unknown outbox operation {other:?}"),
             ))),
         }
     }
@@ -209,10 +242,13 @@ impl App {
         codec: &dyn EventCodec,
         row: &OutboxRow,
         body: Option<&Value>,
-    ) -> Result<Event, ProviderError> {
+    ) -> Result<Event, PushError> {
         body.and_then(|b| codec.decode(b, &row.calendar_id, self.zone))
             .ok_or_else(|| {
-                ProviderError::Other(format!("outbox row {} holds no event to send", row.id))
+                PushError::Local(Error::new(
+                    crate::error::ErrorCode::Internal,
+                    format!("outbox row {} holds no event to send", row.id),
+                ))
             })
     }
 
@@ -250,7 +286,7 @@ impl App {
         cal: &CalendarRef<'_>,
         row: &mut OutboxRow,
         mut payload: Value,
-    ) -> Result<Vec<RemoteChange>, ProviderError> {
+    ) -> Result<Vec<RemoteChange>, PushError> {
         let drop: Vec<(String, Etag)> = payload
             .get("drop")
             .and_then(Value::as_array)
@@ -265,7 +301,17 @@ impl App {
             let change = match step {
                 0 => {
                     let master = self.wanted(codec, row, payload.get("master"))?;
-                    Some(provider.patch(token, cal, &master, Some(&etag_in(&payload)))?)
+                    match provider.patch(token, cal, &master, Some(&etag_in(&payload))) {
+                        // A retry after our own failure finds the etag spent by the first attempt:
+                        // if the provider's master already ends where ours does, that attempt took.
+                        Err(ProviderError::Conflict) => {
+                            match self.already_split(provider, token, cal, &master)? {
+                                Some(change) => Some(change),
+                                None => return Err(ProviderError::Conflict.into()),
+                            }
+                        }
+                        other => Some(other?),
+                    }
                 }
                 1 => match payload.get("new").filter(|n| !n.is_null()) {
                     Some(n) => {
@@ -282,15 +328,37 @@ impl App {
             };
             payload["done"] = Value::from(step + 1);
             row.payload = payload.to_string();
-            let saved: Result<()> = self.store.write(|w| {
+            // A failure to save is ours, never a refusal by the provider: the step it took is redone on
+            // the retry, which is safe for each step (the patch checks whether it took, the insert
+            // carries its client id, and a delete of a deleted event succeeds).
+            self.store.write(|w| {
                 if let Some(c) = &change {
                     w.apply_remote_page(&row.calendar_id, std::slice::from_ref(c))?;
                 }
                 w.outbox_progress(row.id, &row.payload)
-            });
-            saved.map_err(|e: Error| ProviderError::Other(e.to_string()))?;
+            })?;
         }
         Ok(Vec::new())
+    }
+
+    /// The provider's master, when it already carries the recurrence `master` asks for: the first step of
+    /// a split was taken by an attempt whose answer we failed to save.
+    fn already_split(
+        &self,
+        provider: &dyn CalendarProvider,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        master: &Event,
+    ) -> Result<Option<RemoteChange>, PushError> {
+        let Some(remote_id) = master.platform_id.as_deref() else {
+            return Ok(None);
+        };
+        Ok(match provider.event(token, cal, remote_id)? {
+            Some(RemoteChange::Upsert(current)) if current.recurrence == master.recurrence => {
+                Some(RemoteChange::Upsert(current))
+            }
+            _ => None,
+        })
     }
 
     /// Changes the provider refused for good, for the user to see: the event had changed or was deleted
