@@ -1081,3 +1081,28 @@ fn a_database_failure_between_the_steps_of_a_split_is_retried_not_filed_as_a_con
         "the series is split at Google exactly once: the ended master and one new series: {series:?}"
     );
 }
+
+#[test]
+fn a_change_made_while_the_provider_asked_to_wait_is_not_sent_before_then() {
+    let h = Harness::new();
+    let id = h.connect();
+    // The calendar list answers; the events request is told to come back in an hour.
+    h.fake.push_fault(Fault::Pass);
+    h.fake.push_fault(Fault::TooMany { retry_after: 3600 });
+    h.sync(&id)
+        .expect_err("an hour is longer than a sync waits");
+    let sent = h.fake.state().log.len();
+    h.app
+        .create_event(&input(&calendar(&h, &id), "Held"))
+        .expect("the local create succeeds");
+    assert_eq!(
+        h.fake.state().log.len(),
+        sent,
+        "the outbox push follows the same hold as the sync: no request within the hour"
+    );
+    assert_eq!(stored(&h).len(), 1, "the event is shown locally meanwhile");
+    h.clock.advance(chrono::Duration::minutes(61));
+    h.sync(&id).expect("after the hour the sync goes ahead");
+    let server = live_on_server(&h);
+    assert_eq!(server.len(), 1, "and the held change went out once");
+}

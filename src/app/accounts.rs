@@ -20,7 +20,7 @@ use crate::providers::{
 };
 use crate::secrets::{access_key, refresh_key, SecretString, Secrets};
 use crate::store::RemoteChange;
-use crate::sync::{Engine, Progress, SyncReport, TokenSource};
+use crate::sync::{Calls, Engine, Progress, SyncReport, TokenSource};
 use std::time::Duration;
 
 /// What a connect names beyond the provider: an OAuth client of its own (the MeetStream and Attendee
@@ -591,22 +591,38 @@ impl App {
             remote_id: &remote_cal,
             zone: self.zone,
         };
-        let ask = |t: &SecretString| provider.event(t, &cal, &remote_id);
-        let answer = match tokens.access().map(|t| ask(&t)) {
-            Ok(Err(ProviderError::Unauthorized)) => tokens.refresh().map(|t| ask(&t)),
-            other => other,
-        };
+        // The reminder is due: one try, with the shared hold and token refresh, and no backoff sleeps.
+        let mut calls = Calls::new(
+            &self.store,
+            self.clock.as_ref(),
+            &tokens,
+            crate::sync::Backoff {
+                attempts: 1,
+                ..self.backoff.clone()
+            },
+            &conn.id,
+        );
+        if calls.check_hold().is_err() {
+            return Ok(());
+        }
+        let answer = calls.call(&mut |_| {}, |t| provider.event(t, &cal, &remote_id));
         let change = match answer {
-            Ok(Ok(Some(RemoteChange::Upsert(e)))) => {
+            Ok(Some(RemoteChange::Upsert(e))) => {
                 RemoteChange::Upsert(Box::new(super::with_link(*e)))
             }
-            Ok(Ok(Some(remove))) => remove,
+            Ok(Some(remove)) => remove,
             // Gone at the provider: the whole event, or the override that stood for this instance.
-            Ok(Ok(None)) if !event.is_series() => RemoteChange::Remove {
+            Ok(None) if !event.is_series() => RemoteChange::Remove {
                 uid: event.uid.clone(),
                 recurrence_id: event.recurrence_id,
             },
-            _ => return Ok(()),
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // A long Retry-After is recorded for the next call; offline or refused, the stored copy
+                // decides.
+                let _ = calls.fail(e);
+                return Ok(());
+            }
         };
         self.store
             .write(|w| w.apply_remote_page(&p.calendar_id, std::slice::from_ref(&change)))?;

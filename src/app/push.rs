@@ -20,7 +20,7 @@ use crate::model::{Connection, Event};
 use crate::providers::{CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
-use crate::sync::TokenSource;
+use crate::sync::{CallError, Calls};
 use crate::time::wire;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -144,20 +144,33 @@ impl App {
         let provider = self.provider_for(conn)?;
         let codec = super::writes::codec_of(conn)?;
         let tokens = self.tokens_for(conn)?;
-        let mut token = tokens.access()?;
+        // One try per row and no backoff sleeps: the outbox is the retry (the next sync sends the row
+        // again), and a create in the window must not wait out a backoff. The hold and the token refresh
+        // are the shared policy's.
+        let mut calls = Calls::new(
+            &self.store,
+            self.clock.as_ref(),
+            &tokens,
+            crate::sync::Backoff {
+                attempts: 1,
+                ..self.backoff.clone()
+            },
+            &conn.id,
+        );
+        calls.check_hold()?;
         let mut pushed = 0;
         for mut row in rows {
-            let mut outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
-            if matches!(
-                outcome,
-                Err(PushError::Provider(ProviderError::Unauthorized))
-            ) {
-                token = tokens.refresh()?;
-                outcome = self.push_row(provider.as_ref(), codec, &token, &mut row);
-            }
+            // Our own failures ride inside Ok, so the policy retries only what the provider said.
+            let outcome = calls.call(&mut |_| {}, |t| {
+                match self.push_row(provider.as_ref(), codec, t, &mut row) {
+                    Ok(changes) => Ok(Ok(changes)),
+                    Err(PushError::Local(e)) => Ok(Err(e)),
+                    Err(PushError::Provider(e)) => Err(e),
+                }
+            });
             let now = self.clock.now();
             match outcome {
-                Ok(changes) => {
+                Ok(Ok(changes)) => {
                     self.store.write(|w| {
                         w.apply_remote_page(&row.calendar_id, &changes)?;
                         w.outbox_done(row.id)
@@ -166,13 +179,13 @@ impl App {
                 }
                 // Our own failure: the row waits for the next sync, and so do the rows after it, which
                 // would meet the same store.
-                Err(PushError::Local(e)) => {
+                Ok(Err(e)) => {
                     let _ = self
                         .store
                         .write(|w| w.outbox_failed(row.id, &e.message, now));
                     return Err(e);
                 }
-                Err(PushError::Provider(e)) => match refusal(&e) {
+                Err(CallError::Provider(e)) => match refusal(&e) {
                     Some(why) => self.store.write(|w| {
                         w.outbox_conflict(row.id, &why)?;
                         w.save_sync_state(&row.calendar_id, &SyncState::default(), now)
@@ -185,6 +198,14 @@ impl App {
                         }
                     }
                 },
+                // A refused grant or a long hold the provider asked for: no later row would fare better.
+                Err(other) => {
+                    let e = calls.fail(other);
+                    let _ = self
+                        .store
+                        .write(|w| w.outbox_failed(row.id, &e.message, now));
+                    return Err(e);
+                }
             }
         }
         if pushed > 0 {

@@ -12,21 +12,22 @@
 //! - A full sync (`--full`, or after a 410: the token expired, at most twice per calendar per run) drops the
 //!   calendar's events in the transaction of its first page, never before: until a page arrives the
 //!   calendar keeps its events and its saved cursor, so a fetch that fails loses nothing.
-//! - Access tokens: the cached one is tried first; a 401 refreshes it and retries that request once. A
-//!   refresh that rotates the refresh token saves the new one before anything else happens.
-//! - Transient failures (429, 403 rate limits, 5xx, dropped or cut-short answers) are retried with
-//!   exponential backoff and full jitter, never sooner than a Retry-After, at most [`Backoff::attempts`]
-//!   times per request and never longer than [`Backoff::max_delay`] per wait. A Retry-After longer than
-//!   that stops the sync and is recorded (up to [`MAX_HOLD`]): no request goes to the provider for that
-//!   connection before the time it asked for. The app checks [`held_until`] before its first request of a
-//!   sync, the outbox push, so the engine does not check it again.
+//! - Every provider call, here and in the app's outbox push and join-plan re-check, follows the one policy
+//!   of [`Calls`] (module `policy`): the cached token first, a 401 refreshed once, transient failures
+//!   retried with backoff and jitter, never sooner than a Retry-After and never longer than
+//!   [`Backoff::max_delay`] per wait. A Retry-After longer than that stops the operation and is recorded
+//!   (up to [`MAX_HOLD`]): no request goes to the provider for that connection before the time it asked
+//!   for. The app checks [`held_until`] before its first request of a sync, the outbox push, so the
+//!   engine does not check it again.
 //! - The engine never talks HTTP itself: a [`CalendarProvider`] does, and [`TokenSource`] refreshes.
 
 mod activity;
 mod pipeline;
+mod policy;
 
 pub use activity::{SyncActivity, SyncStage};
 pub use pipeline::{with_pipeline, Pipeline, Stored};
+pub use policy::{held_until, CallError, Calls, MAX_HOLD};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{stamp, ConnectionFailure, ConnectionState};
@@ -166,64 +167,6 @@ pub fn store_page(
     Ok(warnings)
 }
 
-/// Why a provider call gave up.
-enum CallError {
-    Provider(ProviderError),
-    /// The provider asked for a longer wait than a sync spends waiting ([`Backoff::max_delay`]).
-    WaitAsked(Duration),
-    /// The token source failed (no keychain, a revoked grant): nothing to retry.
-    Fatal(Error),
-}
-
-/// The longest hold a Retry-After sets: a server's "come back in a year" (or a garbled number) must not
-/// silence an account for good; a day later, the next sync asks again.
-pub const MAX_HOLD: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The error of a sync that the provider asked to hold until `until`.
-fn held_error(until: chrono::DateTime<chrono::Utc>) -> Error {
-    Error::new(
-        ErrorCode::Network,
-        format!(
-            "the calendar service asked Punctual to wait until {} before asking again; no sync runs before then",
-            stamp(until)
-        ),
-    )
-}
-
-/// When the provider has asked a connection's client to wait (a long Retry-After), the error that a sync
-/// started before that time gives, without any request to the provider; `None` when it may go ahead.
-pub fn held_until(
-    store: &Store,
-    connection_id: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Error>> {
-    Ok(store
-        .read(|r| r.retry_not_before(connection_id))?
-        .filter(|until| *until > now)
-        .map(held_error))
-}
-
-/// A small xorshift for jitter: the engine needs spread, not cryptographic randomness.
-struct Jitter(u64);
-
-impl Jitter {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0.max(1);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
-/// What one run's provider calls share: the connection, its access token once fetched, and the jitter.
-struct Session<'c> {
-    connection_id: &'c str,
-    token: Option<SecretString>,
-    jitter: Jitter,
-}
-
 /// Syncs one connection's selected calendars.
 pub struct Engine<'a> {
     pub store: &'a Store,
@@ -234,98 +177,7 @@ pub struct Engine<'a> {
     pub zone: Zone,
 }
 
-fn provider_error(e: ProviderError) -> Error {
-    match e {
-        ProviderError::Network(m) => Error::new(
-            ErrorCode::Network,
-            format!("the calendar service could not be reached: {m}"),
-        ),
-        ProviderError::RateLimited { .. } => Error::new(
-            ErrorCode::Network,
-            "the calendar service kept refusing requests (rate limited); the next sync tries again",
-        ),
-        ProviderError::Server { status, .. } => Error::new(
-            ErrorCode::Network,
-            format!("the calendar service kept failing (HTTP {status}); the next sync tries again"),
-        ),
-        ProviderError::Unauthorized => Error::new(
-            ErrorCode::NeedsReconnect,
-            "the calendar service refused a freshly refreshed token; connect the account again",
-        ),
-        other => Error::new(ErrorCode::Provider, other.to_string()),
-    }
-}
-
 impl Engine<'_> {
-    /// The error a failed call ends the sync with. A long wait the provider asked for is recorded first,
-    /// so that no sync of the connection asks again before then.
-    fn fail(&self, connection_id: &str, e: CallError) -> Error {
-        match e {
-            CallError::Provider(e) => provider_error(e),
-            CallError::Fatal(e) => e,
-            CallError::WaitAsked(wait) => {
-                let until = self.clock.now()
-                    + chrono::Duration::from_std(wait.min(MAX_HOLD)).unwrap_or_default();
-                match self
-                    .store
-                    .write(|w| w.set_retry_not_before(connection_id, Some(until)))
-                {
-                    Ok(()) => held_error(until),
-                    Err(e) => e,
-                }
-            }
-        }
-    }
-
-    /// Runs `call` with the connection's access token, refreshing once on a 401 and backing off on
-    /// transient failures.
-    fn call<T>(
-        &self,
-        session: &mut Session<'_>,
-        progress: &mut dyn FnMut(Progress),
-        mut call: impl FnMut(&SecretString) -> Result<T, ProviderError>,
-    ) -> Result<T, CallError> {
-        let mut refreshed = false;
-        let mut attempt = 0;
-        loop {
-            let t = match &session.token {
-                Some(t) => t.clone(),
-                None => {
-                    let t = self.tokens.access().map_err(CallError::Fatal)?;
-                    session.token = Some(t.clone());
-                    t
-                }
-            };
-            match call(&t) {
-                Ok(v) => return Ok(v),
-                Err(ProviderError::Unauthorized) if !refreshed => {
-                    refreshed = true;
-                    session.token = Some(self.tokens.refresh().map_err(CallError::Fatal)?);
-                }
-                Err(e)
-                    if e.is_transient()
-                        && e.retry_after().is_some_and(|w| w > self.backoff.max_delay) =>
-                {
-                    // Retrying sooner would ignore the server; waiting that long would hold the sync.
-                    return Err(CallError::WaitAsked(e.retry_after().unwrap_or_default()));
-                }
-                Err(e) if e.is_transient() && attempt + 1 < self.backoff.attempts => {
-                    attempt += 1;
-                    let wait = self
-                        .backoff
-                        .wait(attempt, e.retry_after(), session.jitter.next());
-                    progress(Progress::Retry {
-                        attempt,
-                        wait,
-                        why: e.to_string(),
-                    });
-                    (self.backoff.sleep)(wait);
-                }
-                Err(e) => return Err(CallError::Provider(e)),
-            }
-        }
-    }
-
     /// Syncs every selected calendar of `connection_id`. `full` drops the saved tokens first.
     pub fn sync(
         &self,
@@ -386,18 +238,20 @@ impl Engine<'_> {
         full: bool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<SyncReport> {
-        let mut session = Session {
+        let mut session = Calls::new(
+            self.store,
+            self.clock,
+            self.tokens,
+            self.backoff.clone(),
             connection_id,
-            token: None,
-            jitter: Jitter(self.backoff.seed),
-        };
+        );
         let mut report = SyncReport {
             connection_id: connection_id.to_string(),
             ..Default::default()
         };
-        let list = self
-            .call(&mut session, progress, |t| self.provider.calendars(t))
-            .map_err(|e| self.fail(connection_id, e))?;
+        let list = session
+            .call(progress, |t| self.provider.calendars(t))
+            .map_err(|e| session.fail(e))?;
         let now = self.clock.now();
         self.store
             .write(|w| w.put_remote_calendars(connection_id, &list, now))?;
@@ -433,7 +287,7 @@ impl Engine<'_> {
     /// everything, ignoring the saved cursor.
     fn sync_calendar(
         &self,
-        session: &mut Session<'_>,
+        session: &mut Calls<'_>,
         cal: &CalendarRef<'_>,
         full: bool,
         progress: &mut dyn FnMut(Progress),
@@ -464,25 +318,24 @@ impl Engine<'_> {
                     },
                 };
                 let starts_full = state.sync_token.is_none() && state.page_token.is_none();
-                let page =
-                    match self.call(session, progress, |t| self.provider.changes(t, cal, cursor)) {
-                        Ok(p) => p,
-                        Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
-                            gone += 1;
-                            report.full_resyncs += 1;
-                            // Pages still queued must land before the wipe, or they would outlive it.
-                            let done = pipeline.drain()?;
-                            stored(done, cal.id, &mut total, report, progress);
-                            progress(Progress::FullResync {
-                                calendar: cal.id.to_string(),
-                            });
-                            // The token is worthless: fetch everything. The first page's transaction drops
-                            // the calendar's events; until then they stay, in case the fetch fails.
-                            state = SyncState::default();
-                            continue;
-                        }
-                        Err(e) => return Err(self.fail(session.connection_id, e)),
-                    };
+                let page = match session.call(progress, |t| self.provider.changes(t, cal, cursor)) {
+                    Ok(p) => p,
+                    Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
+                        gone += 1;
+                        report.full_resyncs += 1;
+                        // Pages still queued must land before the wipe, or they would outlive it.
+                        let done = pipeline.drain()?;
+                        stored(done, cal.id, &mut total, report, progress);
+                        progress(Progress::FullResync {
+                            calendar: cal.id.to_string(),
+                        });
+                        // The token is worthless: fetch everything. The first page's transaction drops
+                        // the calendar's events; until then they stay, in case the fetch fails.
+                        state = SyncState::default();
+                        continue;
+                    }
+                    Err(e) => return Err(session.fail(e)),
+                };
                 let last = page.next_page.is_none();
                 let next = SyncState {
                     sync_token: if last {
@@ -539,6 +392,7 @@ fn stored(
 
 #[cfg(test)]
 mod tests {
+    use super::policy::Jitter;
     use super::*;
 
     fn backoff() -> Backoff {
