@@ -160,6 +160,12 @@ impl App {
         calls.check_hold()?;
         let mut pushed = 0;
         for mut row in rows {
+            // The id a create proposes, in case the provider assigns its own (Graph does).
+            let proposed = (row.operation == "create")
+                .then(|| serde_json::from_str::<Value>(&row.payload).ok())
+                .flatten()
+                .and_then(|p| codec.decode(&p, &row.calendar_id, self.zone))
+                .and_then(|e| e.platform_id);
             // Our own failures ride inside Ok, so the policy retries only what the provider said.
             let outcome = calls.call(&mut |_| {}, |t| {
                 match self.push_row(provider.as_ref(), codec, t, &mut row) {
@@ -172,6 +178,13 @@ impl App {
             match outcome {
                 Ok(Ok(changes)) => {
                     self.store.write(|w| {
+                        for c in &changes {
+                            if let (Some(proposed), RemoteChange::Upsert(e)) = (&proposed, c) {
+                                if let Some(assigned) = &e.platform_id {
+                                    w.move_event(&row.event_id, &e.id, proposed, assigned)?;
+                                }
+                            }
+                        }
                         w.apply_remote_page(&row.calendar_id, &changes)?;
                         w.outbox_done(row.id)
                     })?;

@@ -200,9 +200,11 @@ pub trait CalendarProvider: Send + Sync {
         event_remote_id: &str,
     ) -> Result<Option<RemoteChange>, ProviderError>;
 
-    /// Creates an event under the id the client chose (`platform_id`), so a retry cannot create it twice.
-    /// Returns the provider's version to store, or `None` when an event with that id is already there
-    /// (an earlier attempt whose answer was lost).
+    /// Creates an event under the id the client chose (`platform_id`), so a retry cannot create it twice;
+    /// a provider that assigns ids itself (Graph) sends that id as its idempotency key (`transactionId`)
+    /// and returns the event under its own id, to which the app then moves the stored event and its join
+    /// plan. Returns the provider's version to store, or `None` when an event with that id is already
+    /// there (an earlier attempt whose answer was lost).
     fn insert(
         &self,
         token: &SecretString,

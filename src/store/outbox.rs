@@ -107,6 +107,35 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// An event the provider stored under an id of its own choosing (Graph assigns ids on create): its
+    /// join plans move to `new_id`, the rows still waiting for it name the provider's id instead of the
+    /// one we proposed, and the old rows go, so that the provider's version stored next is the one event.
+    /// Idempotent: a retried create whose event moved already finds nothing to move.
+    pub fn move_event(
+        &self,
+        old_id: &str,
+        new_id: &str,
+        proposed_remote_id: &str,
+        remote_id: &str,
+    ) -> Result<()> {
+        if old_id == new_id {
+            return Ok(());
+        }
+        self.conn().execute(
+            "UPDATE join_plans SET event_id = ?2, occurrence_id = ?2 || substr(occurrence_id, length(?1) + 1)
+              WHERE event_id = ?1",
+            params![old_id, new_id],
+        )?;
+        // Ids are UUIDs on one side and the provider's opaque ids on the other: a text replacement in a
+        // payload cannot hit anything but the id itself.
+        self.conn().execute(
+            "UPDATE outbox SET event_id = ?2, payload = replace(payload, '\"' || ?3 || '\"', '\"' || ?4 || '\"')
+              WHERE event_id = ?1",
+            params![old_id, new_id, proposed_remote_id, remote_id],
+        )?;
+        self.remove_event(old_id)
+    }
+
     /// Records a failed attempt; the row stays for the next push.
     pub fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
         self.conn().execute(
