@@ -145,8 +145,12 @@ fn main() {
             for (i, body) in bodies.iter().enumerate() {
                 let page = parse_events_page(body, &cref).expect("a page parses");
                 let next = cursor_after(&page);
+                let phase = punctual::sync::FetchPhase::Full {
+                    first: i == 0,
+                    last: i + 1 == bodies.len(),
+                };
                 stored += pipeline
-                    .push(page.changes, next, i == 0, now)?
+                    .push(page.changes, next, phase, now)?
                     .iter()
                     .map(|p| p.changes)
                     .sum::<usize>();
@@ -179,6 +183,11 @@ fn main() {
     };
     let (mut parse, mut prepare, mut write, mut free) = Default::default();
     let mut serial_n = 0;
+    // A first sync is a full fetch: its pages are marked, and the last removes what none of them held.
+    let phase = |i: usize| punctual::sync::FetchPhase::Full {
+        first: i == 0,
+        last: i + 1 == bodies.len(),
+    };
     for (i, body) in bodies.iter().enumerate() {
         let t = Instant::now();
         let page = parse_events_page(body, &cref).expect("a page parses");
@@ -189,7 +198,7 @@ fn main() {
         prepare += t.elapsed();
         let t = Instant::now();
         store
-            .write(|w| punctual::sync::store_page(w, &cal_id, &ready, &next, i == 0, now))
+            .write(|w| punctual::sync::store_page(w, &cal_id, &ready, &next, phase(i), now))
             .expect("a page stores");
         write += t.elapsed();
         serial_n += ready.changes.len();

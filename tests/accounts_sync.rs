@@ -1473,3 +1473,60 @@ fn two_google_accounts_sync_side_by_side_and_disconnecting_one_keeps_the_other()
         "Raj's connection counts both of its events"
     );
 }
+
+#[test]
+fn a_full_fetch_that_fails_after_its_first_page_keeps_every_event_and_every_plan() {
+    let h = Harness::new();
+    h.fake.state().page_size = 2;
+    // Five meetings with a Meet link in the next hours, so each one has a join plan.
+    for i in 0..5 {
+        h.fake
+            .put(CAL, soon(&h, &format!("standup{i}"), 30 + 10 * i as i64));
+    }
+    let id = h.connect();
+    h.sync(&id).expect("first sync");
+    let now = h.app.now();
+    let window = |app: &App| {
+        all_events(
+            app,
+            &now.to_rfc3339(),
+            &(now + CDuration::hours(3)).to_rfc3339(),
+        )
+    };
+    let planned = |app: &App| {
+        window(app)
+            .iter()
+            .filter(|e| e.joins.iter().any(|j| j.status == "scheduled"))
+            .count()
+    };
+    assert_eq!(window(&h.app).len(), 5, "the first sync stored all five");
+    assert_eq!(planned(&h.app), 5, "and each one has a plan");
+    h.fake.expire_sync_tokens();
+    // The calendar list, the stale token (410) and the full fetch's first page answer; every try of its
+    // second page fails.
+    for _ in 0..3 {
+        h.fake.push_fault(Fault::Pass);
+    }
+    for _ in 0..8 {
+        h.fake.push_fault(Fault::ServerError);
+    }
+    h.sync(&id)
+        .expect_err("a full fetch that fails on its second page fails the sync");
+    assert_eq!(
+        window(&h.app).len(),
+        5,
+        "the pages that never came do not empty the calendar: the full fetch removes nothing before its last page"
+    );
+    assert_eq!(
+        planned(&h.app),
+        5,
+        "and no reminder was cancelled by the sync that failed"
+    );
+    h.fake.delete(CAL, "standup4");
+    h.sync(&id).expect("the next sync finishes the full fetch");
+    assert_eq!(
+        window(&h.app).len(),
+        4,
+        "the finished full fetch removes what the server no longer has"
+    );
+}

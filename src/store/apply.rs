@@ -311,6 +311,57 @@ impl Writer<'_> {
         page.finish(self)
     }
 
+    /// Starts a full fetch of a calendar: what an earlier, unfinished one saw no longer counts.
+    pub fn full_fetch_begin(&self, calendar_id: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM full_fetch_seen WHERE calendar_id = ?1")?
+            .execute([calendar_id])?;
+        Ok(())
+    }
+
+    /// Marks the events a page of a full fetch stored.
+    pub fn full_fetch_saw(&self, calendar_id: &str, changes: &[RemoteChange]) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO full_fetch_seen (calendar_id, event_id) VALUES (?1, ?2)",
+        )?;
+        for ch in changes {
+            if let RemoteChange::Upsert(e) = ch {
+                stmt.execute(params![calendar_id, e.id])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a full fetch with its last page: every event of the calendar it did not see is gone at the
+    /// provider, and goes here too, as a removal would (an override gives its instance back to the
+    /// series). Returns the expansion warnings of the series touched.
+    pub fn full_fetch_sweep(&self, calendar_id: &str) -> Result<Vec<String>> {
+        let unseen: Vec<(String, String)> = {
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT uid, recurrence_key FROM events
+                  WHERE calendar_id = ?1
+                    AND id NOT IN (SELECT event_id FROM full_fetch_seen WHERE calendar_id = ?1)
+                  ORDER BY recurrence_key = '' DESC",
+            )?;
+            let rows = stmt.query_map([calendar_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut touched = std::collections::BTreeSet::new();
+        for (uid, key) in &unseen {
+            let key = (!key.is_empty()).then_some(key.as_str());
+            self.remove_remote(calendar_id, uid, key)?;
+            if key.is_some() {
+                touched.insert(uid.clone());
+            }
+        }
+        self.full_fetch_begin(calendar_id)?;
+        let mut warnings = Vec::new();
+        for uid in touched {
+            warnings.extend(self.materialize_group(calendar_id, &uid)?);
+        }
+        Ok(warnings)
+    }
+
     /// Deletes a removed event: with `key`, the one override row (a removed instance); without, every row of
     /// the uid (Google sends a removed master's id alone, and its instances go with it).
     fn remove_remote(&self, calendar_id: &str, uid: &str, key: Option<&str>) -> Result<()> {

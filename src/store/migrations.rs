@@ -206,6 +206,15 @@ DROP TABLE outbox;
 ALTER TABLE outbox_rebuilt RENAME TO outbox;
 CREATE INDEX outbox_calendar ON outbox(calendar_id);
 "#,
+    // 5: a full fetch marks what it has stored, page by page, and removes the rest only with its last page,
+    // so a fetch that fails midway never leaves a calendar half empty (see `Writer::full_fetch_sweep`).
+    r#"
+CREATE TABLE full_fetch_seen (
+    calendar_id TEXT NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+    event_id    TEXT NOT NULL,
+    PRIMARY KEY (calendar_id, event_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

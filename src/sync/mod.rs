@@ -9,9 +9,10 @@
 //!   share its next transaction, in order, each still followed by its own cursor.
 //! - A fetch resumed from a saved page token is followed by one incremental round, so a run that ends
 //!   well leaves the calendar as the server is now, not as it was when an interrupted fetch began.
-//! - A full sync (`--full`, or after a 410: the token expired, at most twice per calendar per run) drops the
-//!   calendar's events in the transaction of its first page, never before: until a page arrives the
-//!   calendar keeps its events and its saved cursor, so a fetch that fails loses nothing.
+//! - A full sync (`--full`, or after a 410: the token expired, at most twice per calendar per run) marks the
+//!   events each of its pages stores and removes the unmarked ones only in the transaction of its last
+//!   page ([`FetchPhase`]): a fetch that fails on any page leaves every event, and so every join plan, in
+//!   place, and a fetch resumed after a crash keeps the marks of the pages it stored before.
 //! - Every provider call, here and in the app's outbox push and join-plan re-check, follows the one policy
 //!   of [`Calls`] (module `policy`): the cached token first, a 401 refreshed once, transient failures
 //!   retried with backoff and jitter, never sooner than a Retry-After and never longer than
@@ -148,21 +149,38 @@ pub fn prepare(changes: Vec<RemoteChange>, zone: Zone) -> Result<ReadyPage> {
     Ok(ReadyPage { changes, encodings })
 }
 
+/// Where a page stands in its fetch: what storing it does beyond applying its changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchPhase {
+    /// A page of the changes since a token.
+    Changes,
+    /// A page of a full fetch, which brings everything the provider has. The first page forgets what an
+    /// earlier, unfinished full fetch saw; the last removes what this fetch never saw. Until then, the
+    /// calendar keeps every event it had.
+    Full { first: bool, last: bool },
+}
+
 /// The second half, inside the caller's write transaction (which may hold other pages before it): a page's
-/// changes and the cursor that follows them, after dropping the calendar's events when a full fetch starts.
-/// Returns the expansion warnings.
+/// changes and the cursor that follows them, with the full fetch's marks (see [`FetchPhase`]). Returns
+/// the expansion warnings.
 pub fn store_page(
     w: &crate::store::Writer<'_>,
     calendar_id: &str,
     page: &ReadyPage,
     next: &SyncState,
-    starts_full: bool,
+    phase: FetchPhase,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<String>> {
-    if starts_full {
-        w.wipe_calendar(calendar_id)?;
+    if let FetchPhase::Full { first: true, .. } = phase {
+        w.full_fetch_begin(calendar_id)?;
     }
-    let warnings = w.apply_encoded_page(calendar_id, &page.changes, &page.encodings)?;
+    let mut warnings = w.apply_encoded_page(calendar_id, &page.changes, &page.encodings)?;
+    if let FetchPhase::Full { last, .. } = phase {
+        w.full_fetch_saw(calendar_id, &page.changes)?;
+        if last {
+            warnings.extend(w.full_fetch_sweep(calendar_id)?);
+        }
+    }
     w.save_sync_state(calendar_id, next, now)?;
     Ok(warnings)
 }
@@ -317,7 +335,8 @@ impl Engine<'_> {
                         window: self.provider.full_window(self.clock.now()),
                     },
                 };
-                let starts_full = state.sync_token.is_none() && state.page_token.is_none();
+                let in_full = state.sync_token.is_none();
+                let first = in_full && state.page_token.is_none();
                 let page = match session.call(progress, |t| self.provider.changes(t, cal, cursor)) {
                     Ok(p) => p,
                     Err(CallError::Provider(ProviderError::SyncTokenGone)) if gone < 2 => {
@@ -353,8 +372,12 @@ impl Engine<'_> {
                     ));
                 }
                 report.warnings.extend(page.warnings.iter().cloned());
-                let done =
-                    pipeline.push(page.changes, next.clone(), starts_full, self.clock.now())?;
+                let phase = if in_full {
+                    FetchPhase::Full { first, last }
+                } else {
+                    FetchPhase::Changes
+                };
+                let done = pipeline.push(page.changes, next.clone(), phase, self.clock.now())?;
                 stored(done, cal.id, &mut total, report, progress);
                 state = next;
                 if last && catch_up && state.sync_token.is_some() {

@@ -14,7 +14,7 @@
 //! by the cursor after it, so a crash still leaves the store at the end of some page. At most
 //! [`MAX_GROUP`] pages are being written and fewer wait, which bounds the memory a fast fetch can pile up.
 
-use super::{ReadyPage, SyncState};
+use super::{FetchPhase, ReadyPage, SyncState};
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{RemoteChange, Store};
 use chrono::{DateTime, Utc};
@@ -24,7 +24,7 @@ use std::sync::mpsc;
 struct Job {
     page: ReadyPage,
     next: SyncState,
-    starts_full: bool,
+    phase: FetchPhase,
     now: DateTime<Utc>,
 }
 
@@ -57,13 +57,13 @@ impl Pipeline {
         &mut self,
         changes: Vec<RemoteChange>,
         next: SyncState,
-        starts_full: bool,
+        phase: FetchPhase,
         now: DateTime<Utc>,
     ) -> Result<Vec<Stored>> {
         let job = Job {
             page: super::prepare(changes, self.zone)?,
             next,
-            starts_full,
+            phase,
             now,
         };
         let mut stored = self.ready()?;
@@ -125,16 +125,7 @@ fn store_group(store: &Store, calendar_id: &str, group: &[Job]) -> Result<Vec<Ve
     store.write(|w| {
         group
             .iter()
-            .map(|job| {
-                super::store_page(
-                    w,
-                    calendar_id,
-                    &job.page,
-                    &job.next,
-                    job.starts_full,
-                    job.now,
-                )
-            })
+            .map(|job| super::store_page(w, calendar_id, &job.page, &job.next, job.phase, job.now))
             .collect()
     })
 }
@@ -260,7 +251,11 @@ mod tests {
         let mut stored = Vec::new();
         with_pipeline(&store, cal, |p| {
             for n in 0..5 {
-                stored.extend(p.push(page(n * 10..n * 10 + 10), cursor(n), n == 0, now)?);
+                let phase = FetchPhase::Full {
+                    first: n == 0,
+                    last: n == 4,
+                };
+                stored.extend(p.push(page(n * 10..n * 10 + 10), cursor(n), phase, now)?);
             }
             stored.extend(p.drain()?);
             Ok(())
@@ -294,8 +289,24 @@ mod tests {
         let cal = crate::model::LOCAL_CALENDAR_ID;
         let now = chrono::Utc::now();
         let err = with_pipeline(&store, cal, |p| -> Result<()> {
-            p.push(page(0..10), cursor(0), true, now)?;
-            p.push(page(10..20), cursor(1), false, now)?;
+            p.push(
+                page(0..10),
+                cursor(0),
+                FetchPhase::Full {
+                    first: true,
+                    last: false,
+                },
+                now,
+            )?;
+            p.push(
+                page(10..20),
+                cursor(1),
+                FetchPhase::Full {
+                    first: false,
+                    last: true,
+                },
+                now,
+            )?;
             Err(Error::new(ErrorCode::Network, "the next page did not come"))
         })
         .expect_err("fetch's failure is returned");
@@ -316,7 +327,7 @@ mod tests {
         // No such calendar: the sync state's foreign key refuses the first page.
         let err = with_pipeline(&store, "no-such-calendar", |p| {
             for n in 0..4 {
-                p.push(Vec::new(), cursor(n), false, now)?;
+                p.push(Vec::new(), cursor(n), FetchPhase::Changes, now)?;
             }
             p.drain().map(|_| ())
         })
