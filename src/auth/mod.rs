@@ -21,10 +21,14 @@ pub use loopback::{Callback, Cancel, LoopbackFlow};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::secrets::SecretString;
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{
+    BasicErrorResponseType, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenResponse,
+};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, HttpRequest, HttpResponse,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ErrorResponse, HttpRequest, HttpResponse, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use std::sync::Once;
 use std::time::Duration;
@@ -147,22 +151,78 @@ fn bad_url(what: &str, e: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Why a token request failed, as an [`Error`]: `invalid_grant` is `needs_reconnect`.
+/// A token endpoint's error answer (RFC 6749 §5.2), with the numeric `error_codes` that the Microsoft
+/// identity platform adds (its AADSTS numbers), which say more reliably than the text why it refused.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct TokenErrorResponse {
+    error: BasicErrorResponseType,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+}
+
+impl std::fmt::Display for TokenErrorResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error.as_ref())
+    }
+}
+
+impl ErrorResponse for TokenErrorResponse {}
+
+/// The OAuth client type every token request uses: the basic one, with [`TokenErrorResponse`].
+type TokenClient<HasTokenUrl = EndpointSet> = oauth2::Client<
+    TokenErrorResponse,
+    BasicTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+
+/// AADSTS codes that mean the grant is gone or needs the user again: an expired or revoked refresh token
+/// (70008, 700082, 50173), consent withdrawn (65001), multi-factor or a sign-in required (50076, 50078,
+/// 50079), and an expired session (70043).
+const RECONNECT_CODES: &[u64] = &[70008, 700082, 50173, 65001, 50076, 50078, 50079, 70043];
+
+/// Why a token request failed, as an [`Error`]: `invalid_grant`, `interaction_required` and the AADSTS
+/// codes of [`RECONNECT_CODES`] are `needs_reconnect`.
 fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+    e: RequestTokenError<RE, TokenErrorResponse>,
 ) -> Error {
     match e {
         RequestTokenError::ServerResponse(r) => {
-            let desc = r.error_description().cloned().unwrap_or_default();
-            match r.error() {
-                BasicErrorResponseType::InvalidGrant => Error::new(
+            let desc = r.error_description.clone().unwrap_or_default();
+            let name = r.error.as_ref();
+            let reconnect = matches!(r.error, BasicErrorResponseType::InvalidGrant)
+                || name == "interaction_required"
+                || r.error_codes.iter().any(|c| RECONNECT_CODES.contains(c));
+            let detail = if desc.is_empty() {
+                String::new()
+            } else {
+                format!(": {desc}")
+            };
+            if reconnect {
+                Error::new(
                     ErrorCode::NeedsReconnect,
-                    format!("the account's authorization was revoked or has expired (invalid_grant{}); connect it again", if desc.is_empty() { String::new() } else { format!(": {desc}") }),
-                ),
-                other => Error::new(
+                    format!("the account's authorization was revoked or has expired, or the provider needs you to sign in again ({name}{detail}); connect it again"),
+                )
+            } else {
+                Error::new(
                     ErrorCode::OauthFailed,
-                    format!("the token endpoint refused the request: {}{}", other.as_ref(), if desc.is_empty() { String::new() } else { format!(" ({desc})") }),
-                ),
+                    format!(
+                        "the token endpoint refused the request: {name}{}",
+                        if desc.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({desc})")
+                        }
+                    ),
+                )
             }
         }
         RequestTokenError::Request(e) => Error::new(
@@ -180,7 +240,7 @@ fn token_error<RE: std::error::Error + 'static>(
     }
 }
 
-fn tokens_of(r: &oauth2::basic::BasicTokenResponse) -> Tokens {
+fn tokens_of(r: &BasicTokenResponse) -> Tokens {
     Tokens {
         access: SecretString::new(r.access_token().secret().clone()),
         refresh: r
@@ -197,7 +257,7 @@ pub fn exchange_code(
     code: &str,
     verifier: PkceCodeVerifier,
 ) -> Result<Tokens> {
-    let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+    let client = TokenClient::<EndpointNotSet>::new(ClientId::new(cfg.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::new(cfg.token_url.clone()).map_err(|e| bad_url("token URL", e))?)
         .set_redirect_uri(
@@ -225,7 +285,7 @@ pub fn exchange_code(
 
 /// Gets a new access token with a refresh token. `refresh` in the answer is the rotated token, if any.
 pub fn refresh(cfg: &OAuthConfig, refresh_token: &SecretString) -> Result<Tokens> {
-    let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+    let client = TokenClient::<EndpointNotSet>::new(ClientId::new(cfg.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::new(cfg.token_url.clone()).map_err(|e| bad_url("token URL", e))?);
     let client = match &cfg.client_secret {
@@ -244,4 +304,48 @@ pub fn refresh(cfg: &OAuthConfig, refresh_token: &SecretString) -> Result<Tokens
 /// Checks that the authorize URL is a URL, before a browser is opened on it.
 fn auth_url(cfg: &OAuthConfig) -> Result<AuthUrl> {
     AuthUrl::new(cfg.auth_url.clone()).map_err(|e| bad_url("authorization URL", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(body: &str) -> Error {
+        let r: TokenErrorResponse = serde_json::from_str(body).expect("an RFC 6749 error body");
+        token_error(RequestTokenError::<std::io::Error, _>::ServerResponse(r))
+    }
+
+    #[test]
+    fn a_lost_grant_is_needs_reconnect_by_its_error_or_its_aadsts_code() {
+        for body in [
+            r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+            r#"{"error":"interaction_required","error_description":"AADSTS50076: MFA required","error_codes":[50076]}"#,
+            // Microsoft's numbers decide even when the error name is a general one.
+            r#"{"error":"invalid_request","error_description":"AADSTS70043: expired","error_codes":[70043]}"#,
+            r#"{"error":"invalid_client","error_codes":[65001]}"#,
+        ] {
+            assert_eq!(
+                refused(body).code,
+                ErrorCode::NeedsReconnect,
+                "{body}: the grant is gone or needs the user, so the account must be connected again"
+            );
+        }
+    }
+
+    #[test]
+    fn other_refusals_are_oauth_failures_that_name_the_error() {
+        let e = refused(
+            r#"{"error":"invalid_client","error_description":"bad secret","error_codes":[7000215]}"#,
+        );
+        assert_eq!(
+            e.code,
+            ErrorCode::OauthFailed,
+            "a wrong client is not the account's grant: reconnecting with it would fail the same way"
+        );
+        assert!(
+            e.message.contains("invalid_client") && e.message.contains("bad secret"),
+            "the message says what the endpoint said: {}",
+            e.message
+        );
+    }
 }
