@@ -1,6 +1,9 @@
 //! ICS import and export through `punctual::app`: idempotent re-import, broken events skipped, files that are
 //! not iCalendar refused with nothing written, and export → import giving back the same occurrences.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use chrono::{DateTime, Utc};
 use punctual::app::{App, ListQuery};
 use punctual::error::ErrorCode;
@@ -260,16 +263,13 @@ fn export_then_import_gives_the_same_occurrences() {
 }
 
 fn fixtures() -> Option<Vec<PathBuf>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/ics"
-    ));
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "SKIPPED: {} does not exist, so the real-world .ics files were not tested",
-            dir.display()
-        );
-        return None;
+    let dir = fixtures::dir("ics");
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            fixtures::missing(&dir, &e.to_string());
+            return None;
+        }
     };
     let mut files: Vec<_> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -340,12 +340,10 @@ fn every_real_world_file_imports_and_round_trips() {
 #[test]
 fn google_export_with_exdate_and_override_matches_a_hand_computation() {
     let Some(files) = fixtures() else { return };
-    let Some(f) = files
+    let f = files
         .iter()
         .find(|p| p.ends_with("google_exdate_and_override.ics"))
-    else {
-        return;
-    };
+        .expect("the fixtures folder holds google_exdate_and_override.ics");
     let a = app("Europe/Berlin");
     let r = a
         .import_ics(&std::fs::read_to_string(f).expect("readable"), None)

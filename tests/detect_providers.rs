@@ -3,19 +3,19 @@
 //! The fixtures live outside the repository (../shared/fixtures/providers); when they are missing the tests say so
 //! loudly and pass, rather than copying them in.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use punctual::detect::{self, invite_from_conference_json, invite_from_input, InviteField};
 use punctual::model::LinkSource;
 use serde_json::Value;
-use std::path::PathBuf;
 
 fn fixture(rel: &str) -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/providers")
-        .join(rel);
+    let path = fixtures::dir("providers").join(rel);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).ok(),
+        Ok(text) => Some(serde_json::from_str(&text).expect("a provider fixture is JSON")),
         Err(e) => {
-            eprintln!("\n*** SKIPPED: provider fixture {} not found ({e}); detection on provider JSON is untested ***\n", path.display());
+            fixtures::missing(&path, &e.to_string());
             None
         }
     }

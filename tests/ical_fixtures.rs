@@ -4,6 +4,9 @@
 // Tests report failure by panicking; STYLE.md's "no unwrap()" is for code outside tests.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use punctual::ical::{self, ParseOptions, Parsed};
 use punctual::model::Event;
@@ -12,17 +15,11 @@ use punctual::time::Zone;
 use std::path::PathBuf;
 
 fn fixtures_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/ics"
-    ));
+    let dir = fixtures::dir("ics");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "\n!!!!! SKIPPED: {} does not exist; the real-world iCalendar fixtures were not checked !!!!!\n",
-            dir.display()
-        );
+        fixtures::missing(&dir, "no such folder");
         None
     }
 }
