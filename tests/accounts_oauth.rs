@@ -39,8 +39,17 @@ fn browser(seen: &Seen) -> impl Fn(&str) -> Result<(), String> {
     }
 }
 
+/// What the browser saw, once it has seen something: the browser runs on its own thread, so the test
+/// waits for its page (generously: a busy machine is slow, never wrong) rather than for a fixed time.
 fn pages(seen: &Seen) -> Vec<Result<(u16, String), String>> {
-    seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if !got.is_empty() || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Nothing of a failed connect may remain: only the local connection, and an empty keychain.
@@ -102,7 +111,6 @@ fn the_browser_flow_connects_with_pkce_and_the_page_says_close_the_tab() {
         "the primary calendar is named"
     );
     // The browser's last page comes from the loopback listener.
-    std::thread::sleep(Duration::from_millis(200));
     let p = pages(&seen);
     let (status, body) = p
         .first()
@@ -144,7 +152,6 @@ fn failing_flow(mode: AuthorizeMode) -> (Harness, punctual::error::Error, Seen) 
         .app
         .connect_google(&browser(&seen), Duration::from_secs(20))
         .expect_err("this flow must fail");
-    std::thread::sleep(Duration::from_millis(100));
     (h, e, seen)
 }
 
@@ -217,12 +224,15 @@ fn the_listener_takes_one_callback_and_refuses_a_second() {
     let h = Harness::new();
     let redirect: Arc<Mutex<Option<String>>> = Default::default();
     let r2 = redirect.clone();
+    // The browser thread checks what it sees; joining it brings a failed check into this test's result.
+    let browser: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Default::default();
+    let b2 = browser.clone();
     // This "browser" records where the authorize endpoint redirects, then visits it, then a favicon-like
     // path first to prove other paths do not use the listener up.
     let open = move |url: &str| {
         let url = url.to_string();
         let r2 = r2.clone();
-        std::thread::spawn(move || {
+        let handle = std::thread::spawn(move || {
             punctual::auth::install_tls_provider();
             let no_follow = reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -254,12 +264,19 @@ fn the_listener_takes_one_callback_and_refuses_a_second() {
                 .expect("the callback is answered");
             *r2.lock().unwrap_or_else(|e| e.into_inner()) = Some(loc);
         });
+        *b2.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         Ok(())
     };
     h.app
         .connect_google(&open, Duration::from_secs(20))
         .expect("the first callback connects");
-    std::thread::sleep(Duration::from_millis(100));
+    browser
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("the browser was opened")
+        .join()
+        .expect("every check the browser made held");
     let loc = redirect
         .lock()
         .unwrap_or_else(|e| e.into_inner())
