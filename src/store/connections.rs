@@ -184,6 +184,20 @@ impl Reader<'_> {
             .unwrap_or_default())
     }
 
+    /// When the calendar's last full fetch began: the start of the window a windowed feed (Graph's
+    /// calendarView delta) was opened on.
+    pub fn last_full_fetch(&self, calendar_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<Option<String>> = self
+            .conn
+            .prepare_cached("SELECT last_full_sync FROM sync_state WHERE calendar_id = ?1")?
+            .query_row([calendar_id], |r| r.get(0))
+            .optional()?;
+        Ok(at
+            .flatten()
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&Utc)))
+    }
+
     /// The calendar of a connection with this provider id.
     pub fn calendar_by_remote_id(
         &self,
@@ -507,6 +521,14 @@ impl Writer<'_> {
                 state.page_token,
                 stamp(now)
             ])?;
+        Ok(())
+    }
+
+    /// Records that a full fetch of the calendar began at `now` (after its first page's sync state).
+    pub fn mark_full_fetch(&self, calendar_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE sync_state SET last_full_sync = ?2 WHERE calendar_id = ?1")?
+            .execute(params![calendar_id, stamp(now)])?;
         Ok(())
     }
 

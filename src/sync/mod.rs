@@ -182,8 +182,16 @@ pub fn store_page(
         }
     }
     w.save_sync_state(calendar_id, next, now)?;
+    if let FetchPhase::Full { first: true, .. } = phase {
+        w.mark_full_fetch(calendar_id, now)?;
+    }
     Ok(warnings)
 }
+
+/// How long a windowed feed's token serves before a new full round opens a window from "now": Graph's
+/// calendarView delta only ever reports changes inside the window it was opened on, so a window opened a
+/// week ago has a week less ahead of it.
+pub const WINDOW_RENEWAL: chrono::Duration = chrono::Duration::days(7);
 
 /// Syncs one connection's selected calendars.
 pub struct Engine<'a> {
@@ -316,11 +324,18 @@ impl Engine<'_> {
             let mut gone = 0;
             // The cursor is read once: after that, each page's cursor is the one queued with it, which
             // the writer saves in that page's transaction.
-            let mut state = if full {
-                SyncState::default()
-            } else {
-                self.store.read(|r| r.sync_state(cal.id))?
-            };
+            let now = self.clock.now();
+            let window_moved = self.provider.full_window(now).is_some()
+                && self
+                    .store
+                    .read(|r| r.last_full_fetch(cal.id))?
+                    .is_none_or(|began| now - began >= WINDOW_RENEWAL);
+            let mut state = self.store.read(|r| r.sync_state(cal.id))?;
+            // A new round for a new window keeps the old events until its last page replaces them; a
+            // round already under way (a saved page, no token) just goes on.
+            if full || (window_moved && state.sync_token.is_some()) {
+                state = SyncState::default();
+            }
             // A fetch resumed from a saved page serves the server as it was when that fetch began, maybe
             // runs ago; one more incremental round after its last page brings the calendar up to now.
             let mut catch_up = state.page_token.is_some();
