@@ -9,6 +9,10 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup-debian.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
+# A Node.js the setup installed from PyPI, where the distribution had none new enough.
+if [ -x "${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}/node-bin/node" ]; then
+  export PATH="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}/node-bin:$PATH"
+fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/punctual-target}"
 
 (cd ui && npx --no-install vite build)

