@@ -458,3 +458,112 @@ fn a_client_stored_with_config_connects_and_its_secret_is_never_printed() {
         "the client secret is never printed: {printed}"
     );
 }
+
+#[test]
+fn the_log_records_connects_refreshes_and_syncs_without_a_token_or_a_title() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let fake = FakeGoogle::start();
+    fake.put(
+        "jane@acme.example",
+        items::with_meet(
+            items::timed(
+                "ev1",
+                "Quarterly layoffs planning",
+                "2026-03-10T09:00:00+01:00",
+                "2026-03-10T10:00:00+01:00",
+                "Europe/Berlin",
+            ),
+            "abc-defg-hij",
+        ),
+    );
+    let data = tempfile::tempdir().expect("a data dir");
+    let logs = tempfile::tempdir().expect("a log dir");
+    let rt = fake.issue_refresh_token();
+    let cmd = || {
+        let mut c = with_fake(ks.punctual(data.path()), &fake);
+        c.env("PUNCTUAL_LOG_DIR", logs.path())
+            .env_remove("PUNCTUAL_LOG");
+        c
+    };
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "connect",
+            "google",
+            "--refresh-token-stdin",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+        ],
+        &rt,
+    );
+    assert!(
+        o.status.success(),
+        "connect works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The cached access token is refused once, so the next sync refreshes it (and the fake rotates it).
+    fake.push_fault(Fault::Unauthorized);
+    let o = run(cmd(), &["--json", "sync"], "");
+    assert!(
+        o.status.success(),
+        "sync works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(cmd(), &["--json", "logs", "-n", "200"], "");
+    assert!(
+        o.status.success(),
+        "logs works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let shown = json_of(&o);
+    assert_eq!(
+        shown["path"].as_str(),
+        logs.path().to_str(),
+        "`punctual logs` names the log folder"
+    );
+    let text: String = std::fs::read_dir(logs.path())
+        .expect("the log folder exists")
+        .filter_map(|e| std::fs::read_to_string(e.expect("an entry").path()).ok())
+        .collect();
+    for want in [
+        "connected",
+        "calendar synced",
+        "access token refreshed",
+        "sync done",
+    ] {
+        assert!(
+            text.contains(want),
+            "the log records {want:?}, so a bug report shows what happened:\n{text}"
+        );
+    }
+    let issued = fake.state().issued.clone();
+    assert!(
+        issued.len() >= 3,
+        "the fake issued tokens to look for: {issued:?}"
+    );
+    for secret in issued
+        .iter()
+        .map(String::as_str)
+        .chain([rt.as_str(), CLIENT_SECRET])
+    {
+        assert!(
+            !text.contains(secret),
+            "a token or secret never reaches the log, which users send to strangers"
+        );
+    }
+    for private in [
+        "Quarterly layoffs planning",
+        "abc-defg-hij",
+        "jane@acme.example",
+    ] {
+        assert!(
+            !text.contains(private),
+            "{private:?} is the user's own: the log holds ids and counts only"
+        );
+    }
+}

@@ -91,7 +91,18 @@ impl TokenSource for KeychainTokens<'_> {
                     "the keychain holds no refresh token for this account; connect it again",
                 )
             })?;
-        let tokens = auth::refresh(&self.oauth, &rt)?;
+        let tokens = auth::refresh(&self.oauth, &rt).inspect_err(|e| {
+            tracing::warn!(
+                connection = self.connection_id,
+                code = e.code.as_str(),
+                "token refresh failed"
+            )
+        })?;
+        tracing::info!(
+            connection = self.connection_id,
+            rotated = tokens.refresh.is_some(),
+            "access token refreshed"
+        );
         // A rotated refresh token replaces the old one at once: the old one may already be dead.
         if let Some(new) = &tokens.refresh {
             self.secrets.set(&refresh_key(self.connection_id), new)?;
@@ -270,7 +281,16 @@ impl App {
                 tokens
             }
         };
-        self.finish_connect(spec, &setup, &cfg, tokens)
+        let conn = self.finish_connect(spec, &setup, &cfg, tokens);
+        match &conn {
+            Ok(c) => tracing::info!(connection = %c.id, provider = spec.slug(), "connected"),
+            Err(e) => tracing::warn!(
+                provider = spec.slug(),
+                code = e.code.as_str(),
+                "connect failed"
+            ),
+        }
+        conn
     }
 
     fn finish_connect(
@@ -512,6 +532,23 @@ impl App {
             zone: self.zone,
         };
         let result = engine.sync(&conn.id, full, &mut |p| progress(&conn.id, p));
+        match &result {
+            Ok(r) => tracing::info!(
+                connection = %conn.id,
+                provider = conn.provider.as_str(),
+                calendars = r.calendars,
+                pages = r.pages,
+                changes = r.changes,
+                full_resyncs = r.full_resyncs,
+                "sync done"
+            ),
+            Err(e) => tracing::warn!(
+                connection = %conn.id,
+                provider = conn.provider.as_str(),
+                code = e.code.as_str(),
+                "sync failed"
+            ),
+        }
         if let Err(e) = &result {
             if e.code == ErrorCode::NeedsReconnect {
                 self.cancel_plans_of(&conn.id)?;

@@ -211,6 +211,8 @@ impl App {
             let updated = join::after(&p, step, now, rules.nag);
             // Save first: a crash after this never repeats the notification.
             self.store.write(|w| w.save_plan(&updated, now))?;
+            // The plan's id and what happened only: a title is the user's, and a log is sent to others.
+            tracing::info!(plan = %p.id, step = ?step, "reminder");
             match step {
                 Step::AutoJoin => {
                     if let Err(e) = self.open_link(p.meeting_url.as_deref(), &rules, host.opener) {

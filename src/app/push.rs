@@ -175,6 +175,18 @@ impl App {
                 }
             });
             let now = self.clock.now();
+            tracing::info!(
+                connection = %conn.id,
+                row = row.id,
+                operation = %row.operation,
+                outcome = match &outcome {
+                    Ok(Ok(_)) => "pushed",
+                    Ok(Err(_)) => "local failure",
+                    Err(CallError::Provider(e)) if refusal(e).is_some() => "refused",
+                    Err(_) => "failed",
+                },
+                "outbox push"
+            );
             match outcome {
                 Ok(Ok(changes)) => {
                     self.store.write(|w| {

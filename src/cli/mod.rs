@@ -72,6 +72,12 @@ enum Command {
     /// Store settings: the Google OAuth client.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Print where the log is and its last lines (for a bug report: it holds no titles or tokens).
+    Logs {
+        /// How many of the last lines to print.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: usize,
+    },
     /// Remove an account with its events, join plans, sync state and keychain secrets.
     Disconnect {
         /// The connection id (from `punctual connections`).
@@ -255,6 +261,7 @@ pub fn run() -> ExitCode {
         }
     };
     let json = cli.json;
+    let _log = punctual::logs::init();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -285,6 +292,20 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Detect(a) => detect(a, json),
+        Command::Logs { lines } => {
+            let dir = punctual::logs::log_dir()?;
+            let tail = punctual::logs::tail(&dir, lines);
+            if json {
+                render::json(&serde_json::json!({ "path": dir, "lines": tail }))
+            } else {
+                let mut out = format!("Log folder: {}\n", dir.display());
+                for l in tail {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+                render::raw(&out)
+            }
+        }
         Command::Remind => remind::run(open(cli.data_dir)?),
         Command::Join { target } => {
             let app = open(cli.data_dir)?;

@@ -303,7 +303,30 @@ impl Engine<'_> {
                 remote_id,
                 zone,
             };
-            self.sync_calendar(&mut session, &cref, full, progress, &mut report)?;
+            let (started, pages, changes) =
+                (std::time::Instant::now(), report.pages, report.changes);
+            let outcome = self.sync_calendar(&mut session, &cref, full, progress, &mut report);
+            // Ids, counts and codes only: never a title or a token (src/logs.rs).
+            let took_ms = started.elapsed().as_millis() as u64;
+            match &outcome {
+                Ok(()) => tracing::info!(
+                    provider = self.provider.provider().as_str(),
+                    calendar = cal.id,
+                    pages = report.pages - pages,
+                    changes = report.changes - changes,
+                    took_ms,
+                    "calendar synced"
+                ),
+                Err(e) => tracing::warn!(
+                    provider = self.provider.provider().as_str(),
+                    calendar = cal.id,
+                    pages = report.pages - pages,
+                    took_ms,
+                    code = e.code.as_str(),
+                    "calendar sync failed"
+                ),
+            }
+            outcome?;
             report.calendars += 1;
         }
         Ok(report)
