@@ -5,11 +5,14 @@
 //! - [`LoopbackFlow`] binds `127.0.0.1` on a port the OS picks and redirects to
 //!   `http://127.0.0.1:PORT/callback`: the literal address, not `localhost` (RFC 8252 §7.3, §8.3). PKCE uses
 //!   S256 (RFC 7636 §4.2), and the `state` is checked on the callback (RFC 6749 §10.12).
-//! - The listener answers exactly one callback and then closes, so a second request (a reload, a replay) is
-//!   refused by the OS rather than starting a second exchange. Requests for other paths (a favicon) get a 404
-//!   and do not use it up. It gives up after [`LoopbackFlow::DEFAULT_TIMEOUT`] unless told otherwise.
-//! - Each failure (a wrong state, `error=access_denied`, no code, a timeout) is a typed [`Error`] and
-//!   returns before any token exists, so nothing can be stored.
+//! - The listener answers exactly one callback with this flow's state and then closes, so a second request
+//!   (a reload, a replay) is refused by the OS rather than starting a second exchange. Requests for other
+//!   paths (a favicon) get a 404, and callbacks with a missing or foreign state a 400; neither uses it up,
+//!   so a page that guesses the port can neither end nor forge the sign-in. Connections are served side by
+//!   side, each with a deadline of a few seconds, so none (a stalled or silent one) holds the wait up, and
+//!   Cancel is seen at once. It gives up after [`LoopbackFlow::DEFAULT_TIMEOUT`] unless told otherwise.
+//! - Each failure (only foreign states until the timeout, `error=access_denied`, no code, a timeout) is a
+//!   typed [`Error`] and returns before any token exists, so nothing can be stored.
 //! - The token request never follows a redirect ([`http_client`] has redirects off): a redirected token
 //!   request would send the code and secret to wherever it pointed.
 //! - Tokens come back as [`SecretString`]s. A provider may rotate the refresh token on any refresh; callers
