@@ -1530,3 +1530,90 @@ fn a_full_fetch_that_fails_after_its_first_page_keeps_every_event_and_every_plan
         "the finished full fetch removes what the server no longer has"
     );
 }
+
+#[test]
+fn disconnect_revokes_the_refresh_token_at_google() {
+    let h = Harness::new();
+    let id = h.connect();
+    let rt = h
+        .secrets
+        .get(&refresh_key(&id))
+        .expect("keychain")
+        .expect("the account's refresh token");
+    let out = h.app.disconnect(&id).expect("disconnect");
+    assert!(
+        out.revoked && out.revoke_error.is_none(),
+        "Google took the revocation: {out:?}"
+    );
+    assert_eq!(
+        h.fake.state().revocations,
+        vec![rt.expose().to_string()],
+        "the account's refresh token was revoked at Google's endpoint"
+    );
+    let again = h.app.connect_google_refresh_token(rt.clone());
+    assert_eq!(
+        again.map(|_| ()).map_err(|e| e.code),
+        Err(ErrorCode::NeedsReconnect),
+        "the revoked token no longer works anywhere"
+    );
+}
+
+#[test]
+fn a_failed_revocation_is_reported_and_the_account_is_removed_all_the_same() {
+    let h = Harness::new();
+    let id = h.connect();
+    h.fake.state().revoke_fails = true;
+    let out = h.app.disconnect(&id).expect("disconnect goes on");
+    assert!(
+        !out.revoked
+            && out
+                .revoke_error
+                .as_deref()
+                .is_some_and(|e| e.contains("503")),
+        "the failure is reported: {out:?}"
+    );
+    assert!(
+        h.app.connection(&id).is_err(),
+        "the account is gone locally all the same"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&id))
+            .expect("keychain")
+            .is_none(),
+        "and so are its secrets"
+    );
+}
+
+#[test]
+fn a_refresh_in_flight_during_disconnect_writes_no_token_back() {
+    let h = Harness::new();
+    let id = h.connect();
+    // The next sync must refresh, and the token endpoint takes its time answering.
+    h.secrets
+        .delete(&punctual::secrets::access_key(&id))
+        .expect("forget the access token");
+    h.fake.state().token_latency = Duration::from_secs(2);
+    let before = h.fake.requests("POST /token");
+    std::thread::scope(|s| {
+        let syncing = s.spawn(|| h.sync(&id));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while h.fake.requests("POST /token") == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sync asks for a new token"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        h.app
+            .disconnect(&id)
+            .expect("disconnect while the refresh is in flight");
+        let _ = syncing.join().expect("the sync thread ends");
+    });
+    for key in [refresh_key(&id), punctual::secrets::access_key(&id)] {
+        assert!(
+            h.secrets.get(&key).expect("keychain").is_none(),
+            "{key}: the refresh that finished after the disconnect wrote nothing back"
+        );
+    }
+}

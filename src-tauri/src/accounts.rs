@@ -340,7 +340,15 @@ pub async fn disconnect(
     let accounts = accounts.inner().clone();
     blocking(move || {
         let _no_sync = lock(&accounts.0.syncer);
-        handle.state::<Core>().with(|app| app.disconnect(&id))
+        let out = handle.state::<Core>().with(|app| app.disconnect(&id))?;
+        // The account is gone here either way; the user should know its grant may live on there.
+        if let Some(why) = out.revoke_error {
+            let _ = punctual::desktop_host::notice(
+                "Punctual could not revoke its access",
+                &format!("{why}. Remove Punctual in your account's security settings."),
+            );
+        }
+        Ok(())
     })
     .await
 }

@@ -62,6 +62,20 @@ impl<'a> ConnectRequest<'a> {
 pub const SYNC_INTERVAL_SETTING: &str = "sync_interval_minutes";
 pub const DEFAULT_SYNC_MINUTES: i64 = 5;
 
+/// Held while a connection's secrets are checked and written (a token refresh's write-back) or removed
+/// (disconnect), so the two never interleave in this process.
+static SECRETS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What a disconnect did beyond removing the account here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Disconnected {
+    pub id: String,
+    /// Whether the provider revoked the account's grant (false where it has no revocation endpoint).
+    pub revoked: bool,
+    /// Why the provider could not be told, when it could not: the local removal went on regardless.
+    pub revoke_error: Option<String>,
+}
+
 fn client_secret_key(connection_id: &str) -> String {
     format!("{connection_id}/client_secret")
 }
@@ -103,6 +117,17 @@ impl TokenSource for KeychainTokens<'_> {
             rotated = tokens.refresh.is_some(),
             "access token refreshed"
         );
+        // Written back only if the refresh token is still the one this refresh used, checked and written
+        // under one lock with disconnect: a disconnect (or another refresh) meanwhile wins, and no token
+        // outlives the account it belonged to.
+        let _gate = SECRETS_GATE.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.secrets.get(&refresh_key(self.connection_id))?;
+        if current.as_ref().map(SecretString::expose) != Some(rt.expose()) {
+            return Err(Error::new(
+                ErrorCode::NeedsReconnect,
+                "the account was disconnected or signed in again while its token was refreshed",
+            ));
+        }
         // A rotated refresh token replaces the old one at once: the old one may already be dead.
         if let Some(new) = &tokens.refresh {
             self.secrets.set(&refresh_key(self.connection_id), new)?;
@@ -571,8 +596,9 @@ impl App {
     }
 
     /// Removes a connection with its calendars, events, occurrences, join plans, sync state and keychain
-    /// secrets. The local connection stays.
-    pub fn disconnect(&self, id: &str) -> Result<()> {
+    /// secrets, after asking the provider to revoke its grant (a failure there is reported, and the local
+    /// removal goes on: the user asked for the account to be gone). The local connection stays.
+    pub fn disconnect(&self, id: &str) -> Result<Disconnected> {
         let conn = self.connection(id)?;
         if conn.provider == Provider::Local {
             return Err(Error::field(
@@ -581,13 +607,35 @@ impl App {
                 "the local calendar cannot be disconnected",
             ));
         }
-        // Secrets first: a keychain that refuses leaves the connection in place to try again, rather than
-        // tokens nobody can find any more.
-        for k in [refresh_key(id), access_key(id), client_secret_key(id)] {
-            self.secrets.delete(&k)?;
+        let mut out = Disconnected {
+            id: id.to_string(),
+            ..Default::default()
+        };
+        let spec = self.providers.spec(conn.provider).ok();
+        if let (Some(spec), Some(rt)) = (spec, self.secrets.get(&refresh_key(id))?) {
+            let revoked = self
+                .connection_setup(spec, &conn)
+                .and_then(|setup| spec.revoke(&setup, &rt));
+            match revoked {
+                Ok(()) => out.revoked = self.providers.setup(conn.provider).revoke_url.is_some(),
+                Err(e) => {
+                    tracing::warn!(connection = id, code = e.code.as_str(), "revocation failed");
+                    out.revoke_error = Some(e.message);
+                }
+            }
+        }
+        {
+            // Secrets first: a keychain that refuses leaves the connection in place to try again, rather
+            // than tokens nobody can find any more.
+            let _gate = SECRETS_GATE.lock().unwrap_or_else(|e| e.into_inner());
+            for k in [refresh_key(id), access_key(id), client_secret_key(id)] {
+                self.secrets.delete(&k)?;
+            }
         }
         self.store.write(|w| w.delete_connection(id))?;
-        self.replan()
+        self.replan()?;
+        tracing::info!(connection = id, revoked = out.revoked, "disconnected");
+        Ok(out)
     }
 
     /// Asks the provider for a plan's event, once per plan, and stores what it says (Google: the single

@@ -17,7 +17,9 @@ mod validate;
 mod view;
 mod writes;
 
-pub use accounts::{ConnectRequest, SignIn, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING};
+pub use accounts::{
+    ConnectRequest, Disconnected, SignIn, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING,
+};
 pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{new_plan_id, JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use push::{ConflictChange, ConflictView};

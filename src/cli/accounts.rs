@@ -295,9 +295,18 @@ fn mention_conflicts(app: &App) {
 }
 
 pub fn disconnect(app: &App, id: &str, json: bool) -> Result<(), Error> {
-    app.disconnect(id)?;
+    let out = app.disconnect(id)?;
+    if let Some(why) = &out.revoke_error {
+        stderr(&format!(
+            "Warning: the provider could not revoke Punctual's access ({why}); remove it in your account's security settings."
+        ));
+    }
     if json {
-        render::json(&serde_json::json!({ "disconnected": id }))
+        render::json(&serde_json::json!({
+            "disconnected": id,
+            "revoked": out.revoked,
+            "revoke_error": out.revoke_error,
+        }))
     } else {
         render::line(&format!(
             "Disconnected {id}; its events, plans and tokens are gone"

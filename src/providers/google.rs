@@ -751,6 +751,51 @@ impl super::registry::ProviderSpec for GoogleSpec {
     ) -> Result<Box<dyn CalendarProvider>, crate::error::Error> {
         Ok(Box::new(Google::new(&setup.api_url)?))
     }
+
+    /// `POST {revoke_url}` with `token=`: 200 revokes it; 400 `invalid_token` means it is dead already,
+    /// which is what a revocation wants.
+    fn revoke(
+        &self,
+        setup: &super::registry::ProviderSetup,
+        refresh_token: &SecretString,
+    ) -> Result<(), crate::error::Error> {
+        use crate::error::{Error, ErrorCode};
+        let Some(url) = setup.revoke_url.as_deref() else {
+            return Ok(());
+        };
+        let resp = http_client()?
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", refresh_token.expose())
+                    .finish(),
+            )
+            .send()
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Network,
+                    format!(
+                        "Google's revocation endpoint could not be reached: {}",
+                        net_message(&e)
+                    ),
+                )
+            })?;
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap_or_default();
+        match status {
+            200..=299 => Ok(()),
+            400 if body.contains("invalid_token") => Ok(()),
+            _ => Err(Error::new(
+                if status >= 500 {
+                    ErrorCode::Network
+                } else {
+                    ErrorCode::Provider
+                },
+                format!("Google did not revoke the account's access (HTTP {status})"),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

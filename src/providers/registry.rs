@@ -67,6 +67,11 @@ pub trait ProviderSpec: Send + Sync {
     }
     /// The API client at `setup.api_url`.
     fn client(&self, setup: &ProviderSetup) -> Result<Box<dyn CalendarProvider>>;
+    /// Revokes a refresh token at the provider, so a disconnected account's grant is dead there too.
+    /// Providers without a revocation endpoint do nothing (the default).
+    fn revoke(&self, _setup: &ProviderSetup, _refresh_token: &SecretString) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Every provider Punctual connects, with the setup each one is configured with.

@@ -41,6 +41,7 @@ fn main() -> std::process::ExitCode {
     let line = serde_json::json!({
         "PUNCTUAL_GOOGLE_AUTH_URL": fake.auth_url(),
         "PUNCTUAL_GOOGLE_TOKEN_URL": fake.token_url(),
+        "PUNCTUAL_GOOGLE_REVOKE_URL": fake.revoke_url(),
         "PUNCTUAL_GOOGLE_API_URL": fake.base,
         "PUNCTUAL_GOOGLE_CLIENT_ID": fake_google::CLIENT_ID,
         "PUNCTUAL_GOOGLE_CLIENT_SECRET": fake_google::CLIENT_SECRET,

@@ -112,6 +112,12 @@ pub struct State {
     pub log: Vec<String>,
     /// Bearer tokens and refresh tokens ever issued, for the no-secrets-in-storage test.
     pub issued: Vec<String>,
+    /// Every token revoked at `/revoke`, in order.
+    pub revocations: Vec<String>,
+    /// The revocation endpoint answers 503 (an outage), revoking nothing.
+    pub revoke_fails: bool,
+    /// Extra time the token endpoint takes, so a test can act while a refresh is in flight.
+    pub token_latency: std::time::Duration,
 }
 
 pub struct FakeGoogle {
@@ -585,6 +591,24 @@ impl State {
         v
     }
 
+    /// Google's revocation endpoint: `token=` a refresh or access token, which stops working at once
+    /// (https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke).
+    fn revoke_endpoint(&mut self, body: &str) -> Response {
+        if self.revoke_fails {
+            return json_response(503, json!({"error": "backendError"}));
+        }
+        let token = parse_query(body).get("token").cloned().unwrap_or_default();
+        if self.refresh_tokens.remove(&token) || self.access_tokens.remove(&token) {
+            self.revocations.push(token);
+            json_response(200, json!({}))
+        } else {
+            json_response(
+                400,
+                json!({"error": "invalid_token", "error_description": "Token expired or revoked"}),
+            )
+        }
+    }
+
     fn token_endpoint(&mut self, body: &str) -> Response {
         if self.token_redirect {
             return Response {
@@ -913,6 +937,9 @@ impl FakeGoogle {
             chaos: None,
             log: Vec::new(),
             issued: Vec::new(),
+            revocations: Vec::new(),
+            revoke_fails: false,
+            token_latency: std::time::Duration::ZERO,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -945,6 +972,9 @@ impl FakeGoogle {
     }
     pub fn token_url(&self) -> String {
         format!("{}/token", self.base)
+    }
+    pub fn revoke_url(&self) -> String {
+        format!("{}/revoke", self.base)
     }
 
     /// A refresh token the fake accepts, as if the user had connected before.
@@ -1076,10 +1106,16 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
                 ("GET", "/o/oauth2/v2/auth") => s.authorize(&req.query),
                 ("POST", p) if p.starts_with("/_control/") => s.control(&req),
                 ("POST", "/token") => s.token_endpoint(&req.body),
+                ("POST", "/revoke") => s.revoke_endpoint(&req.body),
                 ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
                 _ => json_response(405, json!({"error": "method not allowed"})),
             };
-            (resp, s.latency)
+            let extra = if req.path == "/token" {
+                s.token_latency
+            } else {
+                std::time::Duration::ZERO
+            };
+            (resp, s.latency + extra)
         };
         // Outside the lock, so that other connections are answered meanwhile.
         std::thread::sleep(latency);

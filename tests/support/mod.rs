@@ -32,6 +32,7 @@ pub fn setup_for(fake: &FakeGoogle) -> ProviderSetup {
         auth_url: fake.auth_url(),
         token_url: fake.token_url(),
         api_url: fake.base.clone(),
+        revoke_url: Some(fake.revoke_url()),
         client_id: Some(fake_google::CLIENT_ID.to_string()),
         client_secret: Some(SecretString::new(fake_google::CLIENT_SECRET)),
         ..ProviderSetup::default()
