@@ -64,6 +64,46 @@ pub struct Reader<'a> {
     conn: &'a Connection,
 }
 
+/// The data holds other people's names, meetings and links: on Unix the folder is the user's alone (0700)
+/// and so is the database (0600), created so before SQLite opens it; SQLite gives its -wal and -shm files
+/// the database's own mode. An existing folder or file with wider modes is narrowed.
+fn owner_only(dir: &Path, db: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let narrow = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+                Error::new(
+                    ErrorCode::Io,
+                    format!("cannot make {} private: {e}", p.display()),
+                )
+            })
+        };
+        narrow(dir, 0o700)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(db)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Storage,
+                    format!("cannot create {}: {e}", db.display()),
+                )
+            })?;
+        narrow(db, 0o600)?;
+        for side in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{side}", db.display()));
+            if p.exists() {
+                narrow(&p, 0o600)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, db);
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating and migrating if needed) `punctual.sqlite3` in `dir`. Floating and all-day times
     /// are read in `zone`.
@@ -75,6 +115,7 @@ impl Store {
             )
         })?;
         let path = dir.join("punctual.sqlite3");
+        owner_only(dir, &path)?;
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
