@@ -567,3 +567,43 @@ fn the_log_records_connects_refreshes_and_syncs_without_a_token_or_a_title() {
         );
     }
 }
+
+#[test]
+fn the_client_secret_can_come_from_stdin_instead_of_a_flag() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let fake = FakeGoogle::start();
+    let data = tempfile::tempdir().expect("a data dir");
+    let rt = fake.issue_refresh_token();
+    let args = [
+        "--json",
+        "connect",
+        "google",
+        "--refresh-token-stdin",
+        "--client-secret-stdin",
+        "--client-id",
+        CLIENT_ID,
+        "--no-sync",
+    ];
+    let o = run(
+        with_fake(ks.punctual(data.path()), &fake),
+        &args,
+        &format!("{rt}\n"),
+    );
+    assert_eq!(
+        error_code(&o),
+        "invalid_input",
+        "a missing secret line is bad input, named as such"
+    );
+    let o = run(
+        with_fake(ks.punctual(data.path()), &fake),
+        &args,
+        &format!("{rt}\n{CLIENT_SECRET}\n"),
+    );
+    assert!(
+        o.status.success(),
+        "the secret read from stdin's second line signs in, with nothing secret on the command line: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -43,9 +43,13 @@ pub struct GoogleArgs {
     /// The OAuth client id (default: PUNCTUAL_GOOGLE_CLIENT_ID, then the settings).
     #[arg(long)]
     client_id: Option<String>,
-    /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET, then the settings).
-    #[arg(long)]
+    /// The OAuth client secret (default: PUNCTUAL_GOOGLE_CLIENT_SECRET, then the settings). Prefer
+    /// --client-secret-stdin or the environment variable: a flag is visible to other users in `ps`.
+    #[arg(long, conflicts_with = "client_secret_stdin")]
     client_secret: Option<String>,
+    /// Read the OAuth client secret from stdin (its first line; with --refresh-token-stdin, its second).
+    #[arg(long)]
+    client_secret_stdin: bool,
     #[command(flatten)]
     sign_in: SignInArgs,
 }
@@ -121,11 +125,12 @@ fn describe(c: &Connection) -> String {
 }
 
 pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Error> {
-    let (provider, client_id, client_secret, tenant, args) = match provider {
+    let (provider, client_id, mut client_secret, secret_stdin, tenant, args) = match provider {
         ConnectProvider::Google(a) => (
             Provider::GoogleCalendar,
             a.client_id,
             a.client_secret,
+            a.client_secret_stdin,
             None,
             a.sign_in,
         ),
@@ -133,10 +138,32 @@ pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Er
             Provider::OutlookCalendar,
             a.client_id,
             None,
+            false,
             a.tenant,
             a.sign_in,
         ),
     };
+    // Secrets from stdin, one a line: the refresh token first, then the client secret.
+    let mut lines = Vec::new();
+    if args.refresh_token_stdin || secret_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        lines = text.lines().map(|l| l.trim().to_string()).collect();
+    }
+    let mut lines = lines.into_iter();
+    let refresh_token = args
+        .refresh_token_stdin
+        .then(|| lines.next().unwrap_or_default());
+    if secret_stdin {
+        let secret = lines.next().filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::field(
+                ErrorCode::InvalidInput,
+                "client_secret",
+                "--client-secret-stdin was given but stdin held no client secret line",
+            )
+        })?;
+        client_secret = Some(secret);
+    }
     let name = app.providers().spec(provider)?.display_name();
     let open = |url: &str| {
         stderr(&format!(
@@ -154,10 +181,8 @@ pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Er
         });
         Ok(())
     };
-    let sign_in = if args.refresh_token_stdin {
-        let mut token = String::new();
-        std::io::stdin().read_to_string(&mut token)?;
-        SignIn::RefreshToken(SecretString::new(token.trim().to_string()))
+    let sign_in = if let Some(token) = refresh_token {
+        SignIn::RefreshToken(SecretString::new(token))
     } else {
         SignIn::Browser {
             open: &open,
