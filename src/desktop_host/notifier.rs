@@ -39,7 +39,8 @@ impl Notifier for DesktopNotifier {
             .action("snooze5", "Snooze 5 min")
             .action("dismiss", "Dismiss");
         let handle = note.show().map_err(|e| e.to_string())?;
-        eprintln!("reminder: {} — {}", n.title, n.body);
+        // The plan, not the title: stderr ends up in terminals, logs and bug reports.
+        eprintln!("reminder shown (plan {})", n.plan_id);
         let (app, plan) = (self.app.clone(), n.plan_id.clone());
         let wake = self.wake.lock().map_err(|e| e.to_string())?.clone();
         #[cfg(all(unix, not(target_os = "macos")))]
