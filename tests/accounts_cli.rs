@@ -514,6 +514,10 @@ fn the_log_records_connects_refreshes_and_syncs_without_a_token_or_a_title() {
         "sync works: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("Quarterly layoffs planning"),
+        "a sync's progress on stderr names no event"
+    );
     let o = run(cmd(), &["--json", "logs", "-n", "200"], "");
     assert!(
         o.status.success(),
