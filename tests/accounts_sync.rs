@@ -1617,3 +1617,100 @@ fn a_refresh_in_flight_during_disconnect_writes_no_token_back() {
         );
     }
 }
+
+#[test]
+fn start_up_housekeeping_removes_keychain_entries_whose_connection_is_gone() {
+    let (dir, h) = Harness::file_backed();
+    let id = h.connect();
+    // A connect that crashed between its secrets and its row left these behind (its id was indexed).
+    let index = h
+        .secrets
+        .get("index/connections")
+        .expect("keychain")
+        .expect("connects index their ids");
+    let ids: Vec<String> = serde_json::from_str(index.expose()).expect("a JSON list");
+    assert_eq!(ids, vec![id.clone()], "the connection is indexed");
+    let ghost = "0000-ghost";
+    h.secrets
+        .set(
+            "index/connections",
+            &punctual::secrets::SecretString::new(serde_json::json!([id, ghost]).to_string()),
+        )
+        .expect("index the ghost");
+    h.secrets
+        .set(
+            &refresh_key(ghost),
+            &punctual::secrets::SecretString::new("1//ghost"),
+        )
+        .expect("a ghost's token");
+    drop(dir);
+    let report = h.app.tidy_secrets().expect("housekeeping");
+    assert_eq!(
+        report.removed,
+        vec![ghost.to_string()],
+        "only the ghost is removed"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(ghost))
+            .expect("keychain")
+            .is_none(),
+        "its token is gone"
+    );
+    assert!(
+        h.secrets
+            .get(&refresh_key(&id))
+            .expect("keychain")
+            .is_some(),
+        "the live connection keeps its token"
+    );
+}
+
+#[test]
+fn the_oauth_client_secret_lives_in_the_keychain_never_in_sqlite() {
+    let (dir, h) = Harness::file_backed();
+    let db_path = dir.path().join("punctual.sqlite3");
+    let db = rusqlite::Connection::open(&db_path).expect("open the file");
+    // What an older version wrote: the secret inside the setting.
+    db.execute(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES ('google_oauth_client', ?1)",
+        [r#"{"client_id":"old.apps.example","client_secret":"legacy-shh-123"}"#],
+    )
+    .expect("an old setting");
+    let report = h.app.tidy_secrets().expect("housekeeping");
+    assert!(report.moved_client_secret, "the old secret is moved");
+    assert_eq!(
+        h.secrets
+            .get("oauth_client/google/client_secret")
+            .expect("keychain")
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("legacy-shh-123"),
+        "into the keychain"
+    );
+    h.app
+        .set_google_client("new.apps.example", Some("fresh-shh-456"))
+        .expect("a new client");
+    assert!(
+        h.app
+            .google_client()
+            .expect("view")
+            .expect("set")
+            .client_secret_set,
+        "the view says a secret is set"
+    );
+    drop(db);
+    // Everything SQLite holds, the write-ahead log included, once the app has checkpointed.
+    let bytes: Vec<u8> = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{}{suffix}", db_path.display())).ok())
+        .flatten()
+        .collect();
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in ["legacy-shh-123", "fresh-shh-456"] {
+        assert!(
+            !text.contains(secret),
+            "{secret}: a client secret is never in the database files"
+        );
+    }
+}

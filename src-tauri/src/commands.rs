@@ -39,7 +39,12 @@ impl Core {
     pub fn open(dir: &Path) -> Core {
         Core {
             data_dir: Some(dir.to_path_buf()),
-            app: App::open(dir).map(Mutex::new),
+            app: App::open(dir)
+                .inspect(|app| {
+                    // Start-up housekeeping of the keychain; a failure shows at the first account call.
+                    let _ = app.tidy_secrets();
+                })
+                .map(Mutex::new),
         }
     }
 

@@ -76,6 +76,20 @@ pub struct Disconnected {
     pub revoke_error: Option<String>,
 }
 
+/// The keychain entry listing every connection id Punctual has filed secrets under: the keychain cannot be
+/// listed, so this is how [`App::tidy_secrets`] finds entries whose connection is gone. An id is added
+/// before its secrets are written, so a crash between the two leaves nothing unlisted.
+const SECRET_INDEX_KEY: &str = "index/connections";
+
+/// What [`App::tidy_secrets`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TidyReport {
+    /// Connections whose keychain entries were removed because the connection is gone.
+    pub removed: Vec<String>,
+    /// Whether an OAuth client secret an older version kept in SQLite moved to the keychain.
+    pub moved_client_secret: bool,
+}
+
 fn client_secret_key(connection_id: &str) -> String {
     format!("{connection_id}/client_secret")
 }
@@ -371,6 +385,7 @@ impl App {
         };
         let previous = self.store.read(|r| r.connection(&id))?;
         let reconnect = previous.is_some();
+        self.index_secrets_of(&id)?;
         self.secrets.set(&refresh_key(&id), &refresh)?;
         self.secrets.set(&access_key(&id), &tokens.access)?;
         match &cfg.client_secret {
@@ -427,6 +442,58 @@ impl App {
             return Err(e);
         }
         self.connection(&id)
+    }
+
+    fn secret_index(&self) -> Result<Vec<String>> {
+        Ok(self
+            .secrets
+            .get(SECRET_INDEX_KEY)?
+            .and_then(|s| serde_json::from_str(s.expose()).ok())
+            .unwrap_or_default())
+    }
+
+    fn set_secret_index(&self, ids: &[String]) -> Result<()> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        self.secrets.set(SECRET_INDEX_KEY, &SecretString::new(json))
+    }
+
+    /// Lists `id` in the keychain's index before secrets are filed under it.
+    fn index_secrets_of(&self, id: &str) -> Result<()> {
+        let mut ids = self.secret_index()?;
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+            self.set_secret_index(&ids)?;
+        }
+        Ok(())
+    }
+
+    /// Start-up housekeeping of the keychain: removes the entries of connections that no longer exist (a
+    /// crash between a connect's secrets and its row, a database restored from a backup) and moves an OAuth
+    /// client secret an older version kept in SQLite into the keychain.
+    pub fn tidy_secrets(&self) -> Result<TidyReport> {
+        let mut report = TidyReport {
+            moved_client_secret: self.move_client_secret_to_keychain()?,
+            ..Default::default()
+        };
+        let live: std::collections::HashSet<String> =
+            self.connections()?.into_iter().map(|c| c.id).collect();
+        let _gate = SECRETS_GATE.lock().unwrap_or_else(|e| e.into_inner());
+        let listed = self.secret_index()?;
+        for id in listed.iter().filter(|id| !live.contains(*id)) {
+            for k in [refresh_key(id), access_key(id), client_secret_key(id)] {
+                self.secrets.delete(&k)?;
+            }
+            report.removed.push(id.clone());
+        }
+        if !report.removed.is_empty() {
+            let kept: Vec<String> = listed.into_iter().filter(|id| live.contains(id)).collect();
+            self.set_secret_index(&kept)?;
+            tracing::info!(
+                removed = report.removed.len(),
+                "keychain entries of gone connections removed"
+            );
+        }
+        Ok(report)
     }
 
     /// Selects or deselects one of a connection's calendars (by our id or the provider's).

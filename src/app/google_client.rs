@@ -3,9 +3,10 @@
 //! Invariants:
 //! - Flags and environment variables win over the settings, field by field; the stored secret is only used
 //!   with the stored client id, since a secret belongs to one client and sending it with another id fails.
-//! - Google's desktop clients ship their "secret" inside the app (it is not really secret: PKCE protects
-//!   the flow), so it is stored as a plain setting. Still, nothing here ever shows it: the view says only
-//!   whether one is set.
+//! - The client id is a setting; the secret, like every other secret, lives in the keychain
+//!   ([`CLIENT_SECRET_KEY`]), never in SQLite, and nothing here ever shows it: the view says only whether
+//!   one is set. A secret an older version kept in the setting is moved to the keychain by
+//!   [`App::tidy_secrets`], and read from the setting until then.
 
 use super::App;
 use crate::error::{Error, ErrorCode, Result};
@@ -14,12 +15,15 @@ use crate::secrets::SecretString;
 use crate::store::bad_setting;
 use serde::{Deserialize, Serialize};
 
-/// The settings key of the OAuth client: `{"client_id": .., "client_secret": ..}` (the secret optional).
+/// The settings key of the OAuth client: `{"client_id": ..}`.
 pub const GOOGLE_CLIENT_SETTING: &str = "google_oauth_client";
+/// The keychain key of the stored client's secret.
+pub const CLIENT_SECRET_KEY: &str = "oauth_client/google/client_secret";
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
     client_id: String,
+    /// Only in settings an older version wrote; never written now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
 }
@@ -54,39 +58,83 @@ impl App {
         }
     }
 
-    /// Stores the OAuth client the next connect uses when no flag or environment variable names one.
-    /// Without a secret, a secret stored before is dropped (it belonged to the old client).
+    /// Stores the OAuth client the next connect uses when no flag or environment variable names one: the
+    /// id in the settings, the secret in the keychain. Without a secret, a secret stored before is dropped
+    /// (it belonged to the old client).
     pub fn set_google_client(
         &self,
         client_id: &str,
         client_secret: Option<&str>,
     ) -> Result<GoogleClientView> {
-        let stored = Stored {
-            client_id: non_empty("client_id", client_id)?,
-            client_secret: client_secret
-                .map(|s| non_empty("client_secret", s))
-                .transpose()?,
-        };
-        let json = serde_json::to_string(&stored).map_err(|e| {
+        let client_id = non_empty("client_id", client_id)?;
+        let secret = client_secret
+            .map(|s| non_empty("client_secret", s))
+            .transpose()?;
+        let json = serde_json::to_string(&Stored {
+            client_id: client_id.clone(),
+            client_secret: None,
+        })
+        .map_err(|e| {
             Error::new(
                 ErrorCode::Storage,
                 format!("the OAuth client setting cannot be written: {e}"),
             )
         })?;
+        // The keychain first: a keychain that refuses leaves the old client whole.
+        match &secret {
+            Some(s) => self
+                .secrets
+                .set(CLIENT_SECRET_KEY, &SecretString::new(s.clone()))?,
+            None => self.secrets.delete(CLIENT_SECRET_KEY)?,
+        }
         self.store
             .write(|w| w.set_setting(GOOGLE_CLIENT_SETTING, &json))?;
         Ok(GoogleClientView {
-            client_secret_set: stored.client_secret.is_some(),
-            client_id: stored.client_id,
+            client_secret_set: secret.is_some(),
+            client_id,
+        })
+    }
+
+    /// The stored client's secret: the keychain's, else one an older version left in the setting.
+    fn stored_secret(&self, stored: &Stored) -> Result<Option<SecretString>> {
+        Ok(match self.secrets.get(CLIENT_SECRET_KEY)? {
+            Some(s) => Some(s),
+            None => stored.client_secret.clone().map(SecretString::new),
         })
     }
 
     /// The OAuth client in the settings, if one is set.
     pub fn google_client(&self) -> Result<Option<GoogleClientView>> {
-        Ok(self.stored_google_client()?.map(|s| GoogleClientView {
-            client_secret_set: s.client_secret.is_some(),
-            client_id: s.client_id,
+        let Some(stored) = self.stored_google_client()? else {
+            return Ok(None);
+        };
+        Ok(Some(GoogleClientView {
+            client_secret_set: self.stored_secret(&stored)?.is_some(),
+            client_id: stored.client_id,
         }))
+    }
+
+    /// Moves a client secret an older version kept in the settings into the keychain. Returns whether
+    /// there was one.
+    pub(super) fn move_client_secret_to_keychain(&self) -> Result<bool> {
+        let Some(stored) = self.stored_google_client()? else {
+            return Ok(false);
+        };
+        let Some(secret) = stored.client_secret else {
+            return Ok(false);
+        };
+        self.secrets
+            .set(CLIENT_SECRET_KEY, &SecretString::new(secret))?;
+        let json = serde_json::to_string(&Stored {
+            client_id: stored.client_id,
+            client_secret: None,
+        })
+        .map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
+        self.store
+            .write(|w| w.set_setting(GOOGLE_CLIENT_SETTING, &json))?;
+        // The old row's bytes may live on in a freed page or the log until the file is rewritten.
+        self.store.scrub()?;
+        Ok(true)
     }
 
     /// `s` completed with the client stored in the settings: flags and environment first, then the
@@ -104,7 +152,7 @@ impl App {
         };
         let id = s.client_id.get_or_insert_with(|| stored.client_id.clone());
         if s.client_secret.is_none() && *id == stored.client_id {
-            s.client_secret = stored.client_secret.map(SecretString::new);
+            s.client_secret = self.stored_secret(&stored)?;
         }
         Ok(s)
     }
@@ -126,6 +174,7 @@ mod tests {
         ));
         App::in_memory(clock, Zone::UTC)
             .expect("an in-memory app")
+            .with_secrets(Arc::new(crate::secrets::MemorySecrets::new()))
             .with_provider(crate::model::Provider::GoogleCalendar, flags)
     }
 

@@ -125,6 +125,7 @@ fn describe(c: &Connection) -> String {
 }
 
 pub fn connect(app: App, provider: ConnectProvider, json: bool) -> Result<(), Error> {
+    tidy(&app);
     let (provider, client_id, mut client_secret, secret_stdin, tenant, args) = match provider {
         ConnectProvider::Google(a) => (
             Provider::GoogleCalendar,
@@ -247,7 +248,16 @@ pub fn calendars(
     }
 }
 
+/// The keychain's start-up housekeeping ([`App::tidy_secrets`]) before account work. Best effort: a
+/// keychain that fails here fails the command's own use of it, with its own message.
+pub fn tidy(app: &App) {
+    if let Err(e) = app.tidy_secrets() {
+        tracing::warn!(code = e.code.as_str(), "keychain housekeeping failed");
+    }
+}
+
 pub fn sync(app: &App, args: SyncArgs, json: bool) -> Result<(), Error> {
+    tidy(app);
     let result = app.sync(args.id.as_deref(), args.full, &mut |c, p| {
         stderr(&progress_line(c, &p))
     });

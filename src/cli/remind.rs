@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 /// Runs until interrupted.
 pub fn run(app: App) -> Result<(), Error> {
+    super::accounts::tidy(&app);
     let app = Arc::new(app);
     let (tx, rx) = channel();
     // Accounts sync in the background at the configured interval; each pass wakes the due loop, which
