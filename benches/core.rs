@@ -3,6 +3,8 @@
 //! - ICS import of a 10k-event file (events/s);
 //! - materializing 2k recurring series over one year.
 //!
+//! `PUNCTUAL_BENCH=write-ics` only writes the 10k-event file (for scripts/bench-events.sh).
+//!
 //! A bench binary rather than criterion because the goal is a p99, which criterion does not report. Inputs
 //! are generated deterministically; the database is a real file in a temp dir (WAL), as in the app.
 
@@ -116,6 +118,15 @@ fn main() {
     // PUNCTUAL_BENCH=import|materialize|query runs one part (for profiling).
     let only = std::env::var("PUNCTUAL_BENCH").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only == part;
+
+    // PUNCTUAL_BENCH=write-ics writes the 10k-event file of the import bench to PUNCTUAL_BENCH_ICS and stops,
+    // so that scripts/bench-events.sh times the CLI (and khal) on the very same events.
+    if only == "write-ics" {
+        let path = std::env::var("PUNCTUAL_BENCH_ICS")
+            .expect("PUNCTUAL_BENCH_ICS names the file to write");
+        std::fs::write(&path, ics(9_800, 200, base, 7)).expect("the .ics file is written");
+        return;
+    }
 
     // 1. ICS import throughput, 10k events (a realistic mix: 9,800 singles, 200 series).
     if run("import") {

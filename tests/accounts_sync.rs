@@ -203,6 +203,50 @@ fn recurring_masters_exceptions_and_cancelled_instances_expand() {
     );
 }
 
+#[test]
+fn times_that_name_a_zone_without_an_offset_are_read_in_that_zone() {
+    // Google's API reference allows a dateTime with no offset when timeZone names the zone.
+    let h = Harness::new();
+    let ny = "America/New_York";
+    let master = items::recurring(
+        "nyc",
+        "NYC sync",
+        "2026-12-01T09:00:00",
+        "2026-12-01T09:30:00",
+        ny,
+        &["RRULE:FREQ=WEEKLY;COUNT=3"],
+    );
+    h.fake.put(CAL, master);
+    let mut moved = items::timed(
+        "nyc_20261208T140000Z",
+        "NYC sync (moved)",
+        "2026-12-08T11:00:00",
+        "2026-12-08T11:30:00",
+        ny,
+    );
+    moved["recurringEventId"] = serde_json::json!("nyc");
+    moved["originalStartTime"] =
+        serde_json::json!({"dateTime": "2026-12-08T09:00:00", "timeZone": ny});
+    h.fake.put(CAL, moved);
+    let id = h.connect();
+    h.sync(&id).expect("sync");
+    let got: Vec<String> = all_events(&h.app, "2026-11-01", "2027-01-01")
+        .into_iter()
+        .filter(|e| e.title.starts_with("NYC"))
+        .map(|e| format!("{} {} {}", e.start_time, e.end_time, e.title))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "2026-12-01T14:00:00Z 2026-12-01T14:30:00Z NYC sync",
+            "2026-12-08T16:00:00Z 2026-12-08T16:30:00Z NYC sync (moved)",
+            "2026-12-15T14:00:00Z 2026-12-15T14:30:00Z NYC sync",
+        ],
+        "09:00 New York (UTC-5 in December) is 14:00Z; the exception's originalStartTime, read in New York \
+         too, replaces the 8 December instance"
+    );
+}
+
 /// An events.list page from tests/fixtures/google (example pages in the shapes of Google's API reference).
 fn fixture_page(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

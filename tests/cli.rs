@@ -469,3 +469,112 @@ fn an_imported_conference_property_becomes_the_meeting_link() {
         "the conference URI is the link"
     );
 }
+
+/// Five series of 1,000 meetings each (every five hours), from two days ahead: 5,000 occurrences in 220 days.
+fn five_thousand_meetings(dir: &Path) -> (String, String) {
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n");
+    for i in 0..5 {
+        let start = day.format(&format!("%Y%m%dT0{i}0000Z")).to_string();
+        let end = day.format(&format!("%Y%m%dT0{i}1000Z")).to_string();
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:s{i}@t\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\n\
+             RRULE:FREQ=HOURLY;INTERVAL=5;COUNT=1000\r\nSUMMARY:Series {i}\r\n\
+             LOCATION:https://zoom.us/j/12345678{i}\r\nEND:VEVENT\r\n"
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    let file = dir.join("many.ics");
+    std::fs::write(&file, ics).expect("write ics");
+    let imp = punctual(dir, &["import", file.to_str().unwrap_or_default()]);
+    assert!(
+        imp.status.success(),
+        "the file imports: {}",
+        String::from_utf8_lossy(&imp.stderr)
+    );
+    (
+        day.to_string(),
+        (day + chrono::Duration::days(220)).to_string(),
+    )
+}
+
+#[test]
+fn events_every_prints_the_whole_window_in_one_call_as_ndjson() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (from, to) = five_thousand_meetings(dir.path());
+    let out = punctual(
+        dir.path(),
+        &["events", "--from", &from, "--to", &to, "--every", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "--every exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let streamed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("each line is one JSON object (NDJSON) ({e}): {l}"))
+        })
+        .collect();
+    assert_eq!(
+        streamed.len(),
+        5000,
+        "every occurrence of the window comes out of one call, not only the first page"
+    );
+    // The same window through the paged output, cursor after cursor.
+    let mut paged: Vec<Value> = Vec::new();
+    let mut page = json_of(
+        &punctual(
+            dir.path(),
+            &[
+                "events", "--from", &from, "--to", &to, "--limit", "100", "--json",
+            ],
+        )
+        .stdout,
+    );
+    loop {
+        paged.extend(page["events"].as_array().cloned().unwrap_or_default());
+        let Some(c) = page["next_cursor"].as_str().map(str::to_string) else {
+            break;
+        };
+        page = json_of(&punctual(dir.path(), &["events", "--cursor", &c, "--json"]).stdout);
+    }
+    assert_eq!(
+        streamed, paged,
+        "--every gives exactly the objects, in the order, that paging through the window gives"
+    );
+    let text = punctual(
+        dir.path(),
+        &["events", "--from", &from, "--to", &to, "--every"],
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("id "))
+            .count(),
+        5000,
+        "the agenda lists every occurrence too"
+    );
+    assert!(
+        !text.contains("--cursor"),
+        "nothing is left to page through, so no cursor is offered"
+    );
+}
+
+#[test]
+fn the_empty_window_hint_names_all_only_when_it_was_not_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let without = punctual(dir.path(), &["events"]);
+    assert!(
+        String::from_utf8_lossy(&without.stdout).contains("Use --all"),
+        "without --all, an empty window suggests it"
+    );
+    let with = punctual(dir.path(), &["events", "--all"]);
+    let text = String::from_utf8_lossy(&with.stdout);
+    assert!(
+        text.contains("No events in this window.") && !text.contains("--all"),
+        "with --all given, the hint does not tell the user to pass it: {text}"
+    );
+}

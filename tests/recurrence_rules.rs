@@ -1208,15 +1208,24 @@ fn one_bad_rule_among_several_is_a_warning() {
         x.warnings
     );
     let r = rec(&["FREQ=NEVER"]);
-    let e = expand(
+    let x = expand(
         &weekly_series(&r),
         &[],
         window(utc("2026-01-01T00:00"), utc("2027-01-01T00:00")),
         Zone::UTC,
         100,
     )
-    .expect_err("a series whose only rule is unreadable is an error");
-    assert_eq!(e.part.as_deref(), Some("FREQ"), "the error names the part");
+    .expect("a series whose only rule is unreadable still has its DTSTART");
+    assert_eq!(
+        x.instances.len(),
+        1,
+        "a stored event never vanishes: DTSTART is its first instance (RFC 5545 §3.8.5.3)"
+    );
+    assert!(
+        x.warnings.iter().any(|w| w.contains("FREQ=NEVER")),
+        "the unreadable rule is reported: {:?}",
+        x.warnings
+    );
 }
 
 #[test]

@@ -120,8 +120,12 @@ struct EventsArgs {
     #[arg(long, allow_negative_numbers = true)]
     limit: Option<i64>,
     /// Continue from a next_cursor or previous_cursor.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "every")]
     cursor: Option<String>,
+    /// Every occurrence in the window in one call, page after page (--limit is then the page size); with
+    /// --json, one JSON object per line (NDJSON), written as it is read.
+    #[arg(long)]
+    every: bool,
 }
 
 #[derive(Args, Debug, Default)]
@@ -330,19 +334,45 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Events(a) => {
             let app = open(cli.data_dir)?;
-            let q = ListQuery {
+            let all = a.all;
+            let mut q = ListQuery {
                 from: a.from,
                 to: a.to,
                 calendars: a.calendars,
-                all: a.all,
+                all,
                 limit: a.limit,
                 cursor: a.cursor,
             };
-            let page = app.list_events(&q)?;
-            if json {
-                render::json(&page)
-            } else {
-                render::agenda(&page, app.user_zone())
+            if !a.every {
+                let page = app.list_events(&q)?;
+                return if json {
+                    render::json(&page)
+                } else {
+                    render::Agenda::new(app.user_zone(), all).page(&page, true)
+                };
+            }
+            // One process for the whole window: the pages are read one after another through the same
+            // cursor the paged output hands out, and each is written before the next is read.
+            let page_size = a.limit.unwrap_or(100);
+            let mut agenda = render::Agenda::new(app.user_zone(), all);
+            loop {
+                let page = app.list_events(&q)?;
+                let open = if json {
+                    render::ndjson(&page.events)?
+                } else {
+                    agenda.page(&page, page.next_cursor.is_none())?;
+                    true
+                };
+                match page.next_cursor {
+                    Some(c) if open => {
+                        q = ListQuery {
+                            cursor: Some(c),
+                            limit: Some(page_size),
+                            ..Default::default()
+                        }
+                    }
+                    _ => return Ok(()),
+                }
             }
         }
         Command::Create(a) => {

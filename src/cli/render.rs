@@ -66,33 +66,74 @@ fn when(v: &EventView, zone: Zone) -> (NaiveDate, String) {
     }
 }
 
-pub fn agenda(page: &EventPage, zone: Zone) -> Result<(), Error> {
-    let mut s = String::new();
-    if page.events.is_empty() {
-        s.push_str(
-            "No events in this window. Use --all to include events without a meeting link.\n",
-        );
+/// One occurrence per line as compact JSON (NDJSON), flushed once the lines are written. False when the
+/// reader has gone (a closed pipe), so the caller stops reading pages.
+pub fn ndjson(events: &[EventView]) -> Result<bool, Error> {
+    let mut s = String::with_capacity(events.len() * 512);
+    for v in events {
+        let line = serde_json::to_string(v)
+            .map_err(|e| Error::new(punctual::error::ErrorCode::Internal, e.to_string()))?;
+        s.push_str(&line);
+        s.push('\n');
     }
-    let mut day = None;
-    for v in &page.events {
-        let (d, time) = when(v, zone);
-        if day != Some(d) {
-            s.push_str(&format!("\n{}\n", d.format("%a %d %b %Y")));
-            day = Some(d);
-        }
-        s.push_str(&format!("  {time}  {}", v.title));
-        if let Some(p) = &v.meeting_platform {
-            s.push_str(&format!("  [{p}]"));
-        }
-        if let Some(l) = v.location.as_deref().filter(|l| !l.is_empty()) {
-            s.push_str(&format!("  @ {l}"));
-        }
-        s.push_str(&format!("\n      id {}\n", v.id));
+    let mut o = std::io::stdout().lock();
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        r => r.map(|_| true).map_err(Error::from),
     }
-    if let Some(c) = &page.next_cursor {
-        s.push_str(&format!("\nMore: --cursor {c}\n"));
+}
+
+/// The readable agenda, grouped by day in the user's zone; it keeps the day it is in, so pages printed one
+/// after another (`events --every`) read as one list.
+pub struct Agenda {
+    zone: Zone,
+    /// Whether --all was given: the hint to use it is pointless then.
+    all: bool,
+    day: Option<NaiveDate>,
+    printed: bool,
+}
+
+impl Agenda {
+    pub fn new(zone: Zone, all: bool) -> Agenda {
+        Agenda {
+            zone,
+            all,
+            day: None,
+            printed: false,
+        }
     }
-    out(&s)
+
+    /// Prints one page; `last` when no page follows in this call (the empty-window note goes there).
+    pub fn page(&mut self, page: &EventPage, last: bool) -> Result<(), Error> {
+        let mut s = String::new();
+        for v in &page.events {
+            let (d, time) = when(v, self.zone);
+            if self.day != Some(d) {
+                s.push_str(&format!("\n{}\n", d.format("%a %d %b %Y")));
+                self.day = Some(d);
+            }
+            s.push_str(&format!("  {time}  {}", v.title));
+            if let Some(p) = &v.meeting_platform {
+                s.push_str(&format!("  [{p}]"));
+            }
+            if let Some(l) = v.location.as_deref().filter(|l| !l.is_empty()) {
+                s.push_str(&format!("  @ {l}"));
+            }
+            s.push_str(&format!("\n      id {}\n", v.id));
+            self.printed = true;
+        }
+        if last && !self.printed {
+            s.push_str(if self.all {
+                "No events in this window.\n"
+            } else {
+                "No events in this window. Use --all to include events without a meeting link.\n"
+            });
+        }
+        if let (true, Some(c)) = (last, &page.next_cursor) {
+            s.push_str(&format!("\nMore: --cursor {c}\n"));
+        }
+        out(&s)
+    }
 }
 
 pub fn created(verb: &str, v: &EventView, zone: Zone) -> Result<(), Error> {

@@ -567,21 +567,22 @@ impl CalendarProvider for Google {
 }
 
 /// A Google `{date}` / `{dateTime, timeZone}` object as a [`When`]. A dateTime keeps its zone's wall clock
-/// (so a series keeps its local time across DST); without a zone it is an instant.
+/// (so a series keeps its local time across DST); without a zone it is an instant. Google's API reference
+/// (Events resource, `start.dateTime`) requires an offset "unless a time zone is explicitly specified in
+/// timeZone": a dateTime without one is a wall-clock time in that zone (or, leniently, the calendar's).
 fn when_of(t: &Time<'_>, zone: Zone) -> Option<When> {
     if let Some(d) = t.date.as_str() {
         return NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .ok()
             .map(|date| When::Date { date });
     }
-    let at = DateTime::parse_from_rfc3339(t.date_time.as_str()?)
-        .ok()?
-        .with_timezone(&Utc);
+    let text = t.date_time.as_str()?;
     let z = t.time_zone.as_str().and_then(Zone::parse).unwrap_or(zone);
-    Some(When::Zoned {
-        local: z.local(at),
-        zone: z,
-    })
+    let local = match DateTime::parse_from_rfc3339(text) {
+        Ok(at) => z.local(at.with_timezone(&Utc)),
+        Err(_) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?,
+    };
+    Some(When::Zoned { local, zone: z })
 }
 
 /// A time field (`start`, `end`, `originalStartTime`) as a [`When`], if it is one.
@@ -843,6 +844,53 @@ mod tests {
         assert!(
             codec(Provider::Ics).is_none() && codec(Provider::Local).is_none(),
             "feeds are read-only, and the local calendar is written directly, not through a codec"
+        );
+    }
+
+    #[test]
+    fn a_date_time_without_an_offset_is_read_in_its_named_zone() {
+        let zone = Zone::parse("Europe/Berlin").expect("a known zone");
+        let ny = Zone::parse("America/New_York").expect("a known zone");
+        let item = serde_json::json!({
+            "id": "m_20261208T140000Z", "recurringEventId": "m", "status": "confirmed", "summary": "Moved",
+            "start": {"dateTime": "2026-12-08T10:00:00", "timeZone": "America/New_York"},
+            "end": {"dateTime": "2026-12-08T10:30:00.000", "timeZone": "America/New_York"},
+            "originalStartTime": {"dateTime": "2026-12-08T09:00:00", "timeZone": "America/New_York"}
+        });
+        let Ok(Some(RemoteChange::Upsert(e))) = map_item(&item.to_string(), "cal", zone) else {
+            panic!("an instance whose times have a zone and no offset maps to an upsert");
+        };
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("test instants are RFC 3339")
+                .with_timezone(&Utc)
+        };
+        assert_eq!(
+            (e.start.to_utc(zone), e.end.to_utc(zone)),
+            (at("2026-12-08T15:00:00Z"), at("2026-12-08T15:30:00Z")),
+            "10:00 in New York in December is 15:00 UTC, not 10:00 in the calendar's zone or UTC"
+        );
+        assert_eq!(
+            e.start.zone(),
+            Some(ny),
+            "the start keeps its named zone, so a series stays at 10:00 local across DST"
+        );
+        assert_eq!(
+            e.recurrence_id.map(|r| r.to_utc(zone)),
+            Some(at("2026-12-08T14:00:00Z")),
+            "originalStartTime is read in its named zone too, so the override finds its instance"
+        );
+        let no_zone = serde_json::json!({
+            "id": "x", "status": "confirmed",
+            "start": {"dateTime": "2026-12-08T09:00:00"}, "end": {"dateTime": "2026-12-08T09:30:00"}
+        });
+        let Ok(Some(RemoteChange::Upsert(e))) = map_item(&no_zone.to_string(), "cal", zone) else {
+            panic!("a dateTime with neither offset nor zone still maps");
+        };
+        assert_eq!(
+            e.start.to_utc(zone),
+            at("2026-12-08T08:00:00Z"),
+            "with no timeZone either, the calendar's zone (Berlin, UTC+1 in December) is the one left"
         );
     }
 

@@ -41,7 +41,13 @@
 //! reach the window, and the result is then cut to `max_instances` with `capped` set and a warning. The
 //! rrule crate's own iteration limit (a rule that stops matching) ends a rule with a warning, not a panic.
 //! Windows are clamped to the years 1..9000.
+//!
+//! Lenient reading: a rule that breaks §3.3.10 in a way real files do (a BYxxx part its FREQ forbids, an
+//! INTERVAL over 65535) is expanded by `lenient.rs` as a filter on what its FREQ produces, with a warning;
+//! a rule that cannot be read at all is dropped with a warning, and the series keeps at least DTSTART. So
+//! [`expand`] does not fail on a stored event: a stored event never vanishes because of its rule.
 
+mod lenient;
 mod rule;
 
 use crate::model::Recurrence;
@@ -234,6 +240,9 @@ impl Plan {
                     for part in &r.ignored {
                         warnings.push(format!("RRULE {text:?}: ignored unsupported part {part}"));
                     }
+                    for note in &r.off_spec {
+                        warnings.push(format!("RRULE {text:?}: {note}"));
+                    }
                     rules.push(r);
                 }
                 Err(e) => {
@@ -242,12 +251,10 @@ impl Plan {
                 }
             }
         }
-        // One unreadable RRULE among several still leaves a series; a series whose only rules are all
-        // unreadable is an error the caller reports (and may show as a single event).
-        if rules.is_empty() && rec.rdates.is_empty() {
-            if let Some(e) = first_error {
-                return Err(e);
-            }
+        // A series whose rules are all unreadable still has DTSTART, its first instance (RFC 5545
+        // §3.8.5.3): a stored event never vanishes because its rule is broken.
+        if rules.is_empty() && rec.rdates.is_empty() && first_error.is_some() {
+            warnings.push("no RRULE could be read; only the first occurrence is shown".into());
         }
         let to_frame = |w: &When| -> NaiveDateTime {
             match (date, w) {
@@ -385,6 +392,9 @@ impl Plan {
         budget: &mut u64,
         warnings: &mut Vec<String>,
     ) -> (RuleValues, Option<NaiveDateTime>) {
+        if r.needs_filter() {
+            return self.run_lenient(r, first, lo, hi, count_from, limit, budget, warnings);
+        }
         let mut out = Vec::new();
         let (until, until_utc) = match r.until {
             Some(u) => {
@@ -493,7 +503,7 @@ fn rebase(r: &Rule, anchor: NaiveDateTime, target: NaiveDateTime) -> Option<Naiv
     if target <= anchor {
         return None;
     }
-    let n = i64::from(r.interval.max(1));
+    let n = i64::try_from(r.interval.max(1)).unwrap_or(i64::MAX);
     let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
     let aligned = match r.freq {
         Frequency::Yearly => {

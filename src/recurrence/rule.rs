@@ -12,6 +12,12 @@
 //!   rule, the weekday of a WEEKLY rule, the time of day of a DAILY rule, ...) from the *original* DTSTART,
 //!   so that the rule can then be started from a later, period-aligned point without changing its
 //!   instances. That is how expansion skips years of past instances cheaply.
+//! - Lenient parsing (files and providers) keeps two kinds of rule that §3.3.10 forbids but real calendars
+//!   hold: a BYxxx part its FREQ does not allow (BYWEEKNO without YEARLY, BYYEARDAY with DAILY, WEEKLY or
+//!   MONTHLY, BYMONTHDAY with WEEKLY), listed in [`Rule::off_spec`], and an INTERVAL over 65535 (the RFC
+//!   sets no bound; the rrule crate takes a u16). [`Rule::needs_filter`] sends such a rule to
+//!   `lenient.rs`, which applies the part as a filter on what the FREQ produces. Strict parsing (the create
+//!   command) still refuses both, so Punctual never writes one.
 
 use super::RecurrenceError;
 use chrono::{
@@ -34,7 +40,7 @@ pub(crate) enum Until {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rule {
     pub freq: Frequency,
-    pub interval: u16,
+    pub interval: u64,
     pub count: Option<u32>,
     pub until: Option<Until>,
     pub wkst: Weekday,
@@ -49,6 +55,8 @@ pub(crate) struct Rule {
     pub by_second: Vec<u8>,
     /// Parts that were ignored in lenient mode (X- names, RSCALE, SKIP), for warnings.
     pub ignored: Vec<String>,
+    /// Why the rule breaks §3.3.10 in a way lenient mode expands anyway, for warnings.
+    pub off_spec: Vec<String>,
 }
 
 const FREQS: &str = "SECONDLY, MINUTELY, HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY";
@@ -186,6 +194,7 @@ impl Rule {
             by_minute: vec![],
             by_second: vec![],
             ignored: vec![],
+            off_spec: vec![],
         };
         let mut freq = None;
         for segment in text.split(';') {
@@ -244,12 +253,13 @@ impl Rule {
                                 .to_string(),
                         ));
                     }
-                    rule.interval = u16::try_from(n).map_err(|_| {
-                        err(
+                    if strict && n > u64::from(u16::MAX) {
+                        return Err(err(
                             "INTERVAL",
                             format!("INTERVAL={value} is too large: expected a whole number from 1 to 65535"),
-                        )
-                    })?;
+                        ));
+                    }
+                    rule.interval = n;
                 }
                 "COUNT" => {
                     let n: u64 = value.parse().map_err(|_| {
@@ -365,12 +375,18 @@ impl Rule {
             )
         })?;
         rule.check(strict)?;
+        if rule.interval > u64::from(u16::MAX) {
+            rule.off_spec.push(format!(
+                "INTERVAL={} is over 65535; expanded period by period",
+                rule.interval
+            ));
+        }
         Ok(rule)
     }
 
     /// The combinations RFC 5545 §3.3.10 forbids. Lenient parsing lets COUNT and UNTIL together through
     /// (some producers write both); the rule then ends at whichever comes first.
-    fn check(&self, strict: bool) -> Result<(), RecurrenceError> {
+    fn check(&mut self, strict: bool) -> Result<(), RecurrenceError> {
         use Frequency::*;
         let f = self.freq;
         if strict && self.count.is_some() && self.until.is_some() {
@@ -410,25 +426,36 @@ impl Rule {
                 ));
             }
         }
+        let mut notes = Vec::new();
+        let mut forbidden = |part: &str, message: String| -> Result<(), RecurrenceError> {
+            if strict {
+                return Err(err(part, message));
+            }
+            notes.push(format!(
+                "{message} (RFC 5545 §3.3.10); applied as a filter on what FREQ={f} produces"
+            ));
+            Ok(())
+        };
         if !self.by_month_day.is_empty() && f == Weekly {
-            return Err(err(
+            forbidden(
                 "BYMONTHDAY",
                 "BYMONTHDAY cannot be used with FREQ=WEEKLY: use BYDAY, or FREQ=MONTHLY"
                     .to_string(),
-            ));
+            )?;
         }
         if !self.by_year_day.is_empty() && matches!(f, Daily | Weekly | Monthly) {
-            return Err(err(
+            forbidden(
                 "BYYEARDAY",
                 format!("BYYEARDAY cannot be used with FREQ={f}: expected FREQ=YEARLY (or finer than DAILY)"),
-            ));
+            )?;
         }
         if !self.by_week_no.is_empty() && f != Yearly {
-            return Err(err(
+            forbidden(
                 "BYWEEKNO",
                 format!("BYWEEKNO can only be used with FREQ=YEARLY, not {f}"),
-            ));
+            )?;
         }
+        self.off_spec.extend(notes);
         if !self.by_set_pos.is_empty() {
             let other = !(self.by_month.is_empty()
                 && self.by_month_day.is_empty()
@@ -447,6 +474,31 @@ impl Rule {
             }
         }
         Ok(())
+    }
+
+    /// Whether the rrule crate cannot expand this rule as written: a part its FREQ forbids, or an INTERVAL
+    /// beyond its u16. Only lenient parsing lets such a rule through.
+    pub(crate) fn needs_filter(&self) -> bool {
+        self.off_spec_week_no()
+            || self.off_spec_year_day()
+            || self.off_spec_month_day()
+            || self.interval > u64::from(u16::MAX)
+    }
+
+    pub(crate) fn off_spec_week_no(&self) -> bool {
+        !self.by_week_no.is_empty() && self.freq != Frequency::Yearly
+    }
+
+    pub(crate) fn off_spec_year_day(&self) -> bool {
+        !self.by_year_day.is_empty()
+            && matches!(
+                self.freq,
+                Frequency::Daily | Frequency::Weekly | Frequency::Monthly
+            )
+    }
+
+    pub(crate) fn off_spec_month_day(&self) -> bool {
+        !self.by_month_day.is_empty() && self.freq == Frequency::Weekly
     }
 
     /// Builds the rrule crate's rule, started at `dt_start` (a wall-clock value in the series' frame, carried
@@ -500,7 +552,15 @@ impl Rule {
             .filter_map(|m| Month::try_from(*m).ok())
             .collect();
         let mut r = RRule::new(self.freq)
-            .interval(self.interval)
+            .interval(u16::try_from(self.interval).map_err(|_| {
+                err(
+                    "INTERVAL",
+                    format!(
+                        "INTERVAL={} is too large: expected a whole number from 1 to 65535",
+                        self.interval
+                    ),
+                )
+            })?)
             .week_start(self.wkst)
             .by_set_pos(self.by_set_pos.clone())
             .by_month(&months)
