@@ -452,7 +452,12 @@ impl App {
             .unwrap_or_default())
     }
 
+    /// Writes the index; an empty one is no entry at all, so a keychain without accounts holds nothing of
+    /// Punctual's.
     fn set_secret_index(&self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return self.secrets.delete(SECRET_INDEX_KEY);
+        }
         let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         self.secrets.set(SECRET_INDEX_KEY, &SecretString::new(json))
     }
@@ -698,6 +703,12 @@ impl App {
             for k in [refresh_key(id), access_key(id), client_secret_key(id)] {
                 self.secrets.delete(&k)?;
             }
+            let rest: Vec<String> = self
+                .secret_index()?
+                .into_iter()
+                .filter(|i| i != id)
+                .collect();
+            self.set_secret_index(&rest)?;
         }
         self.store.write(|w| w.delete_connection(id))?;
         self.replan()?;
