@@ -105,6 +105,9 @@ fn provider_failure(e: ProviderError) -> Error {
             ErrorCode::Network,
             format!("Google could not be reached: {m}"),
         ),
+        ProviderError::TooLarge { limit } => {
+            crate::limits::too_large(None, "Google's calendar list", limit)
+        }
         other => Error::new(
             ErrorCode::Provider,
             format!("Google's calendar list could not be read: {other}"),
