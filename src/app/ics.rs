@@ -59,7 +59,8 @@ pub fn import(
         *per_uid.entry(e.uid.as_str()).or_default() += 1;
     }
     let is_new_calendar = store.read(|r| r.calendar(&calendar.id))?.is_none();
-    let mut warnings = parsed.warnings.clone();
+    // The group work's warnings go under the parse's cap too, after the parse's own.
+    let mut warnings = ical::Warnings::resume(&parsed);
     let (created, updated) = store.write(|w| {
         if is_new_calendar {
             w.insert_calendar(&calendar)?;
@@ -95,7 +96,7 @@ pub fn import(
         created,
         updated,
         skipped: parsed.skipped,
-        warnings,
+        warnings: warnings.into_vec(),
     })
 }
 
