@@ -1,6 +1,7 @@
-//! The size caps of `punctual::limits` where input comes in: an imported file over the cap writes nothing, and
-//! a provider's or token endpoint's answer over the cap is `too_large`, whether it declares its length or
-//! streams without end.
+//! The bounds on what comes in from outside. The size caps of `punctual::limits`: an imported file over the
+//! cap writes nothing, an event text over the cap names its field, and a provider's or token endpoint's
+//! answer over the cap is `too_large`, whether it declares its length or streams without end. And time
+//! arithmetic on user input: a value that would overflow it is refused as invalid input, not a panic.
 
 use chrono::{DateTime, Utc};
 use punctual::app::App;
@@ -196,4 +197,39 @@ fn an_event_description_over_the_text_cap_is_too_large_and_names_its_field() {
     };
     app.create_event(&ok)
         .expect("a description of exactly the cap is taken");
+}
+
+#[test]
+fn a_calendar_lead_time_that_would_overflow_the_planner_is_refused() {
+    let app = app();
+    let mut rules = app.join_rules().expect("the rules read");
+    rules.calendars.insert(
+        "local".into(),
+        punctual::join::CalendarRule {
+            enabled: true,
+            lead_minutes: Some(i64::MAX),
+            auto_join: None,
+        },
+    );
+    let err = app
+        .set_join_rules(&rules)
+        .expect_err("a lead of i64::MAX minutes is refused, before the planner subtracts it");
+    assert_eq!(
+        err.code,
+        ErrorCode::InvalidInput,
+        "the code says the input is wrong: {err:?}"
+    );
+    assert_eq!(
+        err.field.as_deref(),
+        Some("calendars.local.lead_minutes"),
+        "the field at fault is named"
+    );
+    assert_eq!(
+        app.join_rules()
+            .expect("the rules read")
+            .calendars
+            .get("local"),
+        None,
+        "the refused rules were not stored"
+    );
 }
