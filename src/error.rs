@@ -46,6 +46,9 @@ pub enum ErrorCode {
     Timeout,
     /// The user stopped the operation (a sign-in cancelled from the app).
     Cancelled,
+    /// An input or an answer is over its size cap (see [`crate::limits`]): an imported file, an IPC argument,
+    /// a provider's or token endpoint's answer.
+    TooLarge,
     /// The provider could not be reached, or its answer was cut short.
     Network,
     /// The provider answered something this build does not understand, or kept failing.
@@ -85,6 +88,7 @@ impl ErrorCode {
             ErrorCode::KeychainUnavailable => "keychain_unavailable",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Cancelled => "cancelled",
+            ErrorCode::TooLarge => "too_large",
             ErrorCode::Network => "network",
             ErrorCode::Provider => "provider",
             ErrorCode::Storage => "storage",

@@ -10,6 +10,7 @@ pub mod detect;
 pub mod error;
 pub mod ical;
 pub mod join;
+pub mod limits;
 pub mod logs;
 pub mod model;
 pub mod providers;

@@ -578,3 +578,78 @@ fn the_empty_window_hint_names_all_only_when_it_was_not_given() {
         "with --all given, the hint does not tell the user to pass it: {text}"
     );
 }
+
+#[test]
+fn a_timeout_past_what_time_arithmetic_holds_is_bad_input_not_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for timeout in ["18446744073709551615", "86401"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_punctual"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args([
+                "connect",
+                "google",
+                "--client-id",
+                "x",
+                "--timeout",
+                timeout,
+                "--json",
+            ])
+            // Were the check missed, no browser opens and no request leaves the machine.
+            .env("BROWSER", "true")
+            .env("PUNCTUAL_GOOGLE_AUTH_URL", "http://127.0.0.1:1/auth")
+            .env("PUNCTUAL_GOOGLE_TOKEN_URL", "http://127.0.0.1:1/token")
+            .stdin(Stdio::null())
+            .output()
+            .expect("the punctual binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked"),
+            "--timeout {timeout}: an overflowing deadline is refused, not a panic: {stderr}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--timeout {timeout}: a timeout over 24 hours is bad input: {stderr}"
+        );
+        let err = json_of(&out.stderr);
+        assert_eq!(
+            err["error"]["code"], "invalid_input",
+            "--timeout {timeout}: the stable code"
+        );
+        assert_eq!(
+            err["error"]["field"], "timeout",
+            "--timeout {timeout}: the field at fault"
+        );
+    }
+}
+
+#[test]
+fn an_import_over_the_size_cap_is_too_large_and_reads_no_further() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("huge.ics");
+    // Sparse: the file is one byte over the cap on paper and costs no disk.
+    let f = std::fs::File::create(&file).expect("the file is created");
+    f.set_len(punctual::limits::MAX_IMPORT_BYTES + 1)
+        .expect("the file grows");
+    let path = file.to_str().expect("a UTF-8 temp path");
+    let out = punctual(dir.path(), &["import", path, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a file over the cap is bad input: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = json_of(&out.stderr);
+    assert_eq!(
+        err["error"]["code"], "too_large",
+        "the stable code for a size cap"
+    );
+    assert_eq!(err["error"]["field"], "file", "the field at fault");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("64 MB")),
+        "the message states the cap: {err}"
+    );
+}

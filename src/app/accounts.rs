@@ -162,6 +162,9 @@ fn provider_failure(name: &str, e: ProviderError) -> Error {
             ErrorCode::Network,
             format!("{name} could not be reached: {m}"),
         ),
+        ProviderError::TooLarge { limit } => {
+            crate::limits::too_large(None, "Google's calendar list", limit)
+        }
         other => Error::new(
             ErrorCode::Provider,
             format!("{name}'s account or calendar list could not be read: {other}"),

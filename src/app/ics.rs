@@ -4,6 +4,7 @@
 use super::{with_link, ImportReport};
 use crate::error::{Error, ErrorCode, Result};
 use crate::ical::{self, ParseOptions};
+use crate::limits;
 use crate::model::{Calendar, DEFAULT_COLOR, LOCAL_CALENDAR_ID, LOCAL_CONNECTION_ID};
 use crate::store::Store;
 use crate::time::Zone;
@@ -17,6 +18,17 @@ pub fn import(
     zone: Zone,
     now: DateTime<Utc>,
 ) -> Result<ImportReport> {
+    // Before anything is parsed or written: a file over the cap writes nothing.
+    if data.len() as u64 > limits::MAX_IMPORT_BYTES {
+        return Err(limits::too_large(
+            Some("file"),
+            "the file",
+            limits::MAX_IMPORT_BYTES,
+        ));
+    }
+    if let Some(n) = calendar_name {
+        limits::check_text("calendar", n)?;
+    }
     let name = calendar_name.map(str::trim).filter(|n| !n.is_empty());
     let existing = match name {
         Some(n) => store.read(|r| r.calendar_by_name(LOCAL_CONNECTION_ID, n))?,
@@ -47,7 +59,8 @@ pub fn import(
         *per_uid.entry(e.uid.as_str()).or_default() += 1;
     }
     let is_new_calendar = store.read(|r| r.calendar(&calendar.id))?.is_none();
-    let mut warnings = parsed.warnings.clone();
+    // The group work's warnings go under the parse's cap too, after the parse's own.
+    let mut warnings = ical::Warnings::resume(&parsed);
     let (created, updated) = store.write(|w| {
         if is_new_calendar {
             w.insert_calendar(&calendar)?;
@@ -83,7 +96,7 @@ pub fn import(
         created,
         updated,
         skipped: parsed.skipped,
-        warnings,
+        warnings: warnings.into_vec(),
     })
 }
 

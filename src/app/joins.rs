@@ -132,6 +132,12 @@ impl App {
         if let Some(m) = rules.early_reminder_minutes {
             minutes(m, "early_reminder_minutes")?;
         }
+        for (calendar, rule) in &rules.calendars {
+            if let Some(m) = rule.lead_minutes {
+                // Unchecked, a huge lead would overflow the planner's date arithmetic at the next plan.
+                minutes(m, &format!("calendars.{calendar}.lead_minutes"))?;
+            }
+        }
         if !(1..=24 * 14).contains(&rules.horizon_hours) {
             return Err(Error::field(
                 ErrorCode::InvalidInput,

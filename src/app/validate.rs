@@ -7,6 +7,7 @@
 
 use super::EventInput;
 use crate::error::{Error, ErrorCode, Result};
+use crate::limits;
 use crate::model::{Availability, DEFAULT_COLOR};
 use crate::recurrence;
 use crate::time::{parse_when, today_in, When, Zone};
@@ -43,6 +44,7 @@ pub fn validate(
     user_zone: Zone,
     now: DateTime<Utc>,
 ) -> Result<Draft> {
+    check_sizes(input)?;
     let title = match (&input.title, base) {
         (Some(t), _) => check_title(t)?,
         (None, Some(b)) => b.title.clone(),
@@ -173,6 +175,36 @@ pub fn validate(
         rdates,
         exdates,
     })
+}
+
+/// Every text of `input` within [`limits::MAX_TEXT_ARG_BYTES`], before any is parsed: the input comes over
+/// IPC or from a script, and a multi-MB description would otherwise be stored, synced and sent back.
+fn check_sizes(input: &EventInput) -> Result<()> {
+    let texts = [
+        ("title", &input.title),
+        ("start", &input.start),
+        ("end", &input.end),
+        ("time_zone", &input.time_zone),
+        ("description", &input.description),
+        ("location", &input.location),
+        ("url", &input.url),
+        ("color", &input.color),
+        ("repeat", &input.repeat),
+        ("calendar", &input.calendar),
+    ];
+    for (field, value) in texts {
+        if let Some(v) = value {
+            limits::check_text(field, v)?;
+        }
+    }
+    for (field, list) in [("rdates", &input.rdates), ("exdates", &input.exdates)] {
+        limits::check_len(
+            field,
+            list.iter().map(String::len).sum(),
+            limits::MAX_TEXT_ARG_BYTES,
+        )?;
+    }
+    Ok(())
 }
 
 fn check_title(t: &str) -> Result<String> {

@@ -66,12 +66,31 @@ fn failed_page(why: &str) -> String {
     )
 }
 
+fn timeout_too_long() -> Error {
+    Error::field(
+        ErrorCode::InvalidInput,
+        "timeout",
+        format!(
+            "the sign-in timeout must be at most {} seconds (24 hours)",
+            LoopbackFlow::MAX_TIMEOUT.as_secs()
+        ),
+    )
+}
+
 impl LoopbackFlow {
     /// How long the listener waits for the browser (the five minutes).
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+    /// The longest wait [`LoopbackFlow::start`] takes: a sign-in takes minutes, and a timeout from the user
+    /// (`--timeout`) is refused above this rather than overflow the deadline's arithmetic.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
     /// Binds the listener and builds the authorization URL to open in the browser.
     pub fn start(cfg: &OAuthConfig, timeout: Duration) -> Result<LoopbackFlow> {
+        // Checked before the browser opens: the user learns of the bad timeout, not of a sign-in that hangs.
+        if timeout > Self::MAX_TIMEOUT {
+            return Err(timeout_too_long());
+        }
         let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| {
             Error::new(
                 ErrorCode::Io,
@@ -184,10 +203,9 @@ fn wait_with(
     per_connection: Duration,
 ) -> Result<Callback> {
     listener.set_nonblocking(true)?;
-    let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| {
-        // A timeout past the clock's range waits as long as it can: a century is "forever" here.
-        Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
-    });
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .ok_or_else(timeout_too_long)?;
     let mut open: Vec<Pending> = Vec::new();
     let mut refused_foreign = false;
     loop {

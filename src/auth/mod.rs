@@ -97,8 +97,28 @@ pub fn http_client() -> Result<reqwest::blocking::Client> {
 
 /// A transport failure, for oauth2's client trait. Its message never holds a body or a token.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(String);
+pub enum HttpError {
+    #[error("{0}")]
+    Failed(String),
+    /// The answer's body is over the cap ([`crate::limits::MAX_RESPONSE_BYTES`]).
+    #[error("the answer is larger than the {} limit", crate::limits::describe(*.limit))]
+    TooLarge { limit: u64 },
+}
+
+/// Reads an answer's body, at most `limit` bytes of it: a declared length over the cap is refused before a
+/// byte is read, and a body without one (chunked) is cut one byte past the cap.
+pub fn read_body(resp: reqwest::blocking::Response, limit: u64) -> Result<Vec<u8>, HttpError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(HttpError::TooLarge { limit });
+    }
+    crate::limits::read_capped(resp, limit).map_err(|e| match e {
+        crate::limits::CappedReadError::TooLarge { limit } => HttpError::TooLarge { limit },
+        // reqwest's reader wraps its own error in io::Error: the cause is a cut or timed-out answer.
+        crate::limits::CappedReadError::Io(e) => {
+            HttpError::Failed(format!("the answer was cut short: {e}"))
+        }
+    })
+}
 
 /// Sends one oauth2 request through reqwest.
 fn send(client: &reqwest::blocking::Client, req: HttpRequest) -> Result<HttpResponse, HttpError> {
@@ -109,18 +129,16 @@ fn send(client: &reqwest::blocking::Client, req: HttpRequest) -> Result<HttpResp
     for (name, value) in &parts.headers {
         rb = rb.header(name, value);
     }
-    let resp = rb.send().map_err(|e| HttpError(net_message(&e)))?;
+    let resp = rb.send().map_err(|e| HttpError::Failed(net_message(&e)))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp
-        .bytes()
-        .map_err(|e| HttpError(format!("the answer was cut short: {}", net_message(&e))))?;
+    let bytes = read_body(resp, crate::limits::MAX_RESPONSE_BYTES)?;
     let mut out = http::Response::builder().status(status);
     for (name, value) in &headers {
         out = out.header(name, value);
     }
-    out.body(bytes.to_vec())
-        .map_err(|e| HttpError(format!("bad response: {e}")))
+    out.body(bytes)
+        .map_err(|e| HttpError::Failed(format!("bad response: {e}")))
 }
 
 /// A reqwest error without its URL, which may carry a code in the query.
@@ -194,9 +212,7 @@ const RECONNECT_CODES: &[u64] = &[70008, 700082, 50173, 65001, 50076, 50078, 500
 
 /// Why a token request failed, as an [`Error`]: `invalid_grant`, `interaction_required` and the AADSTS
 /// codes of [`RECONNECT_CODES`] are `needs_reconnect`.
-fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, TokenErrorResponse>,
-) -> Error {
+fn token_error(e: RequestTokenError<HttpError, TokenErrorResponse>) -> Error {
     match e {
         RequestTokenError::ServerResponse(r) => {
             let desc = r.error_description.clone().unwrap_or_default();
@@ -227,6 +243,9 @@ fn token_error<RE: std::error::Error + 'static>(
                     ),
                 )
             }
+        }
+        RequestTokenError::Request(HttpError::TooLarge { limit }) => {
+            crate::limits::too_large(None, "the token endpoint's answer", limit)
         }
         RequestTokenError::Request(e) => Error::new(
             ErrorCode::Network,
@@ -315,7 +334,7 @@ mod tests {
 
     fn refused(body: &str) -> Error {
         let r: TokenErrorResponse = serde_json::from_str(body).expect("an RFC 6749 error body");
-        token_error(RequestTokenError::<std::io::Error, _>::ServerResponse(r))
+        token_error(RequestTokenError::<HttpError, _>::ServerResponse(r))
     }
 
     #[test]

@@ -440,20 +440,30 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
 }
 
 fn read_input(file: &str) -> Result<Vec<u8>, Error> {
-    let bytes = if file == "-" {
-        let mut b = Vec::new();
-        std::io::stdin().read_to_end(&mut b)?;
-        b
+    let limit = punctual::limits::MAX_IMPORT_BYTES;
+    let read = if file == "-" {
+        punctual::limits::read_capped(std::io::stdin().lock(), limit)
     } else {
-        std::fs::read(file).map_err(|e| {
+        let f = std::fs::File::open(file).map_err(|e| {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 ErrorCode::InvalidInput
             } else {
                 ErrorCode::Io
             };
             Error::field(code, "file", format!("cannot read {file}: {e}"))
-        })?
+        })?;
+        punctual::limits::read_capped(f, limit)
     };
+    // Read no further than the cap: a huge file (or /dev/zero) must not be held whole just to be refused.
+    let bytes = read.map_err(|e| match e {
+        punctual::limits::CappedReadError::TooLarge { limit } => {
+            let what = if file == "-" { "standard input" } else { file };
+            punctual::limits::too_large(Some("file"), what, limit)
+        }
+        punctual::limits::CappedReadError::Io(e) => {
+            Error::field(ErrorCode::Io, "file", format!("cannot read {file}: {e}"))
+        }
+    })?;
     // Encoding is the parser's business: it mends folds inside UTF-8 characters and reports what it cannot read.
     Ok(bytes)
 }

@@ -43,7 +43,7 @@ pub(crate) struct Document<'a> {
     pub calendar: Vec<ContentLine<'a>>,
     pub timezones: Vec<VTimezone>,
     pub events: Vec<RawEvent>,
-    pub warnings: Vec<String>,
+    pub warnings: super::Warnings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,15 +56,90 @@ enum Frame {
     Other,
 }
 
-fn frame_name_matches(frame: Frame, other_name: &str, end: &str) -> bool {
-    match frame {
-        Frame::Calendar => end.eq_ignore_ascii_case("VCALENDAR"),
-        Frame::Event => end.eq_ignore_ascii_case("VEVENT"),
-        Frame::Timezone => end.eq_ignore_ascii_case("VTIMEZONE"),
-        Frame::Observance => {
-            end.eq_ignore_ascii_case("STANDARD") || end.eq_ignore_ascii_case("DAYLIGHT")
+/// The open components, innermost last, with an index from each name an `END:` can close them by to where
+/// they sit, so that matching an `END:` costs a lookup, not a scan of the stack. (A scan made a file of deep
+/// `BEGIN:`s and many unmatched `END:`s quadratic.)
+struct Open {
+    frames: Vec<(Frame, String)>,
+    /// Key (see [`Open::key`]) → the depths of the open frames with that key, ascending.
+    at: std::collections::HashMap<String, Vec<usize>>,
+}
+
+/// The key of STANDARD and DAYLIGHT observances: either END closes either (they differ only in name). It is
+/// not a component name, so an Other component named STANDARD keeps a key of its own.
+const OBSERVANCE_KEY: &str = "\0OBSERVANCE";
+
+impl Open {
+    fn new() -> Open {
+        let mut open = Open {
+            frames: Vec::new(),
+            at: std::collections::HashMap::new(),
+        };
+        open.push(Frame::Calendar, "");
+        open
+    }
+
+    /// The name an `END:` must carry to close `frame`, upper-cased (component names are case-insensitive,
+    /// RFC 5545 §2; a non-ASCII byte is compared as it is, as `eq_ignore_ascii_case` did).
+    fn key(frame: Frame, name: &str) -> String {
+        match frame {
+            Frame::Calendar => "VCALENDAR".to_string(),
+            Frame::Event => "VEVENT".to_string(),
+            Frame::Timezone => "VTIMEZONE".to_string(),
+            Frame::Observance => OBSERVANCE_KEY.to_string(),
+            Frame::Other => name.to_ascii_uppercase(),
         }
-        Frame::Other => end.eq_ignore_ascii_case(other_name),
+    }
+
+    fn push(&mut self, frame: Frame, name: &str) {
+        let key = Open::key(frame, name);
+        self.at
+            .entry(key.clone())
+            .or_default()
+            .push(self.frames.len());
+        self.frames.push((frame, key));
+    }
+
+    fn pop(&mut self) -> Option<Frame> {
+        let (frame, key) = self.frames.pop()?;
+        if let Some(depths) = self.at.get_mut(&key) {
+            depths.pop();
+        }
+        Some(frame)
+    }
+
+    fn top(&self) -> Option<Frame> {
+        self.frames.last().map(|(f, _)| *f)
+    }
+
+    fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.at.clear();
+    }
+
+    /// The depth of the innermost open frame that `END:{end}` closes.
+    fn closed_by(&self, end: &str) -> Option<usize> {
+        let key = end.to_ascii_uppercase();
+        let last = |k: &str| self.at.get(k).and_then(|d| d.last().copied());
+        let named = last(&key);
+        let observance = if key == "STANDARD" || key == "DAYLIGHT" {
+            last(OBSERVANCE_KEY)
+        } else {
+            None
+        };
+        named.max(observance)
+    }
+
+    fn has_calendar(&self) -> bool {
+        self.frames.iter().any(|(f, _)| *f == Frame::Calendar)
     }
 }
 
@@ -126,14 +201,16 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         calendar: Vec::new(),
         timezones: Vec::new(),
         events: Vec::new(),
-        warnings: Vec::new(),
+        warnings: super::Warnings::default(),
     };
-    // (frame, name of an Other component). The stack is shallow (VCALENDAR > VEVENT > VALARM).
-    let mut stack: Vec<(Frame, String)> = vec![(Frame::Calendar, String::new())];
+    // Shallow in real files (VCALENDAR > VEVENT > VALARM), but as deep as a hostile file makes it.
+    let mut stack = Open::new();
     // Whether the bottom Calendar frame was opened implicitly for components found after END:VCALENDAR.
     let mut implicit = false;
     // Calendar-level components that are not imported (VTODO, VJOURNAL, VFREEBUSY, ...), with counts.
     let mut ignored: Vec<(String, usize)> = Vec::new();
+    // Name → its place in `ignored`, so that a file of many distinct names stays linear.
+    let mut ignored_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut event: Option<RawEvent> = None;
     let mut lossy_lines = 0usize;
 
@@ -165,7 +242,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                 continue;
             }
         };
-        let top = stack.last().map(|(f, _)| *f);
+        let top = stack.top();
         if line.is("BEGIN") {
             let comp = line.value().trim();
             let mut top = top;
@@ -181,7 +258,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                 doc.warnings.push(format!(
                     "line {line_no}: BEGIN:{comp} outside any VCALENDAR; read as part of the calendar"
                 ));
-                stack.push((Frame::Calendar, String::new()));
+                stack.push(Frame::Calendar, "");
                 implicit = true;
                 top = Some(Frame::Calendar);
             }
@@ -213,37 +290,31 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
                 }
                 Some(Frame::Calendar) => {
                     let name = comp.to_ascii_uppercase();
-                    match ignored.iter_mut().find(|(n, _)| *n == name) {
-                        Some((_, c)) => *c += 1,
-                        None => ignored.push((name, 1)),
+                    match ignored_at.get(&name) {
+                        Some(&i) => ignored[i].1 += 1,
+                        None => {
+                            ignored_at.insert(name.clone(), ignored.len());
+                            ignored.push((name, 1));
+                        }
                     }
                     Frame::Other
                 }
                 _ => Frame::Other,
             };
-            // Only an Other frame needs its name to match its END; the others know theirs.
-            let name = if frame == Frame::Other {
-                comp.to_string()
-            } else {
-                String::new()
-            };
-            stack.push((frame, name));
+            stack.push(frame, comp);
             continue;
         }
         if line.is("END") {
             let comp = line.value().trim();
-            let Some(depth) = stack
-                .iter()
-                .rposition(|(f, n)| frame_name_matches(*f, n, comp))
-            else {
-                doc.warnings.push(format!(
-                    "line {line_no}: END:{comp} without a matching BEGIN, ignored"
-                ));
+            let Some(depth) = stack.closed_by(comp) else {
+                doc.warnings.push_with(|| {
+                    format!("line {line_no}: END:{comp} without a matching BEGIN, ignored")
+                });
                 continue;
             };
             // Close everything above the matching frame too: a missing END inside it.
             while stack.len() > depth {
-                let Some((frame, _)) = stack.pop() else { break };
+                let Some(frame) = stack.pop() else { break };
                 if frame == Frame::Event {
                     if let Some(mut ev) = event.take() {
                         ev.end = end;
@@ -313,7 +384,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             "{count} {name} component(s) ignored: only VEVENTs are imported"
         ));
     }
-    if !implicit && stack.iter().any(|(f, _)| *f == Frame::Calendar) {
+    if !implicit && stack.has_calendar() {
         doc.warnings
             .push("the file ends without END:VCALENDAR (truncated?)".to_string());
     }

@@ -54,7 +54,7 @@ pub(crate) struct Mapper<'o> {
     by_tzid: HashMap<String, usize>,
     resolved: HashMap<String, TzRes>,
     derived_uids: HashMap<String, u32>,
-    pub warnings: Vec<String>,
+    pub warnings: super::Warnings,
 }
 
 /// Why a VEVENT was skipped.
@@ -176,7 +176,7 @@ impl<'o> Mapper<'o> {
             by_tzid,
             resolved: HashMap::new(),
             derived_uids: HashMap::new(),
-            warnings: Vec::new(),
+            warnings: super::Warnings::default(),
         }
     }
 
@@ -600,7 +600,7 @@ fn add_duration(start: When, days: i64, seconds: i64) -> When {
 /// exclude a DATE-TIME series' instance with `EXDATE;VALUE=DATE` (read as the instance at DTSTART's time on
 /// that date). Without this, expansion (which matches by instant) would keep the instance and add the
 /// override beside it.
-pub(crate) fn align_to_masters(events: &mut [Event], warnings: &mut Vec<String>) {
+pub(crate) fn align_to_masters(events: &mut [Event], warnings: &mut super::Warnings) {
     let masters: FastMap<String, (When, Zone)> = events
         .iter()
         .filter(|e| e.recurrence.is_some() && e.recurrence_id.is_none())

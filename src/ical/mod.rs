@@ -15,7 +15,11 @@
 //!   [`Parsed`] whose `warnings` name what was skipped or guessed.
 //! - Whatever [`write`] emits, [`parse`] reads back into equal events (same uid, title, times, recurrence,
 //!   ...); a round-trip test holds it to that.
-//! - Parsing is linear in the input and allocates per event, not per line (see benches/ical.rs).
+//! - Parsing is linear in the input and allocates per event, not per line (see benches/ical.rs). That holds
+//!   for hostile input too: an `END:` is matched against the open components through an index, not a scan
+//!   of them, so a million unmatched `END:` lines under a deep nest of `BEGIN:`s cost a million lookups.
+//! - At most [`MAX_WARNINGS`] warnings are kept, in file order; the rest are counted, and one last warning
+//!   says how many were not shown.
 
 mod document;
 mod event;
@@ -52,8 +56,76 @@ pub struct Parsed {
     pub events: Vec<Event>,
     /// How many VEVENTs were skipped as broken (each has a warning).
     pub skipped: usize,
-    /// What was skipped or guessed, one sentence each, naming the event and line.
+    /// What was skipped or guessed, one sentence each, naming the event and line: at most [`MAX_WARNINGS`],
+    /// then one that says how many more there were.
     pub warnings: Vec<String>,
+    /// How many warnings were not kept in `warnings` (the number its last line states).
+    pub hidden_warnings: usize,
+}
+
+/// How many warnings a parse (and an import) keeps: enough to show what is wrong with a file, few enough
+/// that a file of a million broken lines does not become a million strings.
+pub const MAX_WARNINGS: usize = 100;
+
+/// Warnings in the order they arose, at most [`MAX_WARNINGS`] of them, and a count of the rest.
+#[derive(Clone, Debug, Default)]
+pub struct Warnings {
+    shown: Vec<String>,
+    hidden: usize,
+}
+
+impl Warnings {
+    /// Continues the warnings of a [`Parsed`] (a later stage, such as an import, adds its own).
+    pub fn resume(parsed: &Parsed) -> Warnings {
+        let mut shown = parsed.warnings.clone();
+        if parsed.hidden_warnings > 0 {
+            // The summary line is written again, with the new count, by `into_vec`.
+            shown.pop();
+        }
+        Warnings {
+            shown,
+            hidden: parsed.hidden_warnings,
+        }
+    }
+
+    pub fn push(&mut self, warning: String) {
+        self.push_with(|| warning);
+    }
+
+    /// Pushes the warning `make` writes, formatting it only while there is room for it.
+    pub fn push_with(&mut self, make: impl FnOnce() -> String) {
+        if self.shown.len() < MAX_WARNINGS {
+            self.shown.push(make());
+        } else {
+            self.hidden += 1;
+        }
+    }
+
+    /// Adds `other`'s warnings after these, keeping the count of every warning not shown.
+    pub fn append(&mut self, other: Warnings) {
+        other.shown.into_iter().for_each(|w| self.push(w));
+        self.hidden += other.hidden;
+    }
+
+    /// How many warnings were counted but not kept.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// The kept warnings, then "N more warnings not shown" when some were not kept.
+    pub fn into_vec(self) -> Vec<String> {
+        let mut out = self.shown;
+        if self.hidden > 0 {
+            out.push(format!("{} more warnings not shown", self.hidden));
+        }
+        out
+    }
+}
+
+impl Extend<String> for Warnings {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, iter: I) {
+        iter.into_iter().for_each(|w| self.push(w));
+    }
 }
 
 /// Why a text could not be read as iCalendar at all.
@@ -133,14 +205,16 @@ pub fn parse_bytes(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, IcalErro
             }
         }
     }
-    warnings.append(&mut mapper.warnings);
+    warnings.append(std::mem::take(&mut mapper.warnings));
     event::align_to_masters(&mut events, &mut warnings);
+    let hidden_warnings = warnings.hidden();
     Ok(Parsed {
         name,
         time_zone,
         events,
         skipped,
-        warnings,
+        warnings: warnings.into_vec(),
+        hidden_warnings,
     })
 }
 

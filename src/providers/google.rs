@@ -21,7 +21,7 @@
 mod item;
 
 use super::{AccountIdentity, CalendarProvider, CalendarRef, ChangePage, Cursor, ProviderError};
-use crate::auth::{http_client, net_message};
+use crate::auth::{http_client, net_message, read_body, HttpError};
 use crate::model::{Attendance, Availability, ConferenceData, Event, EventStatus, Provider};
 use crate::secrets::SecretString;
 use crate::store::{RemoteCalendar, RemoteChange};
@@ -146,10 +146,11 @@ impl Google {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, Utc::now()));
-        let body = resp.bytes().map_err(|e| {
-            ProviderError::Network(format!("the answer was cut short: {}", net_message(&e)))
+        let body = read_body(resp, crate::limits::MAX_RESPONSE_BYTES).map_err(|e| match e {
+            HttpError::TooLarge { limit } => ProviderError::TooLarge { limit },
+            HttpError::Failed(m) => ProviderError::Network(m),
         })?;
-        classify(status, retry_after, &body).map(|()| body.to_vec())
+        classify(status, retry_after, &body).map(|()| body)
     }
 
     /// Sends a write with a JSON body and reads the event Google answers with.

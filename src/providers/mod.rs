@@ -112,6 +112,9 @@ pub enum ProviderError {
     /// The event changed at the provider since we read it (HTTP 412 on an If-Match write).
     #[error("the event changed at the provider since it was read")]
     Conflict,
+    /// The answer's body is over [`crate::limits::MAX_RESPONSE_BYTES`]; asking again would get the same.
+    #[error("the provider's answer is larger than the {} limit", crate::limits::describe(*.limit))]
+    TooLarge { limit: u64 },
     /// Anything else: a 4xx the engine cannot fix by retrying, or an answer that is not the API's shape.
     #[error("{0}")]
     Other(String),

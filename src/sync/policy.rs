@@ -89,6 +89,9 @@ pub fn provider_error(e: ProviderError) -> Error {
             ErrorCode::NeedsReconnect,
             "the calendar service refused a freshly refreshed token; connect the account again",
         ),
+        ProviderError::TooLarge { limit } => {
+            crate::limits::too_large(None, "the calendar service's answer", limit)
+        }
         other => Error::new(ErrorCode::Provider, other.to_string()),
     }
 }

@@ -3,4 +3,4 @@
 /**
  * Stable error codes.
  */
-export type ErrorCode = "title_required" | "title_too_long" | "invalid_start" | "invalid_end" | "end_before_start" | "start_in_past" | "invalid_color" | "unknown_time_zone" | "invalid_rrule" | "invalid_limit" | "invalid_cursor" | "invalid_window" | "invalid_input" | "not_found" | "read_only" | "not_icalendar" | "duplicate" | "no_meeting_link" | "unsafe_link" | "open_failed" | "needs_reconnect" | "oauth_state_mismatch" | "access_denied" | "oauth_failed" | "keychain_unavailable" | "timeout" | "cancelled" | "network" | "provider" | "storage" | "io" | "internal";
+export type ErrorCode = "title_required" | "title_too_long" | "invalid_start" | "invalid_end" | "end_before_start" | "start_in_past" | "invalid_color" | "unknown_time_zone" | "invalid_rrule" | "invalid_limit" | "invalid_cursor" | "invalid_window" | "invalid_input" | "not_found" | "read_only" | "not_icalendar" | "duplicate" | "no_meeting_link" | "unsafe_link" | "open_failed" | "needs_reconnect" | "oauth_state_mismatch" | "access_denied" | "oauth_failed" | "keychain_unavailable" | "timeout" | "cancelled" | "too_large" | "network" | "provider" | "storage" | "io" | "internal";
