@@ -16,6 +16,13 @@ pub fn to_iana(windows: &str) -> Option<&'static str> {
         .map(|(_, iana)| *iana)
 }
 
+/// The Windows name whose primary zone is `iana` (only [`TABLE`]: a legacy name is never written), for
+/// APIs that take Windows names (Graph). Exact match: a zone that is not some Windows name's primary one
+/// (Europe/Amsterdam, Asia/Kolkata) has none.
+pub fn to_windows(iana: &str) -> Option<&'static str> {
+    TABLE.iter().find(|(_, i)| *i == iana).map(|(w, _)| *w)
+}
+
 /// CLDR windowsZones, territory "001" rows (typeVersion 2021a, otherVersion 7e11800).
 const TABLE: &[(&str, &str)] = &[
     ("Dateline Standard Time", "Etc/GMT+12"),
