@@ -82,6 +82,12 @@ pub fn validate_tenant(tenant: &str) -> Result<String, Error> {
     ))
 }
 
+/// Series masters' JSON by (calendar, master id); `None` for one that is gone.
+type Masters = HashMap<(String, String), Option<Arc<str>>>;
+
+/// What [`parse_page`] asks for a stub's master: its Graph id in, its JSON (or `None`: gone) out.
+pub type MasterFetch<'a> = dyn FnMut(&str) -> Result<Option<Arc<str>>, ProviderError> + 'a;
+
 /// Microsoft Graph at an API base.
 pub struct Graph {
     api: url::Url,
@@ -91,7 +97,7 @@ pub struct Graph {
     /// is fetched once per round, and a cursor without a page (a round's first request) drops that calendar's
     /// entries, so the next round sees masters as they are then. Kept in memory only: a round resumed from a
     /// saved page after a restart fetches them again.
-    masters: Mutex<HashMap<(String, String), Option<Arc<str>>>>,
+    masters: Mutex<Masters>,
 }
 
 #[derive(Deserialize)]
@@ -237,9 +243,7 @@ impl Graph {
         Ok(fetched)
     }
 
-    fn lock_masters(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), Option<Arc<str>>>> {
+    fn lock_masters(&self) -> std::sync::MutexGuard<'_, Masters> {
         // A panic while holding the lock leaves at worst a missing entry, which is fetched again.
         self.masters.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -279,7 +283,7 @@ pub fn parse_page(
     body: &[u8],
     calendar: &CalendarRef<'_>,
     api: &url::Url,
-    master: &mut dyn FnMut(&str) -> Result<Option<Arc<str>>, ProviderError>,
+    master: &mut MasterFetch<'_>,
 ) -> Result<ChangePage, ProviderError> {
     let page: Page<'_> = serde_json::from_slice(body).map_err(|e| {
         // A body that stops mid-JSON is a dropped connection as far as retrying goes.
@@ -838,5 +842,673 @@ impl super::EventCodec for GraphCodec {
             Ok(Some(RemoteChange::Upsert(e))) => Some(*e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::EventCodec;
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// A page of ../shared/fixtures/providers/graph. Missing: a failure under CI (`CI` set), whose checkout
+    /// has them; elsewhere a loud note that the test checked nothing.
+    fn fixture(name: &str) -> Option<Vec<u8>> {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/providers/graph")
+            .join(name);
+        match std::fs::read(&path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{} is missing ({e}): CI must check the real-world fixtures, not skip them",
+                    path.display()
+                );
+                eprintln!(
+                    "\n!!!!! SKIPPED: {} is missing ({e}); this test checked nothing !!!!!\n",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn api() -> url::Url {
+        url::Url::parse(DEFAULT_API_URL).expect("the default base is a URL")
+    }
+
+    fn cal() -> CalendarRef<'static> {
+        CalendarRef {
+            id: "cal",
+            remote_id: "AAMkCal=",
+            zone: Zone::parse("Europe/Berlin").expect("a known zone"),
+        }
+    }
+
+    /// A page parsed with no master at hand (every fixture occurrence is whole).
+    fn parse(body: &[u8]) -> Result<ChangePage, ProviderError> {
+        parse_page(body, &cal(), &api(), &mut |mid| {
+            panic!("no master is fetched for a page without stubs (asked for {mid})")
+        })
+    }
+
+    fn upserts(page: &ChangePage) -> HashMap<String, Event> {
+        page.changes
+            .iter()
+            .filter_map(|c| match c {
+                RemoteChange::Upsert(e) => Some((e.uid.clone(), (**e).clone())),
+                RemoteChange::Remove { .. } => None,
+            })
+            .collect()
+    }
+
+    fn removed(page: &ChangePage) -> Vec<String> {
+        page.changes
+            .iter()
+            .filter_map(|c| match c {
+                RemoteChange::Remove { uid, recurrence_id } => {
+                    assert_eq!(*recurrence_id, None, "Graph removes events by their own id");
+                    Some(uid.clone())
+                }
+                RemoteChange::Upsert(_) => None,
+            })
+            .collect()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("a valid instant")
+            .with_timezone(&Utc)
+    }
+
+    const TEAMS: &str = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_MzQ5YjQ0ZTMtYTc5ZC00YzEyLWE4NDQtZjEyZDQzOGFkMmI1%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%224d1f2a0c-7b3e-4c55-9a8e-1f2b3c4d5e6f%22%7d";
+
+    #[test]
+    fn the_first_delta_page_maps_each_instance_to_its_own_event() {
+        let Some(body) = fixture("calendarview_delta_page1.json") else {
+            return;
+        };
+        let page = parse(&body).expect("a real delta page parses");
+        assert!(
+            page.warnings.is_empty(),
+            "no item is unreadable: {:?}",
+            page.warnings
+        );
+        assert_eq!(page.changes.len(), 3, "three items, three changes");
+        assert!(
+            page.next_page
+                .as_deref()
+                .is_some_and(|n| n.contains("$skiptoken=")),
+            "the nextLink is the next page, as the server sent it"
+        );
+        assert_eq!(page.sync_token, None, "only the last page has a deltaLink");
+        let events = upserts(&page);
+        let occ = &events["AAMkAGI2TGuLAAE=_occ20240305"];
+        let new_york = Zone::parse("America/New_York").expect("a known zone");
+        assert_eq!(
+            (
+                occ.title.as_str(),
+                occ.platform_id.as_deref(),
+                occ.recurrence_id,
+                occ.is_series()
+            ),
+            (
+                "Weekly design review",
+                Some("AAMkAGI2TGuLAAE=_occ20240305"),
+                None,
+                false
+            ),
+            "an occurrence is stored as a single event under its own Graph id"
+        );
+        assert_eq!(
+            occ.id,
+            GraphCodec.local_id("cal", "AAMkAGI2TGuLAAE=_occ20240305"),
+            "its id is derived from the calendar and the Graph id, as the codec derives it"
+        );
+        assert_eq!(
+            (
+                occ.start.to_utc(Zone::UTC),
+                occ.end.to_utc(Zone::UTC),
+                occ.time_zone
+            ),
+            (
+                utc("2024-03-05T15:00:00Z"),
+                utc("2024-03-05T16:00:00Z"),
+                new_york
+            ),
+            "UTC times are kept as instants, shown in the event's own zone (Eastern Standard Time)"
+        );
+        assert_eq!(
+            occ.conference.uris.first().map(String::as_str),
+            Some(TEAMS),
+            "onlineMeeting.joinUrl is the first join link"
+        );
+        assert!(
+            occ.conference
+                .html
+                .as_deref()
+                .is_some_and(|h| h.contains("meetup-join")),
+            "an HTML body goes to detection as HTML"
+        );
+        assert_eq!(
+            GraphCodec.version(occ).map(|v| v.0).as_deref(),
+            Some("W/\"Z47/STUbYkukHy6KMlayVAAAC240305==\""),
+            "the version is the @odata.etag Graph sent"
+        );
+        assert!(!occ.attendance.declined, "the organizer has not declined");
+        let zoom = &events["AAMkAGI2TGuLAAC="];
+        assert_eq!(
+            zoom.location.as_deref(),
+            Some("https://acme.zoom.us/j/84512345678?pwd=bXlSeWJ5aWRsTk5VZz09"),
+            "location.displayName is the location, where detection finds the Zoom link"
+        );
+        assert!(
+            zoom.conference.uris.is_empty(),
+            "a null onlineMeeting gives no join link"
+        );
+        let all_day = &events["AAMkAGI2TGuLAAB="];
+        let date = |s: &str| When::Date {
+            date: NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date"),
+        };
+        assert_eq!(
+            (all_day.start, all_day.end),
+            (date("2024-03-07"), date("2024-03-09")),
+            "isAllDay is dates, the end exclusive as Graph sends it"
+        );
+        assert_eq!(
+            all_day.availability,
+            Availability::Free,
+            "showAs free is free"
+        );
+        assert!(
+            !all_day.attendance.declined,
+            "tentativelyAccepted is not declined"
+        );
+    }
+
+    #[test]
+    fn the_last_delta_page_carries_the_delta_link_and_the_users_decline() {
+        let Some(body) = fixture("calendarview_delta_page2_last.json") else {
+            return;
+        };
+        let page = parse(&body).expect("a real delta page parses");
+        assert_eq!(page.next_page, None, "the last page has no nextLink");
+        assert!(
+            page.sync_token
+                .as_deref()
+                .is_some_and(|t| t.contains("$deltatoken=")),
+            "its deltaLink is the cursor of the next round"
+        );
+        let events = upserts(&page);
+        assert_eq!(events.len(), 2, "two items, two events");
+        let budget = &events["AAMkAGI2TGuLAAD="];
+        assert!(
+            budget.attendance.declined,
+            "the user's own response is declined"
+        );
+        assert_eq!(budget.availability, Availability::Free, "showAs free");
+        let moved = &events["AAMkAGI2TGuLAAF=_exc20240312"];
+        assert_eq!(
+            (moved.title.as_str(), moved.start.to_utc(Zone::UTC)),
+            (
+                "Weekly design review (moved to Wed)",
+                utc("2024-03-13T14:00:00Z")
+            ),
+            "an exception is its own event at its own time"
+        );
+    }
+
+    #[test]
+    fn an_incremental_page_removes_by_graph_id_and_updates_the_rest() {
+        let Some(body) = fixture("calendarview_delta_incremental.json") else {
+            return;
+        };
+        let page = parse(&body).expect("a real delta page parses");
+        assert_eq!(
+            removed(&page),
+            vec!["AAMkAGI2TGuLAAC=".to_string(), "AAMkAGI2TGuLAAG=_occ20240319".to_string()],
+            "each @removed item removes the event stored under that Graph id, an occurrence included"
+        );
+        let events = upserts(&page);
+        assert_eq!(
+            events
+                .get("AAMkAGI2TGuLAAD=")
+                .map(|e| (e.title.as_str(), e.availability)),
+            Some(("Budget review", Availability::Busy)),
+            "the changed event is upserted with its new showAs"
+        );
+        assert!(
+            page.sync_token.is_some(),
+            "and the round ends with a new deltaLink"
+        );
+    }
+
+    #[test]
+    fn calendar_view_pages_parse_too_and_a_cancelled_exception_is_cancelled() {
+        let (Some(p1), Some(p2)) = (
+            fixture("calendarview_page1.json"),
+            fixture("calendarview_page2_last.json"),
+        ) else {
+            return;
+        };
+        let first = parse(&p1).expect("a calendarView page parses");
+        assert_eq!(upserts(&first).len(), 3, "three events on the first page");
+        let last = parse(&p2).expect("a calendarView page parses");
+        let events = upserts(&last);
+        assert_eq!(events.len(), 3, "three on the last");
+        assert_eq!(
+            events["AAMkAGI2TGuLAAG=_occ20240319"].status,
+            EventStatus::Cancelled,
+            "isCancelled is a cancelled event, which plans no join"
+        );
+        assert_eq!(
+            events["AAMkAGI2TGuLAAD="].status,
+            EventStatus::Confirmed,
+            "the others are confirmed"
+        );
+    }
+
+    #[test]
+    fn a_stub_is_filled_from_its_series_master() {
+        let Some(list) = fixture("events_list_with_series_master.json") else {
+            return;
+        };
+        let list: Value = serde_json::from_slice(&list).expect("the fixture is JSON");
+        let master = list["value"][0].to_string();
+        let page = serde_json::json!({
+            "@odata.deltaLink": "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=x",
+            "value": [
+                {"id": "occ1", "type": "occurrence", "seriesMasterId": "AAMkAGI2TGuLAAA=_master",
+                 "start": {"dateTime": "2024-03-12T15:00:00.0000000", "timeZone": "UTC"},
+                 "end": {"dateTime": "2024-03-12T16:00:00.0000000", "timeZone": "UTC"}},
+                {"id": "occ2", "type": "occurrence", "seriesMasterId": "AAMkAGI2TGuLAAA=_master",
+                 "start": {"dateTime": "2024-03-19T15:00:00.0000000", "timeZone": "UTC"},
+                 "end": {"dateTime": "2024-03-19T16:00:00.0000000", "timeZone": "UTC"}},
+                {"id": "orphan", "type": "occurrence", "seriesMasterId": "gone",
+                 "start": {"dateTime": "2024-03-19T15:00:00.0000000", "timeZone": "UTC"}}
+            ]
+        })
+        .to_string();
+        let mut asked = Vec::new();
+        let parsed = parse_page(page.as_bytes(), &cal(), &api(), &mut |mid| {
+            asked.push(mid.to_string());
+            Ok((mid == "AAMkAGI2TGuLAAA=_master").then(|| Arc::from(master.as_str())))
+        })
+        .expect("a page of stubs parses");
+        let events = upserts(&parsed);
+        for id in ["occ1", "occ2"] {
+            let e = &events[id];
+            assert_eq!(
+                (e.title.as_str(), e.location.as_deref()),
+                ("Weekly design review", Some("Microsoft Teams Meeting")),
+                "{id} takes its subject and location from the master"
+            );
+            assert_eq!(
+                e.conference.uris.first().map(String::as_str),
+                Some(TEAMS),
+                "{id} takes the master's join link"
+            );
+            assert_eq!(e.platform_id.as_deref(), Some(id), "{id} keeps its own id");
+        }
+        assert_eq!(
+            events["occ2"].start.to_utc(Zone::UTC),
+            utc("2024-03-19T15:00:00Z"),
+            "and its own start, not the series' first"
+        );
+        assert!(
+            !events.contains_key("orphan"),
+            "a stub whose master is gone is skipped"
+        );
+        assert!(
+            parsed.warnings.iter().any(|w| w.contains("orphan")),
+            "with a warning naming it: {:?}",
+            parsed.warnings
+        );
+        assert_eq!(
+            asked,
+            vec!["AAMkAGI2TGuLAAA=_master", "AAMkAGI2TGuLAAA=_master", "gone"],
+            "each stub asks for its master (the provider's round cache answers repeats)"
+        );
+    }
+
+    #[test]
+    fn a_master_is_fetched_once_per_round_and_again_in_the_next() {
+        let graph = Graph::new("http://127.0.0.1:9/v1.0").expect("a URL");
+        let fetches = std::cell::Cell::new(0);
+        let fetch = || {
+            fetches.set(fetches.get() + 1);
+            Ok(Some(Arc::from("{}")))
+        };
+        for _ in 0..3 {
+            graph
+                .cached_master(&cal(), "m", fetch)
+                .expect("the fetch succeeds");
+        }
+        assert_eq!(
+            fetches.get(),
+            1,
+            "one round reads a master once, however many stubs name it"
+        );
+        graph.forget_masters(&cal());
+        graph
+            .cached_master(&cal(), "m", fetch)
+            .expect("the fetch succeeds");
+        assert_eq!(fetches.get(), 2, "a new round reads it again, as it is now");
+        let failing = || Err(ProviderError::Network("reset".into()));
+        graph.forget_masters(&cal());
+        assert!(
+            graph.cached_master(&cal(), "m", failing).is_err(),
+            "a failed fetch is the page's failure"
+        );
+        graph
+            .cached_master(&cal(), "m", fetch)
+            .expect("the fetch succeeds");
+        assert_eq!(fetches.get(), 3, "and is not cached: the retry asks again");
+    }
+
+    #[test]
+    fn bad_pages_fail_whole_and_bad_items_are_warnings() {
+        assert!(
+            matches!(parse(b"<html>Service Unavailable</html>"), Err(ProviderError::Other(m)) if m.contains("not JSON")),
+            "a page that is not JSON is refused, and nothing of it is stored"
+        );
+        assert!(
+            matches!(
+                parse(br#"{"value": [{"id": "a""#),
+                Err(ProviderError::Network(_))
+            ),
+            "a page cut short is a network failure, retried"
+        );
+        assert!(
+            matches!(
+                parse(br#"{"error": {"code": "x"}}"#),
+                Err(ProviderError::Other(_))
+            ),
+            "an object without a value list is no page"
+        );
+        let page = parse(
+            br#"{"value": [{"id": "nostart", "subject": "x"}, {"subject": "no id"},
+                 {"id": "ok", "start": {"dateTime": "2024-03-05T15:00:00", "timeZone": "UTC"}}]}"#,
+        )
+        .expect("a page with bad items still parses");
+        assert_eq!(
+            upserts(&page).keys().collect::<Vec<_>>(),
+            vec!["ok"],
+            "only the readable event is stored"
+        );
+        assert!(
+            page.warnings
+                .iter()
+                .any(|w| w.contains("nostart") && w.contains("no usable start")),
+            "an event with no start is a warning naming it: {:?}",
+            page.warnings
+        );
+        assert_eq!(page.warnings.len(), 2, "and one without an id another");
+    }
+
+    #[test]
+    fn links_off_the_api_base_are_refused() {
+        for link in [
+            "https://evil.example/v1.0/me/calendarView/delta?$skiptoken=x",
+            "http://graph.microsoft.com/v1.0/me/calendarView/delta",
+            "https://graph.microsoft.com:8443/v1.0/me/calendarView/delta",
+            "https://graph.microsoft.com/beta/me/calendarView/delta",
+            "https://graph.microsoft.com/v1.0evil/me",
+            "not a url",
+        ] {
+            for key in ["@odata.nextLink", "@odata.deltaLink"] {
+                let body = serde_json::json!({ "value": [], key: link }).to_string();
+                assert!(
+                    matches!(parse(body.as_bytes()), Err(ProviderError::Other(m)) if m.contains("off the API base")),
+                    "a {key} of {link} would carry the token elsewhere: the page is refused"
+                );
+            }
+        }
+        assert!(
+            on_base(
+                &api(),
+                "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=y"
+            )
+            .is_ok(),
+            "a link under the base is followed as sent"
+        );
+        let fake = url::Url::parse("http://127.0.0.1:4321/").expect("a URL");
+        assert!(
+            on_base(&fake, "http://127.0.0.1:4321/me/calendars?$skip=10").is_ok(),
+            "a base at the root takes every path of its origin"
+        );
+        let page = parse(br#"{"value": [], "@odata.nextLink": "https://graph.microsoft.com/v1.0/me/calendarView/delta?$skiptoken=z"}"#)
+            .expect("an empty page with a nextLink is no error");
+        assert!(
+            page.changes.is_empty() && page.next_page.is_some(),
+            "it is just a page with nothing on it"
+        );
+    }
+
+    #[test]
+    fn tenants_are_the_three_names_or_a_guid() {
+        for (given, kept) in [
+            ("common", "common"),
+            ("Organizations", "organizations"),
+            (" consumers ", "consumers"),
+            (
+                "72F988BF-86F1-41AF-91AB-2D7CD011DB47",
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            ),
+        ] {
+            assert_eq!(
+                validate_tenant(given).ok().as_deref(),
+                Some(kept),
+                "{given:?} is a tenant"
+            );
+        }
+        for bad in [
+            "",
+            "contoso",
+            "72f988bf86f141af91ab2d7cd011db47",
+            "{72f988bf-86f1-41af-91ab-2d7cd011db47}",
+            "common/../x",
+        ] {
+            let err = validate_tenant(bad).expect_err("not a tenant");
+            assert_eq!(
+                err.code,
+                ErrorCode::InvalidInput,
+                "{bad:?} is the caller's input"
+            );
+            assert!(
+                err.to_string().contains("tenant") || err.message.contains("tenant"),
+                "the error names the field: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_and_error_codes_map_onto_the_engines_terms() {
+        let gone = fixture("error_410_sync_state_not_found.json");
+        if let Some(body) = &gone {
+            assert_eq!(
+                classify(410, None, body),
+                Err(ProviderError::SyncTokenGone),
+                "410 SyncStateNotFound means a full fetch"
+            );
+            assert_eq!(
+                classify(400, None, body),
+                Err(ProviderError::SyncTokenGone),
+                "the code alone says so, whatever the status"
+            );
+        }
+        assert_eq!(
+            classify(400, None, br#"{"error": {"code": "ResyncRequired"}}"#),
+            Err(ProviderError::SyncTokenGone),
+            "resyncRequired too, in any case"
+        );
+        assert_eq!(
+            classify(410, None, b""),
+            Err(ProviderError::SyncTokenGone),
+            "410 alone"
+        );
+        assert_eq!(
+            classify(401, None, b""),
+            Err(ProviderError::Unauthorized),
+            "401 refreshes"
+        );
+        assert_eq!(
+            classify(404, None, b""),
+            Err(ProviderError::NotFound),
+            "404 is gone"
+        );
+        assert_eq!(
+            classify(412, None, b""),
+            Err(ProviderError::Conflict),
+            "412 is a changed event"
+        );
+        let wait = Some(Duration::from_secs(7));
+        assert_eq!(
+            classify(429, wait, b""),
+            Err(ProviderError::RateLimited { retry_after: wait }),
+            "429 keeps its Retry-After"
+        );
+        for status in [503, 504] {
+            assert_eq!(
+                classify(status, wait, b""),
+                Err(ProviderError::Server {
+                    status,
+                    retry_after: wait
+                }),
+                "{status} is Graph's failure, with its Retry-After"
+            );
+        }
+        assert!(
+            matches!(classify(403, None, br#"{"error": {"code": "ErrorAccessDenied"}}"#), Err(ProviderError::Other(m)) if m.contains("ErrorAccessDenied")),
+            "anything else is not retried, and says Graph's code"
+        );
+        assert_eq!(classify(201, None, b"{}"), Ok(()), "a 2xx is an answer");
+    }
+
+    #[test]
+    fn the_codec_reads_back_the_body_it_writes() {
+        use super::super::codec;
+        let c = codec(Provider::OutlookCalendar).expect("Outlook calendars are written to");
+        let berlin = Zone::parse("Europe/Berlin").expect("a known zone");
+        let at =
+            |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("a local time");
+        let id = c.new_event_id();
+        assert!(
+            uuid::Uuid::parse_str(&id).is_ok(),
+            "a new event's id is a UUID, its transactionId"
+        );
+        let item = serde_json::json!({
+            "id": id, "@odata.etag": "W/\"v1\"", "subject": "Standup", "showAs": "free",
+            "body": {"contentType": "text", "content": "Notes"},
+            "location": {"displayName": "Room 4"}, "originalStartTimeZone": "W. Europe Standard Time",
+            "start": {"dateTime": "2026-03-02T08:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-02T08:30:00.0000000", "timeZone": "UTC"},
+        });
+        let Ok(Some(RemoteChange::Upsert(e))) = map_item(&item.to_string(), None, "cal", berlin)
+        else {
+            panic!("the test item maps to an upsert");
+        };
+        assert_eq!(
+            e.start,
+            When::Zoned {
+                local: at("2026-03-02T09:00"),
+                zone: berlin
+            },
+            "a UTC time is shown in the event's own zone"
+        );
+        let body = c.encode(&e, berlin);
+        assert_eq!(
+            (
+                &body["start"]["timeZone"],
+                &body["start"]["dateTime"],
+                &body["transactionId"]
+            ),
+            (
+                &Value::from("W. Europe Standard Time"),
+                &Value::from("2026-03-02T09:00:00"),
+                &Value::from(id.as_str())
+            ),
+            "a write names the zone as Windows does, in its wall clock, with the client's id"
+        );
+        let back = c
+            .decode(&body, "cal", berlin)
+            .expect("an encoded body decodes");
+        assert_eq!(
+            (
+                &back.title,
+                &back.location,
+                &back.description,
+                back.availability
+            ),
+            (&e.title, &e.location, &e.description, e.availability),
+            "the texts and showAs survive an outbox row"
+        );
+        assert_eq!(
+            (back.start, back.end, back.time_zone),
+            (e.start, e.end, e.time_zone),
+            "so do the times and their zone"
+        );
+        assert_eq!(back.id, e.id, "and the id, from the transactionId");
+        assert_eq!(
+            c.version(&e).map(|v| v.0).as_deref(),
+            Some("W/\"v1\""),
+            "the version is the @odata.etag"
+        );
+
+        let mut all_day = e.clone();
+        all_day.start = When::Date {
+            date: at("2026-03-02T00:00").date(),
+        };
+        all_day.end = When::Date {
+            date: at("2026-03-03T00:00").date(),
+        };
+        let body = c.encode(&all_day, berlin);
+        assert_eq!(
+            body["isAllDay"],
+            Value::Bool(true),
+            "a date is an all-day event"
+        );
+        let back = c
+            .decode(&body, "cal", berlin)
+            .expect("an encoded body decodes");
+        assert_eq!(
+            (back.start, back.end),
+            (all_day.start, all_day.end),
+            "and reads back as its dates"
+        );
+
+        let amsterdam = Zone::parse("Europe/Amsterdam").expect("a known zone");
+        let mut dutch = e.clone();
+        dutch.start = When::Zoned {
+            local: at("2026-03-02T09:00"),
+            zone: amsterdam,
+        };
+        dutch.time_zone = amsterdam;
+        let body = c.encode(&dutch, berlin);
+        assert_eq!(
+            (&body["start"]["timeZone"], &body["start"]["dateTime"]),
+            (&Value::from("UTC"), &Value::from("2026-03-02T08:00:00")),
+            "a zone with no Windows name of its own goes as its UTC instant, never as a wrong wall clock"
+        );
+    }
+
+    #[test]
+    fn a_full_fetch_covers_thirty_days_back_and_a_year_ahead() {
+        let graph = Graph::new(DEFAULT_API_URL).expect("a URL");
+        let now = utc("2024-03-09T13:45:00Z");
+        let w = graph
+            .full_window(now)
+            .expect("Graph's delta needs a window");
+        assert_eq!(
+            (w.start, w.end),
+            (utc("2024-02-08T00:00:00Z"), utc("2025-03-09T00:00:00Z")),
+            "30 days back and 365 ahead, from the day's start so a round names one window"
+        );
+        assert_eq!(
+            iso_utc(w.start),
+            "2024-02-08T00:00:00Z",
+            "sent as ISO 8601 in UTC"
+        );
     }
 }
