@@ -845,6 +845,69 @@ impl super::EventCodec for GraphCodec {
     }
 }
 
+/// Microsoft as the registry knows it: endpoints from `PUNCTUAL_MICROSOFT_AUTH_URL`, `_TOKEN_URL` and
+/// `_API_URL`, the client from `PUNCTUAL_MICROSOFT_CLIENT_ID`. A public client (PKCE, no secret); the
+/// tenant, `common` unless a request names another, is written into the endpoints' `{tenant}`.
+pub struct MicrosoftSpec;
+
+impl super::registry::ProviderSpec for MicrosoftSpec {
+    fn provider(&self) -> Provider {
+        Provider::OutlookCalendar
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Microsoft"
+    }
+
+    fn credential(&self) -> super::registry::CredentialKind {
+        super::registry::CredentialKind::OAuth
+    }
+
+    fn slug(&self) -> &'static str {
+        "microsoft"
+    }
+
+    fn setup_from_env(&self) -> super::registry::ProviderSetup {
+        use super::registry::env_var as var;
+        super::registry::ProviderSetup {
+            auth_url: var("PUNCTUAL_MICROSOFT_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+            token_url: var("PUNCTUAL_MICROSOFT_TOKEN_URL")
+                .unwrap_or_else(|| DEFAULT_TOKEN_URL.into()),
+            api_url: var("PUNCTUAL_MICROSOFT_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+            revoke_url: None,
+            client_id: var("PUNCTUAL_MICROSOFT_CLIENT_ID"),
+            client_secret: None,
+            tenant: None,
+        }
+    }
+
+    fn scopes(&self) -> Vec<String> {
+        SCOPES.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn resolve(
+        &self,
+        mut setup: super::registry::ProviderSetup,
+    ) -> Result<super::registry::ProviderSetup, Error> {
+        let tenant = validate_tenant(setup.tenant.as_deref().unwrap_or(DEFAULT_TENANT))?;
+        setup.auth_url = setup.auth_url.replace("{tenant}", &tenant);
+        setup.token_url = setup.token_url.replace("{tenant}", &tenant);
+        setup.tenant = Some(tenant);
+        Ok(setup)
+    }
+
+    fn public_client(&self) -> bool {
+        true
+    }
+
+    fn client(
+        &self,
+        setup: &super::registry::ProviderSetup,
+    ) -> Result<Box<dyn CalendarProvider>, Error> {
+        Ok(Box::new(Graph::new(&setup.api_url)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::EventCodec;
@@ -1321,6 +1384,51 @@ mod tests {
                 "the error names the field: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_setup_takes_its_tenant_into_the_endpoints_and_refuses_a_bad_one() {
+        use super::super::registry::{ProviderSetup, ProviderSpec};
+        let setup = |tenant: Option<&str>| ProviderSetup {
+            auth_url: DEFAULT_AUTH_URL.into(),
+            token_url: DEFAULT_TOKEN_URL.into(),
+            api_url: DEFAULT_API_URL.into(),
+            tenant: tenant.map(str::to_string),
+            ..ProviderSetup::default()
+        };
+        let common = MicrosoftSpec
+            .resolve(setup(None))
+            .expect("no tenant is common");
+        assert_eq!(
+            (common.auth_url.as_str(), common.tenant.as_deref()),
+            (
+                "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+                Some("common")
+            ),
+            "the default tenant is common, written into the authorize endpoint"
+        );
+        let org = MicrosoftSpec
+            .resolve(setup(Some("Organizations")))
+            .expect("a known audience");
+        assert_eq!(
+            org.token_url, "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+            "and into the token endpoint"
+        );
+        let err = MicrosoftSpec
+            .resolve(setup(Some("evil.example/x")))
+            .expect_err("a tenant that is no tenant is refused before any URL is built from it");
+        assert_eq!(
+            err.code,
+            ErrorCode::InvalidInput,
+            "it is the caller's input"
+        );
+        assert!(
+            MicrosoftSpec.public_client()
+                && MicrosoftSpec
+                    .scopes()
+                    .contains(&"offline_access".to_string()),
+            "a public client that asks for a refresh token"
+        );
     }
 
     #[test]
