@@ -53,6 +53,15 @@ impl Zone {
         self.0.name()
     }
 
+    /// The Windows name of this zone, where it is some Windows zone's primary one (CLDR), as Exchange and
+    /// Graph write zones; UTC is "UTC". `None` for the rest, which a writer then sends as UTC instants.
+    pub fn windows_name(&self) -> Option<&'static str> {
+        if self.0 == Tz::UTC || self.0 == Tz::Etc__UTC {
+            return Some("UTC");
+        }
+        windows_zones::to_windows(self.0.name())
+    }
+
     /// The user's system zone, or UTC when it cannot be read or is not an IANA name we know.
     pub fn system() -> Zone {
         iana_time_zone::get_timezone()

@@ -346,7 +346,7 @@ pub fn parse_events_page(
 
 /// A Retry-After header's wait: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3) measured from `now`; a
 /// date already past asks for no wait.
-fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(super) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -10,6 +10,7 @@
 //! app's, once.
 
 pub mod google;
+pub mod microsoft;
 pub mod registry;
 
 pub use registry::{CredentialKind, ProviderSetup, ProviderSpec, Registry};
@@ -166,6 +167,7 @@ pub trait EventCodec: Send + Sync {
 pub fn codec(provider: Provider) -> Option<&'static dyn EventCodec> {
     match provider {
         Provider::GoogleCalendar => Some(&google::GoogleCodec),
+        Provider::OutlookCalendar => Some(&microsoft::GraphCodec),
         _ => None,
     }
 }

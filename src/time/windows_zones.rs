@@ -16,6 +16,13 @@ pub fn to_iana(windows: &str) -> Option<&'static str> {
         .map(|(_, iana)| *iana)
 }
 
+/// The Windows name whose primary zone is `iana` (only [`TABLE`]: a legacy name is never written), for
+/// APIs that take Windows names (Graph). Exact match: a zone that is not some Windows name's primary one
+/// (Europe/Amsterdam, Asia/Kolkata) has none.
+pub fn to_windows(iana: &str) -> Option<&'static str> {
+    TABLE.iter().find(|(_, i)| *i == iana).map(|(w, _)| *w)
+}
+
 /// CLDR windowsZones, territory "001" rows (typeVersion 2021a, otherVersion 7e11800).
 const TABLE: &[(&str, &str)] = &[
     ("Dateline Standard Time", "Etc/GMT+12"),
@@ -174,6 +181,39 @@ const LEGACY: &[(&str, &str)] = &[
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn each_primary_zone_names_its_windows_zone_back() {
+        for (windows, iana) in TABLE {
+            assert_eq!(
+                to_windows(iana),
+                Some(*windows),
+                "{iana} is the primary zone of {windows}, so a write in it names {windows}"
+            );
+        }
+        assert_eq!(
+            to_windows("Europe/Amsterdam"),
+            None,
+            "a zone that is no Windows zone's primary one has no name of its own"
+        );
+        let zone = |n: &str| crate::time::Zone::parse(n).expect("a known zone");
+        assert_eq!(
+            (zone("UTC").windows_name(), zone("Etc/UTC").windows_name()),
+            (Some("UTC"), Some("UTC")),
+            "UTC is UTC to Windows too"
+        );
+        assert_eq!(
+            zone("Eastern Standard Time").windows_name(),
+            Some("Eastern Standard Time"),
+            "a Windows name read in is written back the same"
+        );
+        for (windows, _) in LEGACY {
+            assert!(
+                TABLE.iter().all(|(_, i)| to_windows(i) != Some(*windows)),
+                "a legacy name ({windows}) is read, never written"
+            );
+        }
+    }
 
     #[test]
     fn every_iana_target_parses_with_chrono_tz() {
