@@ -24,8 +24,16 @@ fn the_data_folder_is_0700_and_the_database_files_0600() {
             .mode()
             & 0o777
     };
-    assert_eq!(mode(&dir), 0o700, "only the user may list or enter the data folder");
-    for f in ["punctual.sqlite3", "punctual.sqlite3-wal", "punctual.sqlite3-shm"] {
+    assert_eq!(
+        mode(&dir),
+        0o700,
+        "only the user may list or enter the data folder"
+    );
+    for f in [
+        "punctual.sqlite3",
+        "punctual.sqlite3-wal",
+        "punctual.sqlite3-shm",
+    ] {
         assert_eq!(
             mode(&dir.join(f)),
             0o600,

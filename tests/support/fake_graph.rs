@@ -98,9 +98,13 @@ pub const DEFAULT_CALENDAR: &str = "AAMkAGI2TGuLAAAcal-jane=";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// 429 Too Many Requests with Retry-After.
-    TooMany { retry_after: u64 },
+    TooMany {
+        retry_after: u64,
+    },
     /// 503 Service Unavailable with Retry-After.
-    Unavailable { retry_after: u64 },
+    Unavailable {
+        retry_after: u64,
+    },
     /// 504 Gateway Timeout.
     GatewayTimeout,
     /// 401, and the access token used stops working.
@@ -189,7 +193,10 @@ struct Grant {
 enum Entry {
     /// A stored single instance or exception.
     Item(String),
-    Occurrence { master: String, start: DateTime<Utc> },
+    Occurrence {
+        master: String,
+        start: DateTime<Utc>,
+    },
     Removed(String),
 }
 
@@ -538,7 +545,10 @@ fn wall(t: NaiveDateTime) -> String {
 /// A `dateTimeTimeZone`'s `dateTime`: a wall-clock time, optionally with fractional seconds; an instant
 /// (with `Z` or an offset) is accepted too and read in `zone`.
 fn parse_wall(s: &str, zone: Zone) -> Option<NaiveDateTime> {
-    if s.ends_with('Z') || s.get(19..).is_some_and(|r| r.contains('+') || r.contains('-')) {
+    if s.ends_with('Z')
+        || s.get(19..)
+            .is_some_and(|r| r.contains('+') || r.contains('-'))
+    {
         let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
         return Some(zone.local(t));
     }
@@ -595,11 +605,7 @@ fn check_recurrence(r: &Value) -> Result<(), String> {
     }
     if kind == "weekly" {
         let days = p["daysOfWeek"].as_array().cloned().unwrap_or_default();
-        if days.is_empty()
-            || days
-                .iter()
-                .any(|d| d.as_str().and_then(weekday).is_none())
-        {
+        if days.is_empty() || days.iter().any(|d| d.as_str().and_then(weekday).is_none()) {
             return Err("a weekly pattern needs daysOfWeek".into());
         }
     }
@@ -626,7 +632,8 @@ fn check_recurrence(r: &Value) -> Result<(), String> {
 
 /// The starts of a master's occurrences whose span overlaps [from, to), in order.
 fn expand(master: &Value, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    let (Some((zone, start)), Some((_, end))) = (when_of(&master["start"]), when_of(&master["end"]))
+    let (Some((zone, start)), Some((_, end))) =
+        (when_of(&master["start"]), when_of(&master["end"]))
     else {
         return Vec::new();
     };
@@ -787,7 +794,8 @@ impl Out {
                 }
                 "outlook.body-content-type" if v.eq_ignore_ascii_case("text") => {
                     out.text_body = true;
-                    out.applied.push("outlook.body-content-type=\"text\"".into());
+                    out.applied
+                        .push("outlook.body-content-type=\"text\"".into());
                 }
                 "odata.maxpagesize" => {
                     if let Ok(n) = v.parse::<usize>() {
@@ -821,6 +829,15 @@ impl Out {
     }
 }
 
+/// Graph's instant form with seven fractional digits: `2024-03-01T10:11:12.7654321Z`.
+fn stamp(t: DateTime<Utc>) -> String {
+    format!(
+        "{}.{:07}Z",
+        t.format("%Y-%m-%dT%H:%M:%S"),
+        t.timestamp_subsec_nanos() / 100
+    )
+}
+
 fn etag_of(change_key: &str) -> String {
     format!("W/\"{change_key}\"")
 }
@@ -849,7 +866,10 @@ const PROTECTED: &[&str] = &[
 /// Where an event id leads.
 enum Target {
     Stored(String),
-    Occurrence { master: String, start: DateTime<Utc> },
+    Occurrence {
+        master: String,
+        start: DateTime<Utc>,
+    },
 }
 
 impl State {
@@ -938,8 +958,7 @@ impl State {
         let ck = b64url(format!("ck-{seq}-{}", self.next_id).as_bytes());
         item["changeKey"] = json!(ck);
         item["@odata.etag"] = json!(etag_of(&ck));
-        item["lastModifiedDateTime"] =
-            json!(Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string());
+        item["lastModifiedDateTime"] = json!(stamp(Utc::now()));
         let id = item["id"].as_str().expect("events have ids").to_string();
         let (_, start) = when_of(&item["start"]).expect("a stored event has a valid start");
         let (_, end) = when_of(&item["end"]).expect("a stored event has a valid end");
@@ -999,7 +1018,7 @@ impl State {
             "040000008200E00074C5B7101A82E008000000{}",
             b64url(id.as_bytes()).to_ascii_uppercase()
         );
-        let now = Utc::now().format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string();
+        let now = stamp(Utc::now());
         let mut item = json!({
             "id": id, "createdDateTime": now, "categories": [], "transactionId": null,
             "originalStartTimeZone": body["start"]["timeZone"], "originalEndTimeZone": body["end"]["timeZone"],
@@ -1029,7 +1048,10 @@ impl State {
 
     /// What follows from the fields: the type from `recurrence`, the preview from the body, a Teams link.
     fn finish(&mut self, item: &mut Value) {
-        let kind = item["type"].as_str().unwrap_or("singleInstance").to_string();
+        let kind = item["type"]
+            .as_str()
+            .unwrap_or("singleInstance")
+            .to_string();
         if kind != "exception" && kind != "occurrence" {
             let recurring = !item["recurrence"].is_null();
             item["type"] = json!(if recurring {
@@ -1094,7 +1116,8 @@ impl State {
         item["@odata.etag"] = json!(etag_of(&ck));
         item["start"] = json!({"dateTime": wall(zone.local(start)), "timeZone": label});
         let end_zone = when_of(&master.item["end"]).map_or(zone, |(z, _)| z);
-        item["end"] = json!({"dateTime": wall(end_zone.local(start + length)), "timeZone": end_label});
+        item["end"] =
+            json!({"dateTime": wall(end_zone.local(start + length)), "timeZone": end_label});
         item
     }
 
@@ -1124,9 +1147,7 @@ impl State {
     }
 
     fn render_entry(&self, e: &Entry, out: &Out) -> Value {
-        let removed = |id: &str| {
-            json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}})
-        };
+        let removed = |id: &str| json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}});
         match e {
             Entry::Item(id) => match self.stored(id) {
                 Some(s) => self.render(&s.item, out, true),
@@ -1173,7 +1194,8 @@ impl State {
             if s.kind() == "seriesMaster" {
                 for t in expand(&s.item, from, to) {
                     let occ = occurrence_id(id, t);
-                    if !self.deleted_occurrences.contains(&occ) && !self.where_is.contains_key(&occ) {
+                    if !self.deleted_occurrences.contains(&occ) && !self.where_is.contains_key(&occ)
+                    {
                         found.push((
                             t,
                             occ,
@@ -1207,7 +1229,8 @@ impl State {
             if s.kind() == "seriesMaster" {
                 for t in expand(&s.item, from, to) {
                     let occ = occurrence_id(id, t);
-                    if !self.deleted_occurrences.contains(&occ) && !self.where_is.contains_key(&occ) {
+                    if !self.deleted_occurrences.contains(&occ) && !self.where_is.contains_key(&occ)
+                    {
                         out.insert(
                             occ,
                             Entry::Occurrence {
@@ -1227,7 +1250,10 @@ impl State {
         // Whether an id is an instance in the window now (so an old master's occurrence is not removed).
         let present = |id: &str| match self.target(id) {
             Some((c, Target::Stored(_))) => {
-                c == cal && self.stored(id).is_some_and(|s| s.start < to && s.end > from)
+                c == cal
+                    && self
+                        .stored(id)
+                        .is_some_and(|s| s.start < to && s.end > from)
             }
             Some((c, Target::Occurrence { start, .. })) => c == cal && start < to && start >= from,
             None => false,
@@ -1419,7 +1445,11 @@ impl State {
             return not_found();
         };
         if !c.can_edit {
-            return graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+            return graph_error(
+                403,
+                "ErrorAccessDenied",
+                "Access is denied. Check credentials and try again.",
+            );
         }
         let Ok(body) = serde_json::from_str::<Value>(&req.body) else {
             return bad_request("The request body is not valid JSON.");
@@ -1481,13 +1511,17 @@ impl State {
             return not_found();
         };
         if !c.can_edit {
-            return graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+            return graph_error(
+                403,
+                "ErrorAccessDenied",
+                "Access is denied. Check credentials and try again.",
+            );
         }
         let current = match &target {
             Target::Stored(id) => self.stored(id).map(|s| s.item.clone()),
-            Target::Occurrence { master, start } => self
-                .stored(master)
-                .map(|m| self.occurrence_item(m, *start)),
+            Target::Occurrence { master, start } => {
+                self.stored(master).map(|m| self.occurrence_item(m, *start))
+            }
         };
         let Some(mut item) = current else {
             return not_found();
@@ -1571,14 +1605,16 @@ impl State {
         }
         let item = match target {
             Target::Stored(id) => self.stored(&id).map(|s| s.item.clone()),
-            Target::Occurrence { master, start } => self
-                .stored(&master)
-                .map(|m| self.occurrence_item(m, start)),
+            Target::Occurrence { master, start } => {
+                self.stored(&master).map(|m| self.occurrence_item(m, start))
+            }
         };
         match item {
             Some(item) => {
                 let etag = item["@odata.etag"].as_str().unwrap_or_default().to_string();
-                out.respond(json_response(200, self.render(&item, &out, false)).header("ETag", etag))
+                out.respond(
+                    json_response(200, self.render(&item, &out, false)).header("ETag", etag),
+                )
             }
             None => not_found(),
         }
@@ -1626,7 +1662,12 @@ impl State {
                     .unwrap_or(self.calendars_page_size)
                     .max(1);
                 let all = &self.mailboxes[mailbox].calendars;
-                let value: Vec<Value> = all.iter().skip(skip).take(top).map(Self::calendar_json).collect();
+                let value: Vec<Value> = all
+                    .iter()
+                    .skip(skip)
+                    .take(top)
+                    .map(Self::calendar_json)
+                    .collect();
                 let mut page = json!({"@odata.context": format!("http://{host}/v1.0/$metadata#users('{}')/calendars",
                                                                  percent_encode(&self.mailboxes[mailbox].upn)),
                                       "value": value});
@@ -1678,7 +1719,10 @@ impl State {
             _ => graph_error(
                 400,
                 "BadRequest",
-                &format!("Resource not found for the segment '{}'.", segs.last().unwrap_or(&"")),
+                &format!(
+                    "Resource not found for the segment '{}'.",
+                    segs.last().unwrap_or(&"")
+                ),
             ),
         }
     }
@@ -1894,7 +1938,12 @@ impl State {
                     );
                 }
                 let Some(grant) = self.codes.remove(&code) else {
-                    return aad_error(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.");
+                    return aad_error(
+                        400,
+                        "invalid_grant",
+                        70000,
+                        "Provided grant is invalid or malformed.",
+                    );
                 };
                 self.used_codes.insert(code);
                 let verifier = f.get("code_verifier").cloned().unwrap_or_default();
@@ -2039,7 +2088,12 @@ impl State {
                     "approve" => AuthorizeMode::Approve,
                     "deny" => AuthorizeMode::Deny,
                     "wrong_state" => AuthorizeMode::WrongState,
-                    _ => return json_response(400, json!({"error": "mode: approve, deny or wrong_state"})),
+                    _ => {
+                        return json_response(
+                            400,
+                            json!({"error": "mode: approve, deny or wrong_state"}),
+                        )
+                    }
                 };
                 ok()
             }
@@ -2554,7 +2608,14 @@ pub mod items {
     }
 
     /// A daily series every `interval` days.
-    pub fn daily(subject: &str, start: &str, end: &str, tz: &str, interval: u32, range: Value) -> Value {
+    pub fn daily(
+        subject: &str,
+        start: &str,
+        end: &str,
+        tz: &str,
+        interval: u32,
+        range: Value,
+    ) -> Value {
         let mut v = single(subject, start, end, tz);
         v["recurrence"] = json!({"pattern": {"type": "daily", "interval": interval},
                                  "range": with_start(range, start, tz)});
