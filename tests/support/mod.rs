@@ -1,9 +1,10 @@
-//! Shared by the account tests: the fake Google, and an app wired to it with in-memory secrets and a
-//! backoff that records its waits instead of sleeping.
+//! Shared by the account tests: the fake Google and the fake Microsoft Graph, and an app wired to the
+//! Google one with in-memory secrets and a backoff that records its waits instead of sleeping.
 
 #![allow(dead_code)]
 
 pub mod fake_google;
+pub mod fake_graph;
 pub mod keyring_session;
 
 use chrono::{DateTime, Utc};
