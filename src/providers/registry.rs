@@ -83,7 +83,8 @@ pub struct Registry {
 impl Registry {
     /// Every provider of this build, each set up from the environment.
     pub fn from_env() -> Registry {
-        let specs: Vec<&'static dyn ProviderSpec> = vec![&super::google::GoogleSpec];
+        let specs: Vec<&'static dyn ProviderSpec> =
+            vec![&super::google::GoogleSpec, &super::microsoft::MicrosoftSpec];
         let setups = specs
             .iter()
             .map(|s| (s.provider(), s.setup_from_env()))
@@ -157,6 +158,8 @@ mod tests {
             ("google", Provider::GoogleCalendar),
             ("google_calendar", Provider::GoogleCalendar),
             ("Google_Calendar", Provider::GoogleCalendar),
+            ("microsoft", Provider::OutlookCalendar),
+            ("Outlook_Calendar", Provider::OutlookCalendar),
         ] {
             assert_eq!(
                 r.by_name(name).map(|s| s.provider()).ok(),
@@ -174,7 +177,7 @@ mod tests {
             "a wrong provider is the caller's input"
         );
         assert!(
-            err.message.contains("google"),
+            err.message.contains("google") && err.message.contains("microsoft"),
             "the error lists what is known: {}",
             err.message
         );
