@@ -1,5 +1,6 @@
-//! Accounts in the desktop app: connect Google in the system browser (or with a pasted refresh token), sync
-//! now and every `sync_interval_minutes`, and tell the window how each step goes.
+//! Accounts in the desktop app: connect an account of any registered provider (Google, Microsoft) in the
+//! system browser or with a pasted refresh token, sync now and every `sync_interval_minutes`, and tell the
+//! window how each step goes. A provider is named by its registry slug; the shell never names one itself.
 //!
 //! Network work never runs on the window's core ([`crate::commands::Core`]): a sign-in waits up to five
 //! minutes for the browser and a first sync can take a while, and the window's commands must not queue
@@ -43,6 +44,13 @@ struct Inner {
     connecting: Mutex<Option<Cancel>>,
     /// Tells the timer thread to stop, or to start its wait again with a changed interval.
     timer: Mutex<Option<mpsc::Sender<TimerMsg>>>,
+}
+
+/// The OAuth client a pasted refresh token was issued to.
+struct TokenClient {
+    id: String,
+    secret: Option<SecretString>,
+    tenant: Option<String>,
 }
 
 enum TimerMsg {
@@ -166,9 +174,22 @@ impl Accounts {
         }
     }
 
-    /// Runs the browser sign-in, then the first sync. Only one sign-in at a time: a second is refused
-    /// rather than left waiting for a browser tab the user may never see.
-    fn connect_google(&self, handle: &AppHandle) -> Result<Connection> {
+    /// Runs the browser sign-in to the provider named `provider` (a registry slug: `google`, `microsoft`),
+    /// then the first sync.
+    fn connect_account(&self, handle: &AppHandle, provider: &str) -> Result<Connection> {
+        let result = self.sign_in(provider, &|a| emit(handle, a), &SystemOpener);
+        self.after_connect(handle, result)
+    }
+
+    /// The browser sign-in alone, with the window and the browser passed in (so tests need neither). Only
+    /// one sign-in at a time: a second is refused rather than left waiting for a browser tab the user may
+    /// never see, and the slot is free again however the first one ends.
+    fn sign_in(
+        &self,
+        provider: &str,
+        notify: &dyn Fn(SyncActivity),
+        browser: &dyn Opener,
+    ) -> Result<Connection> {
         let cancel = {
             let mut slot = lock(&self.0.connecting);
             if slot.is_some() {
@@ -182,20 +203,21 @@ impl Accounts {
             c
         };
         let result = self.open_app().and_then(|app| {
+            let spec = app.providers().by_name(provider)?;
             let open = |url: &str| {
-                emit(
-                    handle,
-                    SyncActivity {
-                        connection_id: None,
-                        stage: SyncStage::WaitingForBrowser,
-                        changes: 0,
-                        message: "Sign in to Google in your browser, then come back here".into(),
-                    },
-                );
-                SystemOpener.open(url)
+                notify(SyncActivity {
+                    connection_id: None,
+                    stage: SyncStage::WaitingForBrowser,
+                    changes: 0,
+                    message: format!(
+                        "Sign in to {} in your browser, then come back here",
+                        spec.display_name()
+                    ),
+                });
+                browser.open(url)
             };
             app.connect(
-                Provider::GoogleCalendar,
+                spec.provider(),
                 ConnectRequest::new(SignIn::Browser {
                     open: &open,
                     timeout: LoopbackFlow::DEFAULT_TIMEOUT,
@@ -204,18 +226,32 @@ impl Accounts {
             )
         });
         *lock(&self.0.connecting) = None;
+        result
+    }
+
+    /// Connects with a refresh token the user pasted, with the OAuth client it was issued to (and, for
+    /// Microsoft, the tenant it signed in through; none is the provider's default).
+    fn connect_account_token(
+        &self,
+        handle: &AppHandle,
+        provider: &str,
+        refresh_token: SecretString,
+        client: TokenClient,
+    ) -> Result<Connection> {
+        let result = self.token_sign_in(provider, refresh_token, client);
         self.after_connect(handle, result)
     }
 
-    /// Connects with a refresh token the user pasted, with the OAuth client it was issued to.
-    fn connect_google_token(
+    fn token_sign_in(
         &self,
-        handle: &AppHandle,
+        provider: &str,
         refresh_token: SecretString,
-        client_id: String,
-        client_secret: Option<SecretString>,
+        client: TokenClient,
     ) -> Result<Connection> {
-        if client_id.trim().is_empty() {
+        let app = self.open_app()?;
+        // The provider first: with an unknown one, a missing client id is not the problem to report.
+        let spec = app.providers().by_name(provider)?;
+        if client.id.trim().is_empty() {
             return Err(Error::field(
                 ErrorCode::InvalidInput,
                 "client_id",
@@ -223,15 +259,15 @@ impl Accounts {
             ));
         }
         let request = ConnectRequest {
-            client_id: Some(client_id.trim().to_string()),
-            client_secret: client_secret.filter(|s| !s.expose().trim().is_empty()),
-            tenant: None,
+            client_id: Some(client.id.trim().to_string()),
+            client_secret: client.secret.filter(|s| !s.expose().trim().is_empty()),
+            tenant: client
+                .tenant
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
             sign_in: SignIn::RefreshToken(refresh_token),
         };
-        let result = self
-            .open_app()
-            .and_then(|app| app.connect(Provider::GoogleCalendar, request));
-        self.after_connect(handle, result)
+        app.connect(spec.provider(), request)
     }
 
     /// A new connection syncs at once, in the background, so the window can show it (and its progress)
@@ -275,15 +311,17 @@ pub fn connections(core: State<'_, Core>) -> Result<Vec<Connection>> {
     core.with(|app| app.connections())
 }
 
-/// Signs in to Google in the system browser; resolves with the new connection, whose first sync then runs
-/// in the background (its steps arrive as [`ACTIVITY_EVENT`]s).
+/// Signs in to `provider` (a registry slug: `google`, `microsoft`) in the system browser; resolves with
+/// the new connection, whose first sync then runs in the background (its steps arrive as
+/// [`ACTIVITY_EVENT`]s). An unknown provider is `invalid_input` on the field `provider`.
 #[tauri::command]
-pub async fn connect_google(
+pub async fn connect_account(
     handle: AppHandle,
     accounts: State<'_, Accounts>,
+    provider: String,
 ) -> Result<Connection> {
     let accounts = accounts.inner().clone();
-    blocking(move || accounts.connect_google(&handle)).await
+    blocking(move || accounts.connect_account(&handle, &provider)).await
 }
 
 /// Stops the sign-in that waits for the browser; it fails with `cancelled`.
@@ -292,19 +330,26 @@ pub fn cancel_connect(accounts: State<'_, Accounts>) {
     accounts.cancel_connect();
 }
 
-/// Connects Google with an existing refresh token and the OAuth client it belongs to.
+/// Connects an account of `provider` with an existing refresh token and the OAuth client it belongs to;
+/// `tenant` is Microsoft's directory (`common`, `organizations`, `consumers` or a tenant id).
 #[tauri::command]
-pub async fn connect_google_token(
+pub async fn connect_account_token(
     handle: AppHandle,
     accounts: State<'_, Accounts>,
+    provider: String,
     refresh_token: String,
     client_id: String,
     client_secret: Option<String>,
+    tenant: Option<String>,
 ) -> Result<Connection> {
     let accounts = accounts.inner().clone();
     let refresh = SecretString::new(refresh_token.trim().to_string());
-    let secret = client_secret.map(SecretString::new);
-    blocking(move || accounts.connect_google_token(&handle, refresh, client_id, secret)).await
+    let client = TokenClient {
+        id: client_id,
+        secret: client_secret.map(SecretString::new),
+        tenant,
+    };
+    blocking(move || accounts.connect_account_token(&handle, &provider, refresh, client)).await
 }
 
 /// Syncs one connection (or every account) now; resolves when done.
@@ -405,6 +450,123 @@ pub fn set_google_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn code_and_field(e: &Error) -> (String, Option<String>) {
+        let j = serde_json::to_value(e).unwrap_or_default();
+        (
+            j["code"].as_str().unwrap_or_default().to_string(),
+            j["field"].as_str().map(str::to_string),
+        )
+    }
+
+    /// A browser that does what a test tells it to with each URL, instead of opening one.
+    struct StandIn<F: Fn(&str) + Send + Sync>(F);
+
+    impl<F: Fn(&str) + Send + Sync> Opener for StandIn<F> {
+        fn open(&self, url: &str) -> std::result::Result<(), String> {
+            (self.0)(url);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_unknown_provider_is_the_registrys_error_and_leaves_no_sign_in_waiting() {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        let accounts = Accounts::new(Some(dir.path()));
+        let never = StandIn(|url: &str| panic!("no browser opens for an unknown provider: {url}"));
+        let err = accounts
+            .sign_in("yahoo", &|_| {}, &never)
+            .expect_err("yahoo is no provider of this build");
+        assert_eq!(
+            code_and_field(&err),
+            ("invalid_input".into(), Some("provider".into())),
+            "the window marks the provider as the fault: {err:?}"
+        );
+        assert!(
+            lock(&accounts.0.connecting).is_none(),
+            "a refused sign-in must free the slot, or every later Connect would be refused"
+        );
+        let err = accounts
+            .token_sign_in(
+                "yahoo",
+                SecretString::new("1//rt"),
+                TokenClient {
+                    id: String::new(),
+                    secret: None,
+                    tenant: None,
+                },
+            )
+            .expect_err("yahoo is no provider of this build");
+        assert_eq!(
+            code_and_field(&err).1.as_deref(),
+            Some("provider"),
+            "with an unknown provider, the empty client id is not the problem to report: {err:?}"
+        );
+        let err = accounts
+            .token_sign_in(
+                "google",
+                SecretString::new("1//rt"),
+                TokenClient {
+                    id: "  ".into(),
+                    secret: None,
+                    tenant: None,
+                },
+            )
+            .expect_err("a refresh token is useless without the client it was issued to");
+        assert_eq!(
+            code_and_field(&err),
+            ("invalid_input".into(), Some("client_id".into())),
+            "the form marks the client id field: {err:?}"
+        );
+    }
+
+    #[test]
+    fn a_browser_sign_in_names_its_provider_runs_one_at_a_time_and_cancel_ends_it() {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        App::open(dir.path())
+            .and_then(|app| app.set_google_client("desk-test.apps.example", None))
+            .expect("a stored Google client to sign in with");
+        let accounts = Accounts::new(Some(dir.path()));
+        let messages = Mutex::new(Vec::<String>::new());
+        let opened = Mutex::new(Vec::<String>::new());
+        let second = Mutex::new(None::<Result<Connection>>);
+        let browser = StandIn(|url: &str| {
+            lock(&opened).push(url.to_string());
+            // The user clicks Connect again while the browser tab waits.
+            *lock(&second) = Some(accounts.sign_in("google", &|_| {}, &StandIn(|_: &str| {})));
+            accounts.cancel_connect();
+        });
+        let notify = |a: SyncActivity| lock(&messages).push(a.message);
+        let err = accounts
+            .sign_in("Google", &notify, &browser)
+            .expect_err("the sign-in was cancelled before the browser came back");
+        assert_eq!(
+            code_and_field(&err).0,
+            "cancelled",
+            "Cancel ends the wait with its own code, which the window does not show as a failure: {err:?}"
+        );
+        assert_eq!(
+            lock(&messages).as_slice(),
+            ["Sign in to Google in your browser, then come back here"],
+            "the waiting message names the provider's display name"
+        );
+        let opened = lock(&opened).clone();
+        assert!(
+            opened.len() == 1 && opened[0].contains("desk-test.apps.example"),
+            "the browser gets one authorization URL, for the stored client: {opened:?}"
+        );
+        let refused = lock(&second)
+            .take()
+            .map(|r| r.map(|c| c.id).map_err(|e| e.message));
+        assert!(
+            matches!(&refused, Some(Err(m)) if m.contains("already waiting")),
+            "a second sign-in while one waits is refused, not queued: {refused:?}"
+        );
+        assert!(
+            lock(&accounts.0.connecting).is_none(),
+            "a cancelled sign-in frees the slot for the next Connect"
+        );
+    }
 
     #[test]
     fn conflicts_answer_through_the_windows_core_and_a_stale_dismiss_is_not_found() {

@@ -59,6 +59,9 @@ def test_connect_google_see_its_week_lose_the_grant_and_reconnect(launch, fake_g
     })
     driver = app.driver
     wait(driver).until(EC.element_to_be_clickable(by_testid("nav-connections"))).click()
+    microsoft = wait(driver).until(EC.element_to_be_clickable(by_testid("connect-microsoft")))
+    assert microsoft.text == "Connect Microsoft", f"Microsoft is offered beside Google: {microsoft.text!r}"
+    app.screenshot("connections-connect-buttons")
     wait(driver).until(EC.element_to_be_clickable(by_testid("connect-google"))).click()
 
     # The browser signs in and returns to the app's loopback listener; the first sync then runs by itself.
@@ -133,7 +136,7 @@ def test_an_edit_google_refused_shows_on_its_account_until_dismissed(launch, fak
     )
     assert edited.returncode == 0, f"the local edit is accepted; the push is what Google refuses: {edited.stderr}"
     notice = wait(driver, 30).until(EC.visibility_of_element_located(by_testid("account-conflicts")))
-    assert "Your edit of “Design review, my version” was not applied in Google Calendar" in notice.text, (
+    assert "Your edit of “Design review, my version” was not applied in Google" in notice.text, (
         f"the card names the event and the refused change: {notice.text!r}"
     )
     assert "changed at the provider since Punctual read it" in notice.text, f"and why: {notice.text!r}"

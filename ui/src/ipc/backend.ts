@@ -16,6 +16,7 @@ import type { ImportReport } from './bindings/ImportReport';
 import type { JoinOutcome } from './bindings/JoinOutcome';
 import type { JoinRules } from './bindings/JoinRules';
 import type { ListQuery } from './bindings/ListQuery';
+import type { Provider } from './bindings/Provider';
 import type { NextMeeting } from './bindings/NextMeeting';
 import type { Scope } from './bindings/Scope';
 import type { Settings } from './bindings/Settings';
@@ -39,11 +40,28 @@ export type {
   JoinRules,
   ListQuery,
   NextMeeting,
+  Provider,
   Scope,
   Settings,
   SyncActivity,
   SyncReport,
 };
+
+/** The providers an account is connected with by signing in, named as the shell's provider registry names
+ * them (src/providers/registry.rs: each spec's slug). */
+export type ProviderSlug = 'google' | 'microsoft';
+
+/** The registry slug of a connection's provider; null for one that is not connected by signing in. */
+export function providerSlug(provider: Provider): ProviderSlug | null {
+  switch (provider) {
+    case 'google_calendar':
+      return 'google';
+    case 'outlook_calendar':
+      return 'microsoft';
+    default:
+      return null;
+  }
+}
 
 export interface Backend {
   listEvents(query: ListQuery): Promise<EventPage>;
@@ -65,13 +83,20 @@ export interface Backend {
   joinEvent(target: string): Promise<JoinOutcome>;
   /** Every connection (the local one first): accounts with their state, calendars and event counts. */
   connections(): Promise<Connection[]>;
-  /** Signs in to Google in the system browser; resolves with the connection once the browser came back.
+  /** Signs in to `provider` in the system browser; resolves with the connection once the browser came back.
    * Its first sync then runs in the background and reports through `onSyncActivity`. */
-  connectGoogle(): Promise<Connection>;
-  /** Stops a sign-in that waits for the browser: `connectGoogle` rejects with code `cancelled`. */
+  connectAccount(provider: ProviderSlug): Promise<Connection>;
+  /** Stops a sign-in that waits for the browser: `connectAccount` rejects with code `cancelled`. */
   cancelConnect(): Promise<void>;
-  /** Connects Google with an existing refresh token and the OAuth client it was issued to. */
-  connectGoogleToken(refreshToken: string, clientId: string, clientSecret: string | null): Promise<Connection>;
+  /** Connects an account of `provider` with an existing refresh token and the OAuth client it was issued to;
+   * `tenant` is Microsoft's directory (common, organizations, consumers or a tenant id), null for the default. */
+  connectAccountToken(
+    provider: ProviderSlug,
+    refreshToken: string,
+    clientId: string,
+    clientSecret: string | null,
+    tenant: string | null,
+  ): Promise<Connection>;
   /** Syncs one account (or all of them with `null`) now; resolves when it is done. */
   syncNow(id: string | null): Promise<SyncReport[]>;
   selectCalendar(connectionId: string, calendarId: string, selected: boolean): Promise<Connection>;

@@ -30,11 +30,12 @@ export interface MockBackend extends Backend {
   connectionList: Connection[];
   storedSyncMinutes: number;
   storedClient: GoogleClientView | null;
-  /** What connectGoogle resolves with; the call waits until `finishConnect` when null. */
+  /** What connectAccount resolves with; the call waits until `finishConnect` when null. */
   nextConnection: Connection | null;
-  /** Ends a waiting connectGoogle: with the connection, or rejects with the error. */
+  /** Ends a waiting connectAccount: with the connection, or rejects with the error. */
   finishConnect(result: Connection | CoreError): void;
-  /** Every call to the account commands, in order (e.g. `sync:conn-1`, `select:conn-1:cal-1:false`). */
+  /** Every call to the account commands, in order (e.g. `connect:google`, `sync:conn-1`,
+   * `select:conn-1:cal-1:false`, `token:microsoft:RT:CLIENT:SECRET:TENANT`). */
   accountCalls: string[];
   /** Simulates one step of a sync reported by the shell. */
   emitActivity(activity: SyncActivity): void;
@@ -268,8 +269,8 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     finishConnect: (result) => pendingConnect?.(result),
     emitActivity: (a) => activityHandlers.forEach((h) => h(a)),
     connections: async () => mock.connectionList,
-    connectGoogle: async () => {
-      mock.accountCalls.push('connect');
+    connectAccount: async (provider) => {
+      mock.accountCalls.push(`connect:${provider}`);
       takeError(mock);
       const result =
         mock.nextConnection ?? (await new Promise<Connection | CoreError>((resolve) => (pendingConnect = resolve)));
@@ -282,11 +283,14 @@ export function mockBackend(events: EventView[] = []): MockBackend {
       mock.accountCalls.push('cancel');
       pendingConnect?.({ code: 'cancelled', message: 'connecting was cancelled; nothing was saved', field: null });
     },
-    connectGoogleToken: async (refreshToken, clientId, clientSecret) => {
-      mock.accountCalls.push(`token:${refreshToken}:${clientId}:${clientSecret ?? ''}`);
+    connectAccountToken: async (provider, refreshToken, clientId, clientSecret, tenant) => {
+      mock.accountCalls.push(`token:${provider}:${refreshToken}:${clientId}:${clientSecret ?? ''}:${tenant ?? ''}`);
       takeError(mock);
-      const c = mock.nextConnection ?? sampleConnection();
-      mock.connectionList = [...mock.connectionList, c];
+      const c =
+        mock.nextConnection ??
+        sampleConnection(provider === 'microsoft' ? { id: 'conn-ms', provider: 'outlook_calendar', account_email: 'jane@contoso.example' } : {});
+      // The same account connected again is the same connection, as the core dedupes it.
+      mock.connectionList = [...mock.connectionList.filter((x) => x.id !== c.id), c];
       return c;
     },
     syncNow: async (id) => {

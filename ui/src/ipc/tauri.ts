@@ -1,4 +1,4 @@
-// The Backend over Tauri IPC. Command names and argument names match src-tauri/src/commands.rs.
+// The Backend over Tauri IPC. Command names and argument names match src-tauri/src/commands.rs and accounts.rs.
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { Backend, SyncActivity } from './backend';
@@ -25,10 +25,10 @@ export function tauriBackend(): Backend {
     upcomingMeetings: (hours, limit) => invoke('upcoming_meetings', { hours, limit }),
     joinEvent: (target) => invoke('join_event', { target }),
     connections: () => invoke('connections'),
-    connectGoogle: () => invoke('connect_google'),
+    connectAccount: (provider) => invoke('connect_account', { provider }),
     cancelConnect: () => invoke('cancel_connect'),
-    connectGoogleToken: (refreshToken, clientId, clientSecret) =>
-      invoke('connect_google_token', { refreshToken, clientId, clientSecret }),
+    connectAccountToken: (provider, refreshToken, clientId, clientSecret, tenant) =>
+      invoke('connect_account_token', { provider, refreshToken, clientId, clientSecret, tenant }),
     syncNow: (id) => invoke('sync_now', { id }),
     selectCalendar: (connectionId, calendarId, selected) =>
       invoke('select_calendar', { connectionId, calendarId, selected }),

@@ -45,7 +45,7 @@ describe('Accounts on the connections page', () => {
     await fireEvent.click(await screen.findByRole('button', { name: 'Connect Google' }));
     await fireEvent.click(await screen.findByTestId('connect-cancel'));
     await waitFor(() => expect(screen.getByRole('button', { name: 'Connect Google' })).toBeEnabled());
-    expect(backend.accountCalls, 'Cancel reaches the shell').toEqual(['connect', 'cancel']);
+    expect(backend.accountCalls, 'Cancel reaches the shell').toEqual(['connect:google', 'cancel']);
     expect(screen.queryByTestId('connect-error'), 'the user cancelled: nothing to report').toBeNull();
 
     await fireEvent.click(screen.getByRole('button', { name: 'Connect Google' }));
@@ -71,7 +71,7 @@ describe('Accounts on the connections page', () => {
     expect(within(account).getByTestId('account-sync'), 'a sync would only fail again').toBeDisabled();
 
     await fireEvent.click(within(account).getByRole('button', { name: 'Reconnect' }));
-    expect(backend.accountCalls, 'Reconnect runs the sign-in again').toEqual(['connect']);
+    expect(backend.accountCalls, 'Reconnect runs the sign-in again, with Google').toEqual(['connect:google']);
     expect(await within(account).findByRole('button', { name: 'Waiting for the browser…' })).toBeDisabled();
     backend.finishConnect(sampleConnection());
     await waitFor(() => expect(within(screen.getByTestId('account')).getByTestId('account-state')).toHaveTextContent('Connected'));
@@ -131,7 +131,7 @@ describe('Accounts on the connections page', () => {
     expect(confirm, 'the user learns what is removed and what is not').toHaveTextContent(
       'Its 42 events and their reminders are removed from this computer',
     );
-    expect(confirm).toHaveTextContent('Nothing changes in your Google Calendar');
+    expect(confirm).toHaveTextContent('Nothing changes in your Google account.');
 
     await fireEvent.click(within(confirm).getByRole('button', { name: 'Keep it' }));
     expect(backend.accountCalls, 'keeping it calls nothing').toEqual([]);
@@ -151,12 +151,15 @@ describe('Accounts on the connections page', () => {
     await fireEvent.click(screen.getByTestId('token-submit'));
     expect(await screen.findByTestId('token-error')).toHaveTextContent('the OAuth client id is required');
     expect(screen.getByLabelText('OAuth client id'), 'the field at fault is marked').toHaveAttribute('aria-invalid', 'true');
+    expect(screen.queryByTestId('token-tenant'), 'Google has no tenant to ask for').toBeNull();
 
     await fireEvent.input(screen.getByLabelText('OAuth client id'), { target: { value: 'client.apps' } });
     await fireEvent.input(screen.getByLabelText('OAuth client secret'), { target: { value: 's3cret' } });
     await fireEvent.click(screen.getByTestId('token-submit'));
     expect(await screen.findByTestId('account'), 'the account appears once connected').toBeInTheDocument();
-    expect(backend.accountCalls.at(-1), 'the token and client are sent trimmed').toBe('token:1//rt:client.apps:s3cret');
+    expect(backend.accountCalls.at(-1), 'the token and client are sent trimmed, for Google, with no tenant').toBe(
+      'token:google:1//rt:client.apps:s3cret:',
+    );
     expect((screen.getByLabelText('Refresh token') as HTMLInputElement).value, 'the token does not linger in the form').toBe('');
   });
 
@@ -203,5 +206,104 @@ describe('Accounts on the connections page', () => {
     expect((screen.getByLabelText('Client secret (one is stored)') as HTMLInputElement).value, 'the secret is not kept in the form').toBe(
       '',
     );
+  });
+  it('"Connect Microsoft" signs in to Microsoft beside Google, with the same waiting note and Cancel', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Connect Microsoft' }));
+    expect(backend.accountCalls, 'the shell is asked for the Microsoft sign-in by its registry slug').toEqual(['connect:microsoft']);
+    expect(await screen.findByTestId('connect-waiting'), 'the note names the provider being signed in to').toHaveTextContent(
+      'Sign in to Microsoft in the browser window',
+    );
+    expect(screen.getByRole('button', { name: 'Connect Google' }), 'one sign-in at a time').toBeDisabled();
+    expect(screen.queryByRole('button', { name: 'Connect Microsoft' }), 'Cancel takes the place of the button clicked').toBeNull();
+
+    await fireEvent.click(screen.getByTestId('connect-cancel'));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Connect Microsoft' })).toBeEnabled());
+    expect(backend.accountCalls).toEqual(['connect:microsoft', 'cancel']);
+    expect(screen.queryByTestId('connect-error'), 'a cancel is not a failure').toBeNull();
+
+    // Without a Microsoft client: the error names Microsoft, and the Google client form stays shut, since
+    // storing a Google client would not answer it.
+    backend.nextError = { code: 'invalid_input', message: 'no Microsoft OAuth client id', field: 'client_id' };
+    await fireEvent.click(screen.getByRole('button', { name: 'Connect Microsoft' }));
+    expect(await screen.findByTestId('connect-error')).toHaveTextContent('Microsoft was not connected: no Microsoft OAuth client id');
+    expect(screen.getByTestId('client-settings'), 'the Google client form is not the fix').not.toHaveAttribute('open');
+
+    backend.nextConnection = sampleConnection({ id: 'conn-ms', provider: 'outlook_calendar', account_email: 'jane@contoso.example' });
+    await fireEvent.click(screen.getByRole('button', { name: 'Connect Microsoft' }));
+    const account = await screen.findByTestId('account');
+    expect(account, 'the card names its provider').toHaveAccessibleName('Microsoft account jane@contoso.example');
+    expect(screen.queryByTestId('connect-error'), 'the earlier failure is answered').toBeNull();
+  });
+
+  it('Reconnect signs in again to the account’s own provider: an Outlook card uses Microsoft', async () => {
+    const backend = mockBackend();
+    const lost = { error: 'needs_reconnect' as const, message: 'AADSTS70008: the refresh token has expired', at: '2030-01-07T09:00:00Z' };
+    backend.connectionList = [
+      sampleConnection({ state: 'needs_reconnect', connection_failure_data: lost }),
+      sampleConnection({
+        id: 'conn-ms',
+        provider: 'outlook_calendar',
+        account_email: 'jane@contoso.example',
+        state: 'needs_reconnect',
+        connection_failure_data: lost,
+      }),
+    ];
+    render(ConnectionsPage, { backend });
+    await screen.findAllByTestId('account');
+    const outlook = screen.getByRole('article', { name: 'Microsoft account jane@contoso.example' });
+    expect(within(outlook).getByText('Microsoft'), 'the card shows its provider’s name').toBeInTheDocument();
+    await fireEvent.click(within(outlook).getByRole('button', { name: 'Reconnect' }));
+    expect(backend.accountCalls, 'the Outlook account reconnects through Microsoft, not Google').toEqual(['connect:microsoft']);
+    expect(await within(outlook).findByRole('button', { name: 'Waiting for the browser…' })).toBeDisabled();
+    expect(screen.getByTestId('connect-waiting')).toHaveTextContent('Sign in to Microsoft');
+    const google = screen.getByRole('article', { name: 'Google account jane@acme.example' });
+    expect(within(google).getByRole('button', { name: 'Reconnect' }), 'the other card is not the one waiting').toBeEnabled();
+
+    await fireEvent.click(within(screen.getByTestId('connect-waiting')).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByTestId('connect-waiting')).toBeNull());
+    await fireEvent.click(within(google).getByRole('button', { name: 'Reconnect' }));
+    expect(backend.accountCalls.at(-1), 'and a Google card through Google').toBe('connect:google');
+  });
+
+  it('the refresh-token form sends the chosen provider, and Microsoft’s tenant when one is typed', async () => {
+    const backend = mockBackend();
+    render(ConnectionsPage, { backend });
+    await fireEvent.click(await screen.findByText('Connect with an existing refresh token'));
+    await fireEvent.change(screen.getByLabelText('Provider'), { target: { value: 'microsoft' } });
+    const tenant = screen.getByLabelText('Tenant (optional)');
+    expect(tenant, 'the user learns what a tenant can be').toHaveAccessibleDescription('common, organizations, consumers or a tenant id');
+
+    await fireEvent.input(screen.getByLabelText('Refresh token'), { target: { value: 'M.R3_BAY.rt' } });
+    await fireEvent.input(screen.getByLabelText('OAuth client id'), { target: { value: ' 0f1e2d3c-app ' } });
+    await fireEvent.input(tenant, { target: { value: ' bogus tenant ' } });
+    backend.nextError = { code: 'invalid_input', message: 'the tenant must be common, organizations, consumers or a GUID', field: 'tenant' };
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    expect(await screen.findByTestId('token-error')).toHaveTextContent('the tenant must be');
+    expect(backend.accountCalls.at(-1), 'provider, token, client and tenant go to the shell, trimmed').toBe(
+      'token:microsoft:M.R3_BAY.rt:0f1e2d3c-app::bogus tenant',
+    );
+    expect(screen.getByLabelText('Tenant (optional)'), 'the field at fault is marked').toHaveAttribute('aria-invalid', 'true');
+
+    await fireEvent.input(screen.getByLabelText('Tenant (optional)'), { target: { value: 'organizations' } });
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    const account = await screen.findByTestId('account');
+    expect(backend.accountCalls.at(-1)).toBe('token:microsoft:M.R3_BAY.rt:0f1e2d3c-app::organizations');
+    expect(account, 'the new account is a Microsoft one').toHaveAccessibleName('Microsoft account jane@contoso.example');
+
+    // An empty tenant is the provider's default, and switching to Google sends none even if one was typed.
+    await fireEvent.click(screen.getByText('Connect with an existing refresh token'));
+    await fireEvent.input(screen.getByLabelText('Tenant (optional)'), { target: { value: '  ' } });
+    await fireEvent.input(screen.getByLabelText('Refresh token'), { target: { value: 'rt2' } });
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    await waitFor(() => expect(backend.accountCalls.at(-1)).toBe('token:microsoft:rt2:0f1e2d3c-app::'));
+    await fireEvent.click(screen.getByText('Connect with an existing refresh token'));
+    await fireEvent.input(screen.getByLabelText('Tenant (optional)'), { target: { value: 'consumers' } });
+    await fireEvent.change(screen.getByLabelText('Provider'), { target: { value: 'google' } });
+    expect(screen.queryByLabelText('Tenant (optional)'), 'Google has no tenant').toBeNull();
+    await fireEvent.input(screen.getByLabelText('Refresh token'), { target: { value: 'rt3' } });
+    await fireEvent.click(screen.getByTestId('token-submit'));
+    await waitFor(() => expect(backend.accountCalls.at(-1), 'no tenant for Google').toBe('token:google:rt3:0f1e2d3c-app::'));
   });
 });

@@ -26,11 +26,11 @@ describe('Conflicts on the connections page', () => {
 
     const notice = await within(await waitFor(() => card('jane@acme.example'))).findByTestId('account-conflicts');
     expect(within(notice).getByTestId('conflicts-lead'), 'the user learns what happened and that nothing was overwritten').toHaveTextContent(
-      "One change could not be applied in Google Calendar. Google Calendar's version is kept",
+      "One change could not be applied in Google. Google's version is kept",
     );
     const item = within(notice).getByTestId('account-conflict');
     expect(within(item).getByTestId('conflict-what'), 'which event and which change').toHaveTextContent(
-      'Your edit of “Review, my version” was not applied in Google Calendar',
+      'Your edit of “Review, my version” was not applied in Google',
     );
     expect(item, 'in which calendar, and when the user made the change').toHaveTextContent('Jane Doe · changed 5 min ago');
     expect(within(item).getByTestId('conflict-why'), 'the core’s reason, as a sentence').toHaveTextContent(
@@ -54,10 +54,10 @@ describe('Conflicts on the connections page', () => {
     const notice = await screen.findByTestId('account-conflicts');
     expect(within(notice).getByTestId('conflicts-lead')).toHaveTextContent('4 changes could not be applied');
     expect(within(notice).getAllByTestId('conflict-what').map((e) => e.textContent), 'oldest first, as the core lists them').toEqual([
-      'Adding “Kickoff” was not applied in Google Calendar',
-      'Deleting “Retro” was not applied in Google Calendar',
-      'Your edit of “Standup” and its later occurrences was not applied in Google Calendar',
-      'Your edit of an untitled event was not applied in Google Calendar',
+      'Adding “Kickoff” was not applied in Google',
+      'Deleting “Retro” was not applied in Google',
+      'Your edit of “Standup” and its later occurrences was not applied in Google',
+      'Your edit of an untitled event was not applied in Google',
     ]);
   });
 
@@ -66,7 +66,7 @@ describe('Conflicts on the connections page', () => {
     backend.conflictList = [sampleConflict({ id: 7 }), sampleConflict({ id: 8, title: 'Retro', change: 'delete' })];
     render(ConnectionsPage, { backend });
     const notice = await screen.findByTestId('account-conflicts');
-    await fireEvent.click(within(notice).getByRole('button', { name: 'Dismiss: Your edit of “Review, my version” was not applied in Google Calendar' }));
+    await fireEvent.click(within(notice).getByRole('button', { name: 'Dismiss: Your edit of “Review, my version” was not applied in Google' }));
     await waitFor(() => expect(screen.getAllByTestId('account-conflict'), 'only the dismissed one goes').toHaveLength(1));
     expect(backend.accountCalls, 'the core forgets it, by its id').toEqual(['dismiss:7']);
     expect(screen.getByTestId('conflict-what')).toHaveTextContent('Deleting “Retro”');
