@@ -10,7 +10,7 @@
 //! marks are off and the page's call is refused, since the shipped capability does not hold it.
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::{Manager, Runtime, WebviewWindowBuilder};
 
 /// The variable that turns the marks on; any value does.
@@ -64,7 +64,7 @@ pub fn startup_marks(marks: Vec<(String, f64)>) {
     }
     for (what, ms) in marks {
         // A mark the page could not time (NaN, negative) is printed at the epoch rather than dropped.
-        let since = Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default();
+        let since = std::time::Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default();
         eprintln!("{}", line(UNIX_EPOCH + since, &format!("page: {what}")));
     }
 }
