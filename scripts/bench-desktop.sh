@@ -14,9 +14,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/punctual-target}"
 
 build=1
 args=()
+# The trace's command and permission exist only in a build with the startup-trace feature.
+features=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
+    --trace) features=(--features startup-trace); args+=("$1") ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -25,7 +28,7 @@ done
 if [ "$build" = 1 ]; then
   "$ROOT/scripts/setup-debian.sh"
   (cd ui && npx --no-install vite build)
-  cargo build --release -p punctual-desktop --bin punctual-desktop
+  cargo build --release -p punctual-desktop --bin punctual-desktop "${features[@]}"
   cargo build --release -p punctual --bin punctual
 fi
 

@@ -9,7 +9,10 @@ fn main() {
     }
 }
 
-/// Every command in `src/commands.rs`, `src/accounts.rs` and `src/startup_trace.rs`; the capability file grants `allow-<name>` for each one the UI uses.
+/// Every command in `src/commands.rs`, `src/accounts.rs` and `src/startup_trace.rs`; the capability file grants
+/// `allow-<name>` for each one the UI uses. `startup_marks` is declared in every build, so that its permission
+/// file stays the same whatever the features, but only a `startup-trace` build registers the command and
+/// grants its permission (at run time, `startup_trace::grant`); capabilities/default.json never does.
 fn punctual_desktop_commands() -> &'static [&'static str] {
     &[
         "list_events",

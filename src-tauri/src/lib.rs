@@ -75,6 +75,9 @@ pub fn run() -> Result<(), tauri::Error> {
         .setup(move |app| {
             startup_trace::mark("setup");
             let handle = app.handle();
+            // Before the window exists, so that its page may send its marks.
+            #[cfg(feature = "startup-trace")]
+            startup_trace::grant(handle)?;
             // The window first, so that WebKit starts its processes and loads the page while the rest starts:
             // the tray, the reminders and the watcher took 30-40 ms of the main thread before it.
             if mode == lifecycle::Mode::Window {
@@ -161,6 +164,7 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::set_sync_interval,
             accounts::google_client,
             accounts::set_google_client,
+            #[cfg(feature = "startup-trace")]
             startup_trace::startup_marks,
         ]))
         .build(context)?;
