@@ -657,6 +657,26 @@ impl App {
         result
     }
 
+    /// Provider calls under the shared policy (the hold, one token refresh) that try once and never sleep
+    /// in a backoff: for work a user or a due reminder is waiting on, whose retry is the next sync.
+    pub(super) fn one_try_calls<'a>(
+        &'a self,
+        tokens: &'a dyn TokenSource,
+        connection_id: &'a str,
+    ) -> Calls<'a> {
+        let once = crate::sync::Backoff {
+            attempts: 1,
+            ..self.backoff.clone()
+        };
+        Calls::new(
+            &self.store,
+            self.clock.as_ref(),
+            tokens,
+            once,
+            connection_id,
+        )
+    }
+
     fn cancel_plans_of(&self, connection_id: &str) -> Result<()> {
         let now = self.clock.now();
         let plans = self
@@ -758,16 +778,7 @@ impl App {
             zone: self.zone,
         };
         // The reminder is due: one try, with the shared hold and token refresh, and no backoff sleeps.
-        let mut calls = Calls::new(
-            &self.store,
-            self.clock.as_ref(),
-            &tokens,
-            crate::sync::Backoff {
-                attempts: 1,
-                ..self.backoff.clone()
-            },
-            &conn.id,
-        );
+        let mut calls = self.one_try_calls(&tokens, &conn.id);
         if calls.check_hold().is_err() {
             return Ok(());
         }

@@ -20,7 +20,7 @@ use crate::model::{Connection, Event};
 use crate::providers::{CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
-use crate::sync::{CallError, Calls};
+use crate::sync::CallError;
 use crate::time::wire;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -147,16 +147,7 @@ impl App {
         // One try per row and no backoff sleeps: the outbox is the retry (the next sync sends the row
         // again), and a create in the window must not wait out a backoff. The hold and the token refresh
         // are the shared policy's.
-        let mut calls = Calls::new(
-            &self.store,
-            self.clock.as_ref(),
-            &tokens,
-            crate::sync::Backoff {
-                attempts: 1,
-                ..self.backoff.clone()
-            },
-            &conn.id,
-        );
+        let mut calls = self.one_try_calls(&tokens, &conn.id);
         calls.check_hold()?;
         let mut pushed = 0;
         for mut row in rows {
