@@ -18,7 +18,7 @@ use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
 use punctual::join::Opener;
 use punctual::model::{Connection, Provider};
-use punctual::secrets::SecretString;
+use punctual::secrets::{SecretString, Secrets};
 use punctual::sync::{SyncActivity, SyncReport, SyncStage};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -44,6 +44,8 @@ struct Inner {
     connecting: Mutex<Option<Cancel>>,
     /// Tells the timer thread to stop, or to start its wait again with a changed interval.
     timer: Mutex<Option<mpsc::Sender<TimerMsg>>>,
+    /// The secrets store every App of these accounts uses: the OS keychain, unless a test gave its own.
+    secrets: Option<Arc<dyn Secrets>>,
 }
 
 /// The OAuth client a pasted refresh token was issued to.
@@ -71,16 +73,26 @@ fn no_data_dir() -> Error {
 
 impl Accounts {
     pub fn new(dir: Option<&Path>) -> Accounts {
+        Accounts::with_secrets(dir, None)
+    }
+
+    /// Accounts whose apps keep secrets in `secrets` instead of the OS keychain (tests run where none is).
+    fn with_secrets(dir: Option<&Path>, secrets: Option<Arc<dyn Secrets>>) -> Accounts {
         Accounts(Arc::new(Inner {
             dir: dir.map(Path::to_path_buf),
             syncer: Mutex::new(None),
             connecting: Mutex::new(None),
             timer: Mutex::new(None),
+            secrets,
         }))
     }
 
     fn open_app(&self) -> Result<App> {
-        App::open(self.0.dir.as_deref().ok_or_else(no_data_dir)?)
+        let app = App::open(self.0.dir.as_deref().ok_or_else(no_data_dir)?)?;
+        Ok(match &self.0.secrets {
+            Some(s) => app.with_secrets(Arc::clone(s)),
+            None => app,
+        })
     }
 
     /// Syncs one connection or all of them on the syncs' core, emitting each step; one sync at a time.
@@ -523,10 +535,13 @@ mod tests {
     #[test]
     fn a_browser_sign_in_names_its_provider_runs_one_at_a_time_and_cancel_ends_it() {
         let dir = tempfile::tempdir().expect("a temporary data dir");
+        // CI runs the Rust tests with no session bus, so no keychain: the sign-in's secrets live in memory.
+        let secrets: Arc<dyn Secrets> = Arc::new(punctual::secrets::MemorySecrets::new());
         App::open(dir.path())
+            .map(|app| app.with_secrets(Arc::clone(&secrets)))
             .and_then(|app| app.set_google_client("desk-test.apps.example", None))
             .expect("a stored Google client to sign in with");
-        let accounts = Accounts::new(Some(dir.path()));
+        let accounts = Accounts::with_secrets(Some(dir.path()), Some(secrets));
         let messages = Mutex::new(Vec::<String>::new());
         let opened = Mutex::new(Vec::<String>::new());
         let second = Mutex::new(None::<Result<Connection>>);
