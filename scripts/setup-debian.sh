@@ -18,12 +18,12 @@ fi
 # System packages: build WebKitGTK apps (TOOLCHAIN.md), run them headless, drive them over WebDriver,
 # and Python for the end-to-end tests. The tray tests dock the icon in trayer, click it with xdotool, read
 # its menu over D-Bus with gdbus (libglib2.0-bin) and close windows through libX11 (x11-utils' xmessage
-# gives them another window to focus).
+# gives them another window to focus). stress-ng is the CPU hog of `scripts/test.sh --under-load`.
 PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev build-essential pkg-config file xvfb webkit2gtk-driver dbus-x11
   xdotool x11-utils imagemagick dunst libnotify-bin gnome-keyring libsecret-tools at-spi2-core trayer
-  xauth dbus curl ca-certificates python3 python3-venv libglib2.0-bin
+  xauth dbus curl ca-certificates python3 python3-venv libglib2.0-bin stress-ng
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

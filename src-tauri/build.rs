@@ -23,6 +23,8 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "import_ics",
         "export_ics",
         "data_dir",
+        "log_folder",
+        "open_log_folder",
         "settings",
         "update_settings",
         "join_rules",

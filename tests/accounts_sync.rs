@@ -1633,11 +1633,11 @@ fn a_failed_revocation_is_reported_and_the_account_is_removed_all_the_same() {
 fn a_refresh_in_flight_during_disconnect_writes_no_token_back() {
     let h = Harness::new();
     let id = h.connect();
-    // The next sync must refresh, and the token endpoint takes its time answering.
+    // The next sync must refresh, and the token endpoint's answer waits until the disconnect is done.
     h.secrets
         .delete(&punctual::secrets::access_key(&id))
         .expect("forget the access token");
-    h.fake.state().token_latency = Duration::from_secs(2);
+    let gate = h.fake.hold_answers("POST /token");
     let before = h.fake.requests("POST /token");
     std::thread::scope(|s| {
         let syncing = s.spawn(|| h.sync(&id));
@@ -1649,9 +1649,10 @@ fn a_refresh_in_flight_during_disconnect_writes_no_token_back() {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        h.app
-            .disconnect(&id)
-            .expect("disconnect while the refresh is in flight");
+        let disconnected = h.app.disconnect(&id);
+        // Only now does the refresh's answer reach the sync, which must find the account gone.
+        gate.release();
+        disconnected.expect("disconnect while the refresh is in flight");
         let _ = syncing.join().expect("the sync thread ends");
     });
     for key in [refresh_key(&id), punctual::secrets::access_key(&id)] {

@@ -653,3 +653,48 @@ fn an_import_over_the_size_cap_is_too_large_and_reads_no_further() {
         "the message states the cap: {err}"
     );
 }
+
+#[test]
+fn an_import_names_the_events_it_warns_about_by_uid_never_by_title_or_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y%m%dT100000Z")
+        .to_string();
+    // One event skipped (no usable DTSTART), one kept with a warning (a bad EXDATE), one series with a bad
+    // EXDATE: each has a title and a description that must not reach stderr.
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n\
+         BEGIN:VEVENT\r\nUID:skipped@t\r\nDTSTART:not-a-time\r\nSUMMARY:Layoffs planning\r\nDESCRIPTION:Confidential list\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:kept@t\r\nDTSTART:{start}\r\nEXDATE:garbage\r\nSUMMARY:Acquisition of Initech\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:series@t\r\nDTSTART:{start}\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEXDATE:20XX\r\nSUMMARY:Secret offsite\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n"
+    );
+    let file = dir.path().join("w.ics");
+    std::fs::write(&file, ics).expect("write ics");
+    let imp = punctual(dir.path(), &["import", file.to_str().unwrap_or_default()]);
+    let stderr = String::from_utf8_lossy(&imp.stderr);
+    assert!(
+        imp.status.success(),
+        "a file with warnings still imports what it can: {stderr}"
+    );
+    assert!(
+        stderr.contains("skipped@t") && stderr.contains("line 4"),
+        "the skipped event is named by its UID and line, so the user can find it in the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("kept@t"),
+        "the event kept with a warning is named by its UID: {stderr}"
+    );
+    for secret in [
+        "Layoffs",
+        "Confidential",
+        "Initech",
+        "Secret offsite",
+        "SUMMARY",
+    ] {
+        assert!(
+            !stderr.contains(secret),
+            "stderr (which scripts log) never carries an event's title or text, found {secret:?}: {stderr}"
+        );
+    }
+}

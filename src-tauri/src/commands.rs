@@ -180,6 +180,32 @@ pub fn data_dir(core: State<'_, Core>) -> Result<String> {
         .ok_or_else(|| Error::new(ErrorCode::Io, "no data directory"))
 }
 
+/// The folder of the log files a user can send with a bug report (Settings shows it), made if missing so
+/// that "Open folder" always has something to open.
+#[tauri::command(async)]
+pub fn log_folder() -> Result<String> {
+    let dir = punctual::logs::log_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("the log folder {} cannot be made: {e}", dir.display()),
+        )
+    })?;
+    Ok(dir.display().to_string())
+}
+
+/// Shows the log folder in the OS's file manager.
+#[tauri::command(async)]
+pub fn open_log_folder() -> Result<()> {
+    let dir = PathBuf::from(log_folder()?);
+    punctual::desktop_host::open_folder(&dir).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("the log folder {} could not be opened: {e}", dir.display()),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,6 +145,8 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::import_ics,
             commands::export_ics,
             commands::data_dir,
+            commands::log_folder,
+            commands::open_log_folder,
             commands::settings,
             commands::update_settings,
             commands::join_rules,

@@ -383,7 +383,8 @@ impl App {
         let url = occurrence.meeting_url.clone().ok_or_else(|| {
             Error::new(
                 ErrorCode::NoMeetingLink,
-                format!("{:?} has no meeting link to join", occurrence.title),
+                // The id, not the title: the CLI prints errors to stderr, where titles never go.
+                format!("the event {} has no meeting link to join", occurrence.id),
             )
         })?;
         let (opened, platform, native) = self.open_link(Some(&url), &rules, opener)?;

@@ -12,5 +12,5 @@ mod opener;
 mod screen;
 
 pub use notifier::{notice, DesktopNotifier};
-pub use opener::SystemOpener;
+pub use opener::{open_folder, SystemOpener};
 pub use screen::SessionLock;

@@ -63,7 +63,43 @@ enum Launch {
 /// Checks `raw` and opens it the way this OS does, with `browser` standing for `$BROWSER`.
 fn open_with(browser: Option<&str>, raw: &str) -> Result<(), String> {
     let url = openable(raw)?;
-    match launch_for(THIS_OS, browser, &url) {
+    run(launch_for(THIS_OS, browser, &url))
+}
+
+/// Shows a folder of Punctual's own (the logs) in the OS's file manager. `$BROWSER` is not asked: it is
+/// for web pages. The path goes as one argument, or as a `file:` URL where the handler takes URLs.
+pub fn open_folder(dir: &std::path::Path) -> Result<(), String> {
+    run(folder_launch_for(THIS_OS, dir)?)
+}
+
+/// What `os` is asked to run to show `dir`, which must be an absolute path.
+fn folder_launch_for(os: Os, dir: &std::path::Path) -> Result<Launch, String> {
+    if !dir.is_absolute() {
+        return Err(format!("{} is not an absolute folder path", dir.display()));
+    }
+    let path = dir.to_string_lossy().into_owned();
+    Ok(match os {
+        // Explorer opens a folder path given to the "open" verb.
+        Os::Windows => Launch::ShellOpen { file: path },
+        Os::Mac => Launch::Exec {
+            program: "/usr/bin/open".into(),
+            args: vec![path],
+        },
+        Os::Unix => {
+            // xdg-open takes a file: URL as well as a path; the URL cannot be read as an option.
+            let url = url::Url::from_directory_path(dir)
+                .map_err(|()| format!("{} cannot be written as a file: URL", dir.display()))?;
+            Launch::Exec {
+                program: "xdg-open".into(),
+                args: vec![url.to_string()],
+            }
+        }
+    })
+}
+
+/// Starts what [`launch_for`] or [`folder_launch_for`] chose.
+fn run(launch: Launch) -> Result<(), String> {
+    match launch {
         Launch::Exec { program, args } => {
             let child = Command::new(&program)
                 .args(&args)
@@ -163,7 +199,7 @@ fn shell_open(file: &str) -> Result<(), String> {
 
 #[cfg(not(windows))]
 fn shell_open(_file: &str) -> Result<(), String> {
-    unreachable!("launch_for picks ShellOpen only for Windows")
+    Err("ShellExecute exists only on Windows".to_string())
 }
 
 /// Waits up to `grace` for the opener to exit: a failure status is an error; still running is success.
@@ -441,6 +477,38 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "joining must not wait for the browser window to close"
+        );
+    }
+
+    #[test]
+    fn a_folder_goes_to_the_file_manager_as_one_argument_and_never_to_browser() {
+        let dir = std::path::Path::new("/home/jo & co/.local/state/punctual/logs");
+        assert_eq!(
+            folder_launch_for(Os::Unix, dir),
+            Ok(Launch::Exec {
+                program: "xdg-open".into(),
+                args: vec!["file:///home/jo%20&%20co/.local/state/punctual/logs/".into()],
+            }),
+            "xdg-open gets the folder as a file: URL, so no part of the path can read as an option"
+        );
+        assert_eq!(
+            folder_launch_for(Os::Mac, dir),
+            Ok(Launch::Exec {
+                program: "/usr/bin/open".into(),
+                args: vec![dir.to_string_lossy().into_owned()],
+            }),
+            "open gets the path as one argument of a process started without a shell"
+        );
+        assert_eq!(
+            folder_launch_for(Os::Windows, dir),
+            Ok(Launch::ShellOpen {
+                file: dir.to_string_lossy().into_owned(),
+            }),
+            "Windows shows the folder through ShellExecute, never cmd.exe"
+        );
+        assert!(
+            folder_launch_for(Os::Unix, std::path::Path::new("logs")).is_err(),
+            "a relative path would depend on the working directory: refused"
         );
     }
 }

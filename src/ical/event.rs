@@ -4,7 +4,8 @@
 //! Invariants:
 //! - A VEVENT without a usable DTSTART, with an RRULE that is not `KEY=VALUE` parts with a FREQ, with a bad
 //!   RECURRENCE-ID, or with a line that is not a content line is skipped: the caller gets a warning that names
-//!   it (line, UID, SUMMARY, and why). Anything less (a bad EXDATE value, an unknown TZID) is a warning, and the
+//!   it (line, UID, and why; never its SUMMARY: warnings reach stderr and the
+//!   log, where an event's title must not go). Anything less (a bad EXDATE value, an unknown TZID) is a warning, and the
 //!   event still imports.
 //! - Times keep the form their source used ([`When`]): a TZID that [`Zone::parse`] knows gives `Zoned`; one it
 //!   does not know but that the file describes in a VTIMEZONE gives `Zoned` in the matching IANA zone, or
@@ -651,20 +652,16 @@ fn align(v: When, like: When, zone: Zone) -> When {
     }
 }
 
-/// "the VEVENT at line 12 (UID abc, SUMMARY "Standup")", for warnings.
+/// "the VEVENT at line 12 (UID abc)", for warnings: the line and the UID find the event in the file, and
+/// the title stays out because warnings go to stderr and the log.
 fn describe(ev: &EventRef<'_, '_>) -> String {
-    let find = |name: &str| {
-        ev.lines
-            .iter()
-            .find(|l| l.is(name))
-            .map(|l| l.text_value().trim().to_string())
-    };
-    let mut s = format!("the VEVENT at line {}", ev.line_no);
-    match (find("UID"), find("SUMMARY")) {
-        (Some(u), Some(t)) => s.push_str(&format!(" (UID {u}, SUMMARY {t:?})")),
-        (Some(u), None) => s.push_str(&format!(" (UID {u})")),
-        (None, Some(t)) => s.push_str(&format!(" (SUMMARY {t:?})")),
-        (None, None) => {}
+    let uid = ev
+        .lines
+        .iter()
+        .find(|l| l.is("UID"))
+        .map(|l| l.text_value().trim().to_string());
+    match uid {
+        Some(u) => format!("the VEVENT at line {} (UID {u})", ev.line_no),
+        None => format!("the VEVENT at line {}", ev.line_no),
     }
-    s
 }

@@ -224,15 +224,16 @@ pub(super) fn group_occurrences(
             Ok(x) => {
                 if x.capped {
                     warnings.push(format!(
-                        "{:?} ({}) repeats more than {MAX_INSTANCES_PER_RANGE} times between {} and {}; \
+                        "the series {} repeats more than {MAX_INSTANCES_PER_RANGE} times between {} and {}; \
                          only the first {MAX_INSTANCES_PER_RANGE} are shown",
-                        master.title, master.uid, w.start.date_naive(), w.end.date_naive()
+                        master.uid, w.start.date_naive(), w.end.date_naive()
                     ));
                 }
                 warnings.extend(
                     x.warnings
                         .into_iter()
-                        .map(|m| format!("{:?} ({}): {m}", master.title, master.uid)),
+                        // By UID, never by title: these warnings reach stderr and the log.
+                        .map(|m| format!("the series {}: {m}", master.uid)),
                 );
                 for inst in x.instances {
                     let data = inst

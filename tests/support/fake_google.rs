@@ -116,8 +116,36 @@ pub struct State {
     pub revocations: Vec<String>,
     /// The revocation endpoint answers 503 (an outage), revoking nothing.
     pub revoke_fails: bool,
-    /// Extra time the token endpoint takes, so a test can act while a refresh is in flight.
-    pub token_latency: std::time::Duration,
+    /// Answers to requests whose "METHOD path" starts with the key are computed (the change is made) and then
+    /// wait, outside the lock, while the gate is held: a test acts while a call is in flight (a disconnect
+    /// during a refresh, a SIGKILL between two steps), whatever the machine's speed.
+    pub answer_gates: Vec<(String, Arc<Gate>)>,
+}
+
+/// A gate a test closes and opens: [`Gate::pass`] waits while it is held.
+#[derive(Default)]
+pub struct Gate {
+    held: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    pub fn hold(&self) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    pub fn release(&self) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.opened.notify_all();
+    }
+
+    /// Waits while the gate is held; a minute at most, so a test that forgets to release fails, not hangs.
+    fn pass(&self) {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .opened
+            .wait_timeout_while(held, std::time::Duration::from_secs(60), |h| *h);
+    }
 }
 
 pub struct FakeGoogle {
@@ -908,6 +936,16 @@ impl State {
 }
 
 impl FakeGoogle {
+    /// Holds the answers to requests starting with `prefix` ("POST /token") until the gate is released.
+    pub fn hold_answers(&self, prefix: &str) -> Arc<Gate> {
+        let gate = Arc::new(Gate::default());
+        gate.hold();
+        self.state()
+            .answer_gates
+            .push((prefix.to_string(), Arc::clone(&gate)));
+        gate
+    }
+
     pub fn start() -> FakeGoogle {
         let listener =
             TcpListener::bind("127.0.0.1:0").expect("the fake binds a free loopback port");
@@ -939,7 +977,7 @@ impl FakeGoogle {
             issued: Vec::new(),
             revocations: Vec::new(),
             revoke_fails: false,
-            token_latency: std::time::Duration::ZERO,
+            answer_gates: Vec::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -1097,7 +1135,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.set_nodelay(true);
     // One request after another on the same connection, as clients with a pool send them.
     while let Some(req) = read_request(&mut stream) {
-        let (resp, latency) = {
+        let (resp, latency, gate) = {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             let q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             s.log
@@ -1110,15 +1148,19 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
                 ("GET" | "POST" | "PATCH" | "DELETE", _) => s.api(&req),
                 _ => json_response(405, json!({"error": "method not allowed"})),
             };
-            let extra = if req.path == "/token" {
-                s.token_latency
-            } else {
-                std::time::Duration::ZERO
-            };
-            (resp, s.latency + extra)
+            let line = format!("{} {}", req.method, req.path);
+            let gate = s
+                .answer_gates
+                .iter()
+                .find(|(prefix, _)| line.starts_with(prefix.as_str()))
+                .map(|(_, g)| Arc::clone(g));
+            (resp, s.latency, gate)
         };
         // Outside the lock, so that other connections are answered meanwhile.
         std::thread::sleep(latency);
+        if let Some(gate) = gate {
+            gate.pass();
+        }
         if !write_response(&mut stream, resp) {
             return;
         }

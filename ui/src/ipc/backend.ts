@@ -72,6 +72,10 @@ export interface Backend {
   importIcs(text: string, calendarName: string | null): Promise<ImportReport>;
   exportIcs(calendarId: string | null): Promise<string>;
   dataDir(): Promise<string>;
+  /** The folder of the log files a user can send with a bug report (made if missing). */
+  logFolder(): Promise<string>;
+  /** Shows the log folder in the system's file manager. */
+  openLogFolder(): Promise<void>;
   settings(): Promise<Settings>;
   /** Stores the preferences and applies them (start at login, the join shortcut); returns what was stored. */
   updateSettings(settings: Settings): Promise<Settings>;

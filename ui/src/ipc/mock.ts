@@ -43,6 +43,10 @@ export interface MockBackend extends Backend {
   conflictList: ConflictView[];
   /** While set, `conflicts` rejects with it. */
   conflictsError: CoreError | null;
+  /** How many times the log folder was opened. */
+  logFolderOpened: number;
+  /** While set, `openLogFolder` rejects with it. */
+  openFolderError: CoreError | null;
 }
 
 export function sampleConnection(overrides: Partial<Connection> = {}): Connection {
@@ -227,6 +231,11 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     importIcs: async () => ({ calendar_id: 'local', created: 0, updated: 0, skipped: 0, warnings: [] }),
     exportIcs: async () => 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
     dataDir: async () => '/tmp/punctual-test',
+    logFolder: async () => '/home/jo/.local/state/punctual/logs',
+    openLogFolder: async () => {
+      if (mock.openFolderError) throw mock.openFolderError;
+      mock.logFolderOpened += 1;
+    },
     settings: async () => mock.storedSettings,
     updateSettings: async (settings) => {
       takeError(mock);
@@ -313,6 +322,8 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     },
     conflictList: [],
     conflictsError: null,
+    logFolderOpened: 0,
+    openFolderError: null,
     // Not `nextError`: pages list conflicts on every refresh, which would take an error meant for the action.
     conflicts: async () => {
       if (mock.conflictsError) throw mock.conflictsError;

@@ -18,6 +18,8 @@ export function tauriBackend(): Backend {
     importIcs: (text, calendarName) => invoke('import_ics', { text, calendarName }),
     exportIcs: (calendarId) => invoke('export_ics', { calendarId }),
     dataDir: () => invoke('data_dir'),
+    logFolder: () => invoke('log_folder'),
+    openLogFolder: () => invoke('open_log_folder'),
     settings: () => invoke('settings'),
     updateSettings: (settings) => invoke('update_settings', { settings }),
     joinRules: () => invoke('join_rules'),

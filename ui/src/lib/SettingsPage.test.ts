@@ -162,4 +162,22 @@ describe('SettingsPage', () => {
     unmount();
     expect(onpreview, 'leaving the page goes back to the stored theme').toHaveBeenLastCalledWith(null);
   });
+
+  it('shows the log folder and opens it in the file manager', async () => {
+    const { backend } = await renderPage();
+    expect(await screen.findByText('/home/jo/.local/state/punctual/logs'), 'the path a bug report asks for').toBeInTheDocument();
+    await fireEvent.click(screen.getByTestId('open-log-folder'));
+    await vi.waitFor(() => expect(backend.logFolderOpened, 'Open folder asks the shell once').toBe(1));
+    expect(screen.queryByTestId('log-folder-error')).toBeNull();
+  });
+
+  it('says why the log folder did not open, and leaves the settings alone', async () => {
+    const backend = mockBackend();
+    backend.openFolderError = { code: 'io', message: 'xdg-open is not installed', field: null };
+    await renderPage(backend);
+    await screen.findByText('/home/jo/.local/state/punctual/logs');
+    await fireEvent.click(screen.getByTestId('open-log-folder'));
+    expect(await screen.findByTestId('log-folder-error')).toHaveTextContent('xdg-open is not installed');
+    expect(screen.queryByTestId('settings-error'), 'a folder that did not open is not a failed save').toBeNull();
+  });
 });
