@@ -347,12 +347,24 @@ class FakeGoogle:
         """The environment that points the app's Google at this fake."""
         return {k: v for k, v in self.info.items() if k.startswith("PUNCTUAL_GOOGLE_")}
 
+    def microsoft_env(self) -> dict[str, str]:
+        """The environment that points the app's Microsoft account at the same process's fake Graph."""
+        return {k: v for k, v in self.info.items() if k.startswith("PUNCTUAL_MICROSOFT_")}
+
     def control(self, name: str, body: dict | None = None, **query: str) -> dict:
+        return self._control(self.info["control"], name, body, **query)
+
+    def microsoft_control(self, name: str, body: dict | None = None, **query: str) -> dict:
+        """The fake Graph's control API (tests/support/fake_graph.rs, `State::control`)."""
+        return self._control(self.info["microsoft_control"], name, body, **query)
+
+    @staticmethod
+    def _control(base: str, name: str, body: dict | None = None, **query: str) -> dict:
         import json  # noqa: PLC0415
         import urllib.parse  # noqa: PLC0415
         import urllib.request  # noqa: PLC0415
 
-        url = self.info["control"] + name + ("?" + urllib.parse.urlencode(query) if query else "")
+        url = base + name + ("?" + urllib.parse.urlencode(query) if query else "")
         data = json.dumps(body or {}).encode()
         with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=10) as r:
             return json.loads(r.read())
@@ -360,18 +372,21 @@ class FakeGoogle:
 
 @pytest.fixture
 def fake_google(tmp_path: Path):
-    """Returns a function that starts the fake Google with `items` (events.list items) in jane@acme.example."""
+    """Returns a function that starts fake-cloud with `items` (events.list items) in Google's jane@acme.example
+    and `graph_items` (Graph event bodies) in the fake Graph's default calendar."""
     import json  # noqa: PLC0415
 
     if not FAKE_CLOUD_BIN.exists():
         pytest.fail(f"{FAKE_CLOUD_BIN} is missing: cargo build -p punctual --features fake-cloud --bin fake-cloud")
     procs: list[subprocess.Popen] = []
 
-    def start(items: list[dict]) -> FakeGoogle:
+    def start(items: list[dict], graph_items: list[dict] | None = None) -> FakeGoogle:
         events = tmp_path / "google-events.json"
         events.write_text(json.dumps({"items": items}))
+        graph = tmp_path / "graph-events.json"
+        graph.write_text(json.dumps({"value": graph_items or []}))
         proc = subprocess.Popen(
-            [str(FAKE_CLOUD_BIN), "--events", str(events)],
+            [str(FAKE_CLOUD_BIN), "--events", str(events), "--graph-events", str(graph)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
