@@ -19,7 +19,8 @@ const CAL: &str = "jane@acme.example";
 fn first_start() -> chrono::DateTime<chrono::Utc> {
     use chrono::Datelike;
     let today = chrono::Utc::now().date_naive();
-    let monday = today + chrono::Duration::days(14 - i64::from(today.weekday().num_days_from_monday()));
+    let monday =
+        today + chrono::Duration::days(14 - i64::from(today.weekday().num_days_from_monday()));
     monday
         .and_hms_opt(10, 0, 0)
         .expect("10:00 exists on every day")

@@ -114,6 +114,9 @@ pub struct ConnectionCalendar {
     pub background_color: String,
     pub foreground_color: Option<String>,
     pub selected: bool,
+    /// Whether the account may change its events: false for a calendar shared read-only (or free/busy
+    /// only), whatever the provider calls that.
+    pub writable: bool,
 }
 
 /// An account, or the local store.

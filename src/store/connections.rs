@@ -102,6 +102,7 @@ fn connection_calendar_from_row(r: &Row<'_>) -> rusqlite::Result<ConnectionCalen
         background_color: r.get(7)?,
         foreground_color: r.get(8)?,
         selected: r.get(9)?,
+        writable: !r.get::<_, bool>(10)?,
     })
 }
 
@@ -134,7 +135,7 @@ impl Reader<'_> {
         };
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, remote_id, name, description, is_primary, access_role, time_zone, color,
-                    foreground_color, selected
+                    foreground_color, selected, read_only
                FROM calendars WHERE connection_id = ?1 ORDER BY is_primary DESC, name, id",
         )?;
         c.calendars = stmt

@@ -11,4 +11,9 @@ id: string,
 /**
  * The provider's id for it.
  */
-remote_id: string | null, summary: string, description: string | null, is_primary: boolean, access_role: string | null, time_zone: string | null, background_color: string, foreground_color: string | null, selected: boolean, };
+remote_id: string | null, summary: string, description: string | null, is_primary: boolean, access_role: string | null, time_zone: string | null, background_color: string, foreground_color: string | null, selected: boolean, 
+/**
+ * Whether the account may change its events: false for a calendar shared read-only (or free/busy
+ * only), whatever the provider calls that.
+ */
+writable: boolean, };
