@@ -127,7 +127,8 @@ fn main() {
         parse_events_page(body, cref).expect("a Google page parses")
     });
     if !apply_only {
-        let app = bench_app(base, zone).with_provider(
+        let (_dir, app) = bench_app(base, zone);
+        let app = app.with_provider(
             Provider::GoogleCalendar,
             ProviderSetup {
                 auth_url: fake.auth_url(),
@@ -138,7 +139,7 @@ fn main() {
                 ..ProviderSetup::default()
             },
         );
-        google.end_to_end(&app.1, fake.issue_refresh_token());
+        google.end_to_end(&app, fake.issue_refresh_token());
     }
     drop(fake);
 
@@ -190,7 +191,8 @@ fn main() {
             .expect("a Graph page parses")
     });
     if !apply_only {
-        let app = bench_app(base, zone).with_provider(
+        let (_dir, app) = bench_app(base, zone);
+        let app = app.with_provider(
             Provider::OutlookCalendar,
             ProviderSetup {
                 auth_url: graph.auth_url("common"),
@@ -200,7 +202,7 @@ fn main() {
                 ..ProviderSetup::default()
             },
         );
-        microsoft.end_to_end(&app.1, graph.issue_refresh_token());
+        microsoft.end_to_end(&app, graph.issue_refresh_token());
     }
 }
 
