@@ -548,18 +548,28 @@ fn broken_vevents_are_skipped_with_a_warning_naming_them_and_the_rest_import() {
         ("bad-line", "Bad line"),
     ] {
         assert!(
+            p.warnings.iter().any(|w| w.contains(uid)),
+            "a warning names {uid}, by which the user finds it in the file: {:?}",
             p.warnings
-                .iter()
-                .any(|w| w.contains(uid) && w.contains(summary)),
-            "a warning names {uid} and its SUMMARY: {:?}",
+        );
+        assert!(
+            !p.warnings.iter().any(|w| w.contains(summary)),
+            "no warning carries the title {summary:?}: warnings reach stderr and the log: {:?}",
             p.warnings
         );
     }
     assert!(
         p.warnings
             .iter()
+            .any(|w| w.contains("line 34") && w.contains("not a property name")),
+        "the bad line is named by its number and what is wrong with it: {:?}",
+        p.warnings
+    );
+    assert!(
+        !p.warnings
+            .iter()
             .any(|w| w.contains("this line has no colon")),
-        "the bad line itself is quoted: {:?}",
+        "and its text is not quoted (it may be part of a title or description): {:?}",
         p.warnings
     );
 }

@@ -176,9 +176,10 @@ fn describe_not_ical(bytes: &[u8]) -> IcalError {
     IcalError::NotICalendar(msg)
 }
 
-fn label(line_no: usize, t: &str) -> String {
-    let cut = t.char_indices().nth(80).map(|(i, _)| &t[..i]).unwrap_or(t);
-    format!("line {line_no}: {cut:?}")
+/// "line 12", for warnings. The line's text is not quoted: a broken line is often part of an event's title
+/// or description (a lost fold), and warnings reach stderr and the log, where those never go.
+fn label(line_no: usize) -> String {
+    format!("line {line_no}")
 }
 
 /// Splits the input into components. `bytes` has no BOM.
@@ -221,7 +222,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
             if lossy_lines <= 5 {
                 let msg = format!(
                     "{}: not valid UTF-8; invalid bytes replaced",
-                    label(raw.line_no, &raw.text)
+                    label(raw.line_no)
                 );
                 doc.warnings.push(msg);
             }
@@ -229,8 +230,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Document<'_>, IcalError> {
         let (start, end, line_no) = (raw.start, raw.end, raw.line_no);
         let line = match ContentLine::parse(raw.text, line_no) {
             Ok(l) => l,
-            Err((e, text)) => {
-                let msg = format!("{}: {e}", label(line_no, &text));
+            Err((e, _)) => {
+                let msg = format!("{}: {e}", label(line_no));
                 match event.as_mut() {
                     Some(ev) => {
                         if ev.broken.is_none() {
