@@ -74,8 +74,9 @@ fn kills() -> usize {
 }
 
 /// Runs `punctual sync` `kills` times, the server changed by `change` (round, random source) before each
-/// run, and SIGKILLs each run at a random point up to 600 ms in, checking the database after every kill.
-/// Returns how many kills landed while a sync still ran, after asserting that most did.
+/// run, and SIGKILLs each run at a random point (up to 600 ms in, or a little past a complete run's length
+/// if that is longer), checking the database after every kill. Returns how many kills landed while a sync
+/// still ran, after asserting that most did.
 fn kill_syncs(
     kills: usize,
     db: &std::path::Path,
@@ -90,20 +91,51 @@ fn kill_syncs(
         rng
     };
     let mut killed_running = 0;
+    let mut reach: u64 = 600;
+    // Kills that came after the run had committed something (its cursor moved): they show the kills
+    // reach into the sync, not only its start-up.
+    let mut after_a_commit = 0;
+    let cursors = || -> String {
+        rusqlite::Connection::open(db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT coalesce(group_concat(coalesce(sync_token, '') || coalesce(page_token, '')), '') FROM sync_state",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or_default()
+    };
     for round in 0..kills {
         change(round, &mut next);
+        let before = cursors();
         let mut child = cmd().args(["sync"]).spawn().expect("sync starts");
-        // A round's sync takes about 250–450 ms at the fakes' latency (more after a 410): kills up to
-        // 600 ms in reach every part of it, its last commit included, and some land after it ended.
-        std::thread::sleep(Duration::from_millis(next() % 600));
-        if child.try_wait().expect("the child's status").is_none() {
-            killed_running += 1;
-        }
+        std::thread::sleep(Duration::from_millis(next() % reach));
+        let running = child.try_wait().expect("the child's status").is_none();
         // SIGKILL: no destructors, no rollback by the process, the worst case for the database.
         let _ = child.kill();
         let _ = child.wait();
         consistent(db, round);
+        if running {
+            killed_running += 1;
+            after_a_commit += usize::from(cursors() != before);
+        }
+        if round == 0 {
+            // After the first kill (most likely inside the first, full sync), a complete run finishes that
+            // fetch, and a second one, an incremental sync like most rounds', is timed: kills reach up to
+            // a little past its length, so they land in every part of a sync, its last commit included,
+            // however fast this machine is, and some after it ended.
+            cmd().args(["sync"]).status().expect("a complete run");
+            let started = std::time::Instant::now();
+            cmd().args(["sync"]).status().expect("a complete run");
+            reach = reach.max(started.elapsed().as_millis() as u64 * 5 / 4);
+            eprintln!(
+                "an incremental sync took {:?}: kills reach {reach} ms",
+                started.elapsed()
+            );
+        }
     }
+    eprintln!("{after_a_commit} of the {killed_running} kills during a sync came after it had committed a page");
     assert!(
         killed_running >= kills * 3 / 10,
         "most kills must land while a sync runs, or the test proves nothing: {killed_running} of {kills}"

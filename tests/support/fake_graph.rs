@@ -2581,6 +2581,11 @@ impl FakeGraph {
         self.state().faults.push_back(f);
     }
 
+    /// Drops the faults pushed and not yet served.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
     /// Faults `percent`% of API requests, chosen by `seed`.
     pub fn set_chaos(&self, seed: u64, percent: u32) {
         self.state().chaos = (percent > 0).then_some((seed | 1, percent));
