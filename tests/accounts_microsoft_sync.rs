@@ -181,6 +181,39 @@ fn sync_state_not_found_under_400_and_resync_required_fetch_in_full_too() {
 }
 
 #[test]
+fn a_410_whose_full_fetch_never_gets_its_first_page_changes_nothing() {
+    let (h, id) = synced_with_meetings(3);
+    h.fake.expire_delta_tokens();
+    let written = h.written();
+    // The calendar list and the stale deltaLink (410) answer; every try of the full fetch's first page
+    // fails.
+    h.fake.push_fault(Fault::Pass);
+    h.fake.push_fault(Fault::Pass);
+    for _ in 0..6 {
+        h.fake.push_fault(Fault::GatewayTimeout);
+    }
+    let e = h
+        .sync(&id)
+        .expect_err("a full fetch that never gets a page fails the sync");
+    assert_eq!(e.code, ErrorCode::Network, "Graph kept failing: {e:?}");
+    assert_eq!(
+        h.written(),
+        written,
+        "no page of the full fetch was stored, so no event, plan or cursor changed"
+    );
+    let r = h.sync(&id).expect("the next sync recovers");
+    assert_eq!(
+        r[0].full_resyncs, 1,
+        "the saved cursor is still the stale one: it meets the 410 again and fetches in full"
+    );
+    assert_eq!(
+        scheduled(&h.app),
+        strings(&["Meeting 0", "Meeting 1", "Meeting 2"]),
+        "and the calendar holds the server's three meetings once each, with their plans"
+    );
+}
+
+#[test]
 fn a_full_fetch_after_a_410_that_fails_midway_keeps_every_event_and_every_plan() {
     let (h, id) = synced_with_meetings(5);
     h.fake.state().page_limit = Some(2);
