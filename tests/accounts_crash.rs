@@ -1,6 +1,8 @@
-//! Crash safety: `punctual sync` is killed with SIGKILL at random points, 50 times, while the server keeps
-//! changing. After every kill the database is intact and consistent; the next complete run converges on
-//! what a clean full sync of the same server gives.
+//! Crash safety: `punctual sync` is killed with SIGKILL at random points, 50 times (100 with
+//! `PUNCTUAL_LONG=1`), while the server keeps changing. After every kill the database is intact and
+//! consistent; the next complete run converges on what a clean full sync of the same server gives. Once
+//! against the fake Google, once against the fake Graph (the CLI reaches each through its
+//! `PUNCTUAL_*_URL` variables).
 
 mod support;
 #[allow(unused_imports)]
@@ -14,6 +16,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use support::fake_google::{items, FakeGoogle, CLIENT_ID, CLIENT_SECRET};
+use support::fake_graph::{self, FakeGraph};
 use support::keyring_session::KeyringSession;
 
 const CAL: &str = "jane@acme.example";
@@ -59,6 +62,85 @@ fn consistent(db: &std::path::Path, round: usize) {
         half, 0,
         "round {round}: a sync state row always says where to go on"
     );
+}
+
+/// How many times each test kills a sync: 50, or 100 with `PUNCTUAL_LONG=1`.
+fn kills() -> usize {
+    if std::env::var("PUNCTUAL_LONG").is_ok_and(|v| v == "1") {
+        100
+    } else {
+        50
+    }
+}
+
+/// Runs `punctual sync` `kills` times, the server changed by `change` (round, random source) before each
+/// run, and SIGKILLs each run at a random point (up to 600 ms in, or a little past a complete run's length
+/// if that is longer), checking the database after every kill. Returns how many kills landed while a sync
+/// still ran, after asserting that most did.
+fn kill_syncs(
+    kills: usize,
+    db: &std::path::Path,
+    cmd: &dyn Fn() -> std::process::Command,
+    change: &mut dyn FnMut(usize, &mut dyn FnMut() -> u64),
+) -> usize {
+    let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut killed_running = 0;
+    let mut reach: u64 = 600;
+    // Kills that came after the run had committed something (its cursor moved): they show the kills
+    // reach into the sync, not only its start-up.
+    let mut after_a_commit = 0;
+    let cursors = || -> String {
+        rusqlite::Connection::open(db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT coalesce(group_concat(coalesce(sync_token, '') || coalesce(page_token, '')), '') FROM sync_state",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or_default()
+    };
+    for round in 0..kills {
+        change(round, &mut next);
+        let before = cursors();
+        let mut child = cmd().args(["sync"]).spawn().expect("sync starts");
+        std::thread::sleep(Duration::from_millis(next() % reach));
+        let running = child.try_wait().expect("the child's status").is_none();
+        // SIGKILL: no destructors, no rollback by the process, the worst case for the database.
+        let _ = child.kill();
+        let _ = child.wait();
+        consistent(db, round);
+        if running {
+            killed_running += 1;
+            after_a_commit += usize::from(cursors() != before);
+        }
+        if round == 0 {
+            // After the first kill (most likely inside the first, full sync), a complete run finishes that
+            // fetch, and a second one, an incremental sync like most rounds', is timed: kills reach up to
+            // a little past its length, so they land in every part of a sync, its last commit included,
+            // however fast this machine is, and some after it ended.
+            cmd().args(["sync"]).status().expect("a complete run");
+            let started = std::time::Instant::now();
+            cmd().args(["sync"]).status().expect("a complete run");
+            reach = reach.max(started.elapsed().as_millis() as u64 * 5 / 4);
+            eprintln!(
+                "an incremental sync took {:?}: kills reach {reach} ms",
+                started.elapsed()
+            );
+        }
+    }
+    eprintln!("{after_a_commit} of the {killed_running} kills during a sync came after it had committed a page");
+    assert!(
+        killed_running >= kills * 3 / 10,
+        "most kills must land while a sync runs, or the test proves nothing: {killed_running} of {kills}"
+    );
+    killed_running
 }
 
 #[test]
@@ -121,15 +203,9 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
     );
 
     let db = data.path().join("punctual.sqlite3");
-    let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let mut killed_running = 0;
-    for round in 0..50 {
+    let kills = kills();
+    let started = std::time::Instant::now();
+    let killed_running = kill_syncs(kills, &db, &cmd, &mut |round, next| {
         // The server moves on between runs: updates, deletions, new events, and now and then a 410.
         for _ in 0..5 {
             let id = (next() % 340) as u32;
@@ -151,26 +227,14 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
                 ),
             );
         }
-        let mut child = cmd().args(["sync"]).spawn().expect("sync starts");
-        // A round's sync takes about 250–450 ms at this latency (more after a 410): kills up to 600 ms in
-        // reach every part of it, its last commit included, and some land after it ended.
-        std::thread::sleep(Duration::from_millis(next() % 600));
-        if child.try_wait().expect("the child's status").is_none() {
-            killed_running += 1;
-        }
-        // SIGKILL: no destructors, no rollback by the process, the worst case for the database.
-        let _ = child.kill();
-        let _ = child.wait();
-        consistent(&db, round);
-    }
-    eprintln!("{killed_running} of 50 kills landed while a sync ran");
-    assert!(
-        killed_running >= 15,
-        "most kills must land while a sync runs, or the test proves nothing: {killed_running} of 50"
+    });
+    eprintln!(
+        "google: {killed_running} of {kills} kills landed while a sync ran, in {:?}",
+        started.elapsed()
     );
     let status = cmd().args(["sync"]).status().expect("the last sync runs");
-    assert!(status.success(), "a complete run after 50 kills succeeds");
-    consistent(&db, 50);
+    assert!(status.success(), "a complete run after the kills succeeds");
+    consistent(&db, kills);
 
     let clock = Arc::new(FixedClock::new(support::now()));
     let zone = Zone::parse(TZ).expect("zone");
@@ -194,6 +258,174 @@ fn a_sync_killed_at_random_points_stays_consistent_and_converges() {
     );
     assert_eq!(
         support::window_occurrences(&after),
+        want,
+        "after the kills and one complete run the store equals a clean full sync"
+    );
+}
+
+/// One Microsoft single event: `id` days from `base` (1 to 28), at an hour of the day, 30 minutes, in UTC.
+fn graph_single(base: chrono::DateTime<chrono::Utc>, id: u32, rev: u32) -> serde_json::Value {
+    let start = base
+        + chrono::Duration::days(1 + (id % 28) as i64)
+        + chrono::Duration::hours((id % 9) as i64);
+    let mut v = fake_graph::items::single(
+        &format!("Event {id} rev {rev}"),
+        &start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        &(start + chrono::Duration::minutes(30))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        "UTC",
+    );
+    v["id"] = serde_json::json!(format!("ev{id}"));
+    v
+}
+
+#[test]
+fn a_microsoft_sync_killed_at_random_points_stays_consistent_and_converges() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let fake = FakeGraph::start();
+    fake.state().page_limit = Some(25);
+    // As for Google: each answer takes a real round trip's time, so kills land inside syncs.
+    fake.state().latency = Duration::from_millis(60);
+    // The CLI runs on the real clock: the events live in the weeks after today, inside Graph's window.
+    let base = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(8, 0, 0)
+        .expect("08:00 exists")
+        .and_utc();
+    let mut live = std::collections::BTreeSet::new();
+    for id in 0..300 {
+        fake.put(fake_graph::DEFAULT_CALENDAR, graph_single(base, id, 0));
+        live.insert(id);
+    }
+    // A weekly series, served as occurrence stubs whose master each sync fetches.
+    let first = base + chrono::Duration::days(1) + chrono::Duration::hours(1);
+    let mut weekly = fake_graph::items::teams(fake_graph::items::weekly(
+        "Weekly",
+        &first.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        &(first + chrono::Duration::minutes(30))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        "UTC",
+        &[first.format("%A").to_string().to_lowercase().as_str()],
+        1,
+        fake_graph::items::numbered(10),
+    ));
+    weekly["id"] = serde_json::json!("weekly");
+    fake.put(fake_graph::DEFAULT_CALENDAR, weekly);
+    let mut cancelled = std::collections::BTreeSet::new();
+    let data = tempfile::tempdir().expect("a data dir");
+    let cmd = || {
+        let mut c = ks.punctual(data.path());
+        c.env("PUNCTUAL_MICROSOFT_AUTH_URL", fake.auth_url("{tenant}"))
+            .env("PUNCTUAL_MICROSOFT_TOKEN_URL", fake.token_url("{tenant}"))
+            .env("PUNCTUAL_MICROSOFT_API_URL", fake.api_url())
+            .env("PUNCTUAL_MICROSOFT_CLIENT_ID", fake_graph::CLIENT_ID)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let mut connect = cmd()
+        .args([
+            "--json",
+            "connect",
+            "microsoft",
+            "--refresh-token-stdin",
+            "--no-sync",
+        ])
+        .spawn()
+        .expect("connect starts");
+    connect
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(fake.issue_refresh_token().as_bytes())
+        .expect("token written");
+    assert!(
+        connect.wait().expect("connect ends").success(),
+        "the account connects"
+    );
+
+    let db = data.path().join("punctual.sqlite3");
+    let kills = kills();
+    let started = std::time::Instant::now();
+    let killed_running = kill_syncs(kills, &db, &cmd, &mut |round, next| {
+        // The server moves on between runs: updates, deletions, new events, a deleted occurrence, and now
+        // and then a 410.
+        for _ in 0..5 {
+            let id = (next() % 340) as u32;
+            if next() % 3 == 0 {
+                if live.remove(&id) {
+                    fake.delete(&format!("ev{id}"));
+                }
+            } else {
+                fake.put(
+                    fake_graph::DEFAULT_CALENDAR,
+                    graph_single(base, id, round as u32 + 1),
+                );
+                live.insert(id);
+            }
+        }
+        if next() % 10 == 0 {
+            fake.expire_delta_tokens();
+        }
+        if next() % 7 == 0 {
+            let week = 1 + next() % 9;
+            if cancelled.insert(week) {
+                let at = first + chrono::Duration::weeks(week as i64);
+                fake.delete(&format!("weekly_occ{}", at.format("%Y%m%dT%H%M%SZ")));
+            }
+        }
+    });
+    eprintln!(
+        "microsoft: {killed_running} of {kills} kills landed while a sync ran, in {:?}",
+        started.elapsed()
+    );
+    let status = cmd().args(["sync"]).status().expect("the last sync runs");
+    assert!(status.success(), "a complete run after the kills succeeds");
+    consistent(&db, kills);
+
+    let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
+    let zone = Zone::parse(TZ).expect("zone");
+    let after =
+        App::open_with(data.path(), clock.clone(), zone).expect("the killed app's data opens");
+    let fresh = App::in_memory(clock, zone)
+        .expect("a clean app")
+        .with_secrets(Arc::new(MemorySecrets::new()))
+        .with_provider(
+            punctual::model::Provider::OutlookCalendar,
+            support::graph_setup(&fake),
+        );
+    let c = fresh
+        .connect(
+            punctual::model::Provider::OutlookCalendar,
+            punctual::app::ConnectRequest::new(punctual::app::SignIn::RefreshToken(
+                SecretString::new(fake.issue_refresh_token()),
+            )),
+        )
+        .expect("the clean app connects");
+    fresh
+        .sync(Some(&c.id), false, &mut |_, _| {})
+        .expect("a clean full sync");
+    let (from, to) = (
+        base.to_rfc3339(),
+        (base + chrono::Duration::days(90)).to_rfc3339(),
+    );
+    let want = support::occurrences_between(&fresh, &from, &to);
+    assert!(
+        want.len() > 250,
+        "the server still has most events: {}",
+        want.len()
+    );
+    assert!(
+        want.iter().any(|(_, _, t)| t == "Weekly"),
+        "the series' occurrences are among them"
+    );
+    assert_eq!(
+        support::occurrences_between(&after, &from, &to),
         want,
         "after the kills and one complete run the store equals a clean full sync"
     );

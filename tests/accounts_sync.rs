@@ -1759,3 +1759,35 @@ fn the_oauth_client_secret_lives_in_the_keychain_never_in_sqlite() {
         );
     }
 }
+
+#[test]
+fn two_syncs_of_one_account_at_once_keep_every_event() {
+    let h = Harness::new();
+    h.fake.state().page_size = 2;
+    h.fake.state().latency = Duration::from_millis(5);
+    for i in 1..=9 {
+        h.fake.put(
+            CAL,
+            single(&format!("ev{i}"), &format!("Meeting {i}"), 10 + i, 9),
+        );
+    }
+    let id = h.connect();
+    // As the desktop's timer and "Sync now" may start them: two full fetches of one calendar at once
+    // would each sweep away what only the other had marked as seen.
+    std::thread::scope(|s| {
+        let a = s.spawn(|| h.sync(&id));
+        let b = s.spawn(|| h.sync(&id));
+        a.join()
+            .expect("a sync thread ends")
+            .expect("the first sync works");
+        b.join()
+            .expect("a sync thread ends")
+            .expect("the second sync works");
+    });
+    let want: Vec<String> = (1..=9).map(|i| format!("Meeting {i}")).collect();
+    assert_eq!(
+        titles(&h.app),
+        want,
+        "the syncs ran one after the other, so every event is there once"
+    );
+}

@@ -66,6 +66,20 @@ pub const DEFAULT_SYNC_MINUTES: i64 = 5;
 /// (disconnect), so the two never interleave in this process.
 static SECRETS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// One sync at a time per connection in this process. Two at once (the desktop's timer and "Sync now")
+/// would each run a full fetch's mark-and-sweep on the same calendar: the second's first page forgets the
+/// first's marks, and the first's sweep then removes events the server still has. The later sync waits,
+/// then goes on from the cursor the first one saved.
+type SyncGates = std::collections::BTreeMap<String, std::sync::Arc<std::sync::Mutex<()>>>;
+static SYNC_GATES: std::sync::Mutex<SyncGates> = std::sync::Mutex::new(SyncGates::new());
+
+/// The gate of one connection's syncs (see [`SYNC_GATES`]).
+fn sync_gate(connection_id: &str) -> std::sync::Arc<std::sync::Mutex<()>> {
+    // A panic while holding the map leaves it whole: an entry is inserted or not.
+    let mut gates = SYNC_GATES.lock().unwrap_or_else(|p| p.into_inner());
+    gates.entry(connection_id.to_string()).or_default().clone()
+}
+
 /// What a disconnect did beyond removing the account here.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Disconnected {
@@ -614,6 +628,10 @@ impl App {
         full: bool,
         progress: &mut dyn FnMut(&str, Progress),
     ) -> Result<SyncReport> {
+        let gate = sync_gate(&conn.id);
+        // A sync that panicked left nothing half-done that the lock protects: the store's transactions
+        // did that already.
+        let _one_at_a_time = gate.lock().unwrap_or_else(|p| p.into_inner());
         // A provider that asked for a long wait gets no request before then, not even the outbox's.
         if let Some(held) = crate::sync::held_until(&self.store, &conn.id, self.clock.now())? {
             return Err(held);

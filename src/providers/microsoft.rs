@@ -413,11 +413,12 @@ impl CalendarProvider for Graph {
     }
 
     fn full_window(&self, now: DateTime<Utc>) -> Option<Window> {
-        // From a day's start, so every call during one round names the same window.
+        // Whole days, so every call during one round names the same window: from the start of today
+        // (30 days back) to the end of today (365 ahead), so it covers 30 days before now and 365 after.
         let day = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
         Some(Window {
             start: day - chrono::Duration::days(WINDOW_BACK_DAYS),
-            end: day + chrono::Duration::days(WINDOW_AHEAD_DAYS),
+            end: day + chrono::Duration::days(WINDOW_AHEAD_DAYS + 1),
         })
     }
 
@@ -1610,8 +1611,13 @@ mod tests {
             .expect("Graph's delta needs a window");
         assert_eq!(
             (w.start, w.end),
-            (utc("2024-02-08T00:00:00Z"), utc("2025-03-09T00:00:00Z")),
-            "30 days back and 365 ahead, from the day's start so a round names one window"
+            (utc("2024-02-08T00:00:00Z"), utc("2025-03-10T00:00:00Z")),
+            "at least 30 days back and 365 ahead of now, in whole days so a round names one window"
+        );
+        assert!(
+            w.start <= now - chrono::Duration::days(30)
+                && w.end >= now + chrono::Duration::days(365),
+            "it covers 30 days before now and 365 after, late in the day too"
         );
         assert_eq!(
             iso_utc(w.start),

@@ -14,7 +14,8 @@
 //!   may keep the old one alive; the fake is stricter so a client that does not save the new one fails).
 //!   `revoke()` makes refreshes answer `invalid_grant` with `error_codes: [70008]` (and API calls 401), the
 //!   `InteractionRequired` token mode answers `interaction_required` with `[50076]`, and `NoRefreshToken`
-//!   leaves `refresh_token` out of every token answer.
+//!   leaves `refresh_token` out of every token answer (a refresh that issues none leaves the presented
+//!   refresh token alive, as RFC 6749 §6 has it).
 //! - Bearer tokens: an access token belongs to the mailbox it was issued to, lives `access_lifetime`
 //!   (checked for real) until `expire_access_tokens()`, and a bad or expired one gets 401 with
 //!   `InvalidAuthenticationToken`. Several mailboxes (`add_user`): the API lists only the caller's
@@ -22,7 +23,8 @@
 //! - calendarView delta (`/me/calendars/{id}/calendarView/delta`, and `/me/calendarView/delta` for the
 //!   default calendar): a round's first request names the window (`startDateTime`, `endDateTime`, required);
 //!   the server snapshots the instances whose span overlaps it (single instances, occurrences, exceptions;
-//!   never series masters), and serves them in pages of `Prefer: odata.maxpagesize=N` (else `page_size`),
+//!   never series masters), and serves them in pages of `Prefer: odata.maxpagesize=N` (else `page_size`;
+//!   never more than `page_limit`, as Graph may send fewer than preferred),
 //!   each page but the last carrying `@odata.nextLink` (`$skiptoken`), the last `@odata.deltaLink`
 //!   (`$deltatoken`). Both are opaque, on the same base and path as the request, and encode the window. A
 //!   deltaLink returns what changed since its round began: changed instances in full, and
@@ -63,10 +65,12 @@
 //!   read-only (`canEdit: false`) calendar refuses writes with 403 `ErrorAccessDenied`.
 //! - Faults on API requests, on demand (`push_fault`) or seeded at random (`set_chaos`): 429 and 503 with
 //!   Retry-After, 504, 401 (which kills that access token), a reset connection (after the request took
-//!   effect, so a POST's answer is lost), a truncated body. Outlook allows 4 concurrent requests per mailbox:
-//!   a 5th in flight gets 429 `ApplicationThrottled` ("MailboxConcurrency"); `max_concurrency()` is the
-//!   most ever in flight for one mailbox, the refused one included, so a test can assert the client never
-//!   went past 4. `latency` holds each API answer (outside the lock) so concurrency is visible.
+//!   effect, so a POST's answer is lost), a truncated body, any answer as given (`Raw`: a page that is not
+//!   JSON, a redirect, an error code), and the real answer rewritten (`Rewrite`). Outlook allows 4
+//!   concurrent requests per mailbox: a 5th in flight gets 429 `ApplicationThrottled`
+//!   ("MailboxConcurrency"); `max_concurrency()` is the most ever in flight for one mailbox, the refused one
+//!   included, so a test can assert the client never went past 4. `latency` holds each API answer (outside
+//!   the lock) so concurrency is visible.
 //! - `add_singles` loads many single events under one lock, for benchmarks.
 
 #![allow(dead_code)]
@@ -113,6 +117,46 @@ pub enum Fault {
     Truncate,
     /// Answers normally: queued before another fault, it lets that one hit a later request.
     Pass,
+    /// Answers this instead of the real answer (a page that is not JSON, a redirect elsewhere, an error
+    /// body such as `resyncRequired`), without touching any state.
+    Raw {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Answers the real answer (its state change made) with its JSON body passed through the function
+    /// first: an event without its start, a nextLink that points elsewhere.
+    Rewrite(Rewriter),
+}
+
+/// A change to an answer's JSON body, for [`Fault::Rewrite`].
+#[derive(Clone, Copy)]
+pub struct Rewriter(pub fn(&mut Value));
+
+impl std::fmt::Debug for Rewriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rewriter(..)")
+    }
+}
+
+impl PartialEq for Rewriter {
+    fn eq(&self, other: &Rewriter) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Rewriter {}
+
+impl Fault {
+    /// A Graph error body with `code` (as `syncStateNotFound` or `resyncRequired`) under `status`.
+    pub fn graph_error(status: u16, code: &str) -> Fault {
+        let r = graph_error(status, code, "The sync state is gone; synchronize again.");
+        Fault::Raw {
+            status,
+            headers: r.headers,
+            body: r.body,
+        }
+    }
 }
 
 /// How the authorize endpoint answers.
@@ -263,6 +307,9 @@ pub struct State {
     min_generation: u64,
     /// Delta page size without `Prefer: odata.maxpagesize`.
     pub page_size: usize,
+    /// The most items a delta page holds whatever the client prefers: `odata.maxpagesize` is a preference,
+    /// and Graph may send fewer (so a client asking for 200 still meets many pages).
+    pub page_limit: Option<usize>,
     /// `/me/calendars` page size without `$top`.
     pub calendars_page_size: usize,
     pub occurrence_stubs: bool,
@@ -1324,7 +1371,11 @@ impl State {
                        "value": []}),
             ));
         }
-        let size = out.page_size.unwrap_or(self.page_size).max(1);
+        let size = out
+            .page_size
+            .unwrap_or(self.page_size)
+            .min(self.page_limit.unwrap_or(usize::MAX))
+            .max(1);
         let end = (pos + size).min(round.entries.len());
         let mut items: Vec<Value> = round.entries[pos.min(end)..end]
             .iter()
@@ -1802,6 +1853,24 @@ impl State {
                 r.fault = Some(f);
                 r
             }
+            Some(Fault::Raw {
+                status,
+                headers,
+                body,
+            }) => Response {
+                status,
+                headers,
+                body,
+                fault: None,
+            },
+            Some(Fault::Rewrite(Rewriter(f))) => {
+                let mut r = self.route(req, mailbox);
+                if let Ok(mut v) = serde_json::from_str::<Value>(&r.body) {
+                    f(&mut v);
+                    r.body = v.to_string();
+                }
+                r
+            }
         };
         (r, Some(mailbox))
     }
@@ -1993,7 +2062,13 @@ impl State {
                         "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
                     );
                 };
-                json_response(200, self.grant_tokens(mailbox, &scope))
+                let answer = self.grant_tokens(mailbox, &scope);
+                if answer.get("refresh_token").is_none() {
+                    // No new refresh token issued: the one presented stays good (RFC 6749 section 6: the
+                    // client discards the old one only when the server issues a new one).
+                    self.refresh_tokens.insert(rt, (mailbox, scope));
+                }
+                json_response(200, answer)
             }
             _ => aad_error(
                 400,
@@ -2265,6 +2340,7 @@ impl FakeGraph {
             generation: 0,
             min_generation: 0,
             page_size: 50,
+            page_limit: None,
             calendars_page_size: 10,
             occurrence_stubs: true,
             empty_pages: false,
@@ -2503,6 +2579,11 @@ impl FakeGraph {
 
     pub fn push_fault(&self, f: Fault) {
         self.state().faults.push_back(f);
+    }
+
+    /// Drops the faults pushed and not yet served.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
     }
 
     /// Faults `percent`% of API requests, chosen by `seed`.

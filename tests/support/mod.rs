@@ -160,13 +160,18 @@ impl Harness {
 /// Every occurrence from 20 February to 1 June 2026 as (start, end, title), sorted: what the convergence and
 /// crash tests compare between a synced store and a fresh full sync of the server's truth.
 pub fn window_occurrences(app: &App) -> Vec<(String, String, String)> {
+    occurrences_between(app, "2026-02-20T00:00:00Z", "2026-06-01T00:00:00Z")
+}
+
+/// Every occurrence from `from` to `to` (RFC 3339) as (start, end, title), sorted.
+pub fn occurrences_between(app: &App, from: &str, to: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
             .list_events(&punctual::app::ListQuery {
-                from: Some("2026-02-20T00:00:00Z".into()),
-                to: Some("2026-06-01T00:00:00Z".into()),
+                from: Some(from.into()),
+                to: Some(to.into()),
                 all: true,
                 limit: Some(100),
                 cursor: cursor.clone(),
@@ -185,4 +190,106 @@ pub fn window_occurrences(app: &App) -> Vec<(String, String, String)> {
     }
     out.sort();
     out
+}
+
+/// The setup that points the app's Microsoft provider at a fake Graph (tenant `{tenant}` in its endpoints,
+/// as the registry writes the account's tenant into them).
+pub fn graph_setup(fake: &fake_graph::FakeGraph) -> ProviderSetup {
+    ProviderSetup {
+        auth_url: fake.auth_url("{tenant}"),
+        token_url: fake.token_url("{tenant}"),
+        api_url: fake.api_url(),
+        client_id: Some(fake_graph::CLIENT_ID.into()),
+        ..ProviderSetup::default()
+    }
+}
+
+/// An app on a database file wired to a fresh fake Graph, with in-memory secrets and the recording
+/// backoff: the Microsoft twin of [`Harness`]. File-backed, so a test can read what was written.
+pub struct GraphHarness {
+    pub fake: fake_graph::FakeGraph,
+    pub app: App,
+    pub secrets: Arc<MemorySecrets>,
+    pub clock: Arc<FixedClock>,
+    pub waits: Arc<Mutex<Vec<Duration>>>,
+    pub dir: tempfile::TempDir,
+}
+
+/// What a sync may write, read straight from the database: every event row, every join plan and every
+/// calendar's cursor. Two equal snapshots mean nothing of that was written in between.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Written {
+    pub events: Vec<String>,
+    pub plans: Vec<String>,
+    pub cursors: Vec<String>,
+}
+
+impl GraphHarness {
+    pub fn new() -> GraphHarness {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let fake = fake_graph::FakeGraph::start();
+        let secrets = Arc::new(MemorySecrets::new());
+        let clock = Arc::new(FixedClock::new(now()));
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let zone = Zone::parse("Europe/Berlin").expect("a known zone");
+        let app = App::open_with(dir.path(), clock.clone(), zone)
+            .expect("a file-backed app")
+            .with_secrets(secrets.clone())
+            .with_provider(Provider::OutlookCalendar, graph_setup(&fake))
+            .with_backoff(recording_backoff(&waits, 7));
+        GraphHarness {
+            fake,
+            app,
+            secrets,
+            clock,
+            waits,
+            dir,
+        }
+    }
+
+    /// Connects the fake's default mailbox from a refresh token and returns the connection id.
+    pub fn connect(&self) -> String {
+        self.app
+            .connect(
+                Provider::OutlookCalendar,
+                ConnectRequest::new(SignIn::RefreshToken(SecretString::new(
+                    self.fake.issue_refresh_token(),
+                ))),
+            )
+            .expect("connecting with a valid refresh token works")
+            .id
+    }
+
+    pub fn sync(&self, id: &str) -> punctual::error::Result<Vec<punctual::sync::SyncReport>> {
+        self.app.sync(Some(id), false, &mut |_, _| {})
+    }
+
+    pub fn written(&self) -> Written {
+        let c = rusqlite::Connection::open(self.dir.path().join("punctual.sqlite3"))
+            .expect("the database opens beside the app");
+        let rows = |sql: &str| -> Vec<String> {
+            let mut st = c.prepare(sql).expect("the query prepares");
+            let out = st
+                .query_map([], |r| {
+                    let n = r.as_ref().column_count();
+                    let mut cols = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        cols.push(format!("{v:?}"));
+                    }
+                    Ok(cols.join("|"))
+                })
+                .expect("the query runs")
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .expect("the rows read");
+            out
+        };
+        Written {
+            events: rows("SELECT id, deleted, body, raw FROM events ORDER BY id"),
+            plans: rows("SELECT id, status, scheduled_join_time FROM join_plans ORDER BY id"),
+            cursors: rows(
+                "SELECT calendar_id, sync_token, page_token, last_full_sync FROM sync_state ORDER BY calendar_id",
+            ),
+        }
+    }
 }
