@@ -17,7 +17,9 @@
 use super::App;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Event};
-use crate::providers::{CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
+use crate::providers::{
+    CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError, SeriesEdit, SeriesOp, Window,
+};
 use crate::secrets::SecretString;
 use crate::store::{OutboxRow, RemoteChange, SyncState};
 use crate::sync::CallError;
@@ -108,8 +110,15 @@ impl ConflictChange {
     }
 }
 
-/// The title in a row's request body: the user's version, which the refusal kept from the provider.
-fn title_in(operation: &str, payload: &Value) -> Option<String> {
+/// The title in a row's request body: the user's version, which the refusal kept from the provider. A
+/// delete names its event in `summary` (ours, not sent); a body is read by the provider's codec.
+fn title_in(
+    operation: &str,
+    payload: &Value,
+    codec: Option<&dyn EventCodec>,
+    calendar_id: &str,
+    zone: crate::time::Zone,
+) -> Option<String> {
     let body = match operation {
         "create" | "delete" => Some(payload),
         "update" => payload.get("body"),
@@ -120,9 +129,33 @@ fn title_in(operation: &str, payload: &Value) -> Option<String> {
             .or_else(|| payload.get("master")),
         _ => None,
     }?;
-    body.get("summary")
+    if let Some(t) = payload
+        .get("summary")
+        .filter(|_| operation == "delete")
         .and_then(Value::as_str)
-        .map(str::to_string)
+    {
+        return Some(t.to_string());
+    }
+    codec
+        .and_then(|c| c.decode(body, calendar_id, zone))
+        .map(|e| e.title)
+        .or_else(|| {
+            body.get("summary")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+}
+
+/// The provider's versions with their meeting links found, as the sync stores them: the join plan of a
+/// pushed event must not wait for the next sync to see its link.
+fn linked(changes: Vec<RemoteChange>) -> Vec<RemoteChange> {
+    changes
+        .into_iter()
+        .map(|c| match c {
+            RemoteChange::Upsert(e) => RemoteChange::Upsert(Box::new(super::with_link(*e))),
+            other => other,
+        })
+        .collect()
 }
 
 fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
@@ -180,12 +213,16 @@ impl App {
             );
             match outcome {
                 Ok(Ok(changes)) => {
+                    let changes = linked(changes);
                     self.store.write(|w| {
-                        for c in &changes {
-                            if let (Some(proposed), RemoteChange::Upsert(e)) = (&proposed, c) {
-                                if let Some(assigned) = &e.platform_id {
-                                    w.move_event(&row.event_id, &e.id, proposed, assigned)?;
-                                }
+                        // One event answered: the create's, under the id the provider gave it. (A series
+                        // whose instances are stored one by one answers with those, and its stand-in is
+                        // removed instead.)
+                        if let (Some(proposed), [RemoteChange::Upsert(e)]) =
+                            (&proposed, changes.as_slice())
+                        {
+                            if let Some(assigned) = &e.platform_id {
+                                w.move_event(&row.event_id, &e.id, proposed, assigned)?;
                             }
                         }
                         w.apply_remote_page(&row.calendar_id, &changes)?;
@@ -250,15 +287,48 @@ impl App {
             zone: self.zone,
         };
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+        let series = payload
+            .get("series")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match row.operation.as_str() {
-            "create" => Ok(provider
-                .insert(token, &cal, &self.wanted(codec, row, Some(&payload))?)?
-                .into_iter()
-                .collect()),
+            "create" => {
+                let answer =
+                    provider.insert(token, &cal, &self.wanted(codec, row, Some(&payload))?)?;
+                self.stored_form(
+                    provider,
+                    codec,
+                    token,
+                    &cal,
+                    row,
+                    answer.into_iter().collect(),
+                )
+            }
+            "update" if series.is_some() => {
+                let edited = self.wanted(codec, row, payload.get("body"))?;
+                let was: crate::time::When = payload
+                    .get("was")
+                    .and_then(|w| serde_json::from_value(w.clone()).ok())
+                    .ok_or_else(|| self.unreadable(row))?;
+                self.precondition(provider, codec, token, &cal, &payload)?;
+                let edit = SeriesEdit {
+                    master_id: series.as_deref().unwrap_or_default(),
+                    window: self.series_window(provider),
+                    op: SeriesOp::All {
+                        edited: &edited,
+                        was: &was,
+                    },
+                };
+                Ok(provider.change_series(token, &cal, &edit)?)
+            }
             "update" => {
                 let event = self.wanted(codec, row, payload.get("body"))?;
                 let etag = self.precondition(provider, codec, token, &cal, &payload)?;
-                Ok(vec![provider.patch(token, &cal, &event, etag.as_ref())?])
+                let answer = provider.patch(token, &cal, &event, etag.as_ref())?;
+                self.stored_form(provider, codec, token, &cal, row, vec![answer])
+            }
+            "split" if series.is_some() => {
+                self.push_series_split(provider, codec, token, &cal, row, payload)
             }
             "delete" => {
                 let etag = self.precondition(provider, codec, token, &cal, &payload)?;
@@ -271,6 +341,125 @@ impl App {
                 format!("unknown outbox operation {other:?}"),
             ))),
         }
+    }
+
+    /// A row whose payload cannot be read: ours to fix, never the provider's refusal.
+    fn unreadable(&self, row: &OutboxRow) -> PushError {
+        PushError::Local(Error::new(
+            crate::error::ErrorCode::Internal,
+            format!("outbox row {} cannot be read", row.id),
+        ))
+    }
+
+    /// The window a series change returns instances for: the one the sync stores.
+    fn series_window(&self, provider: &dyn CalendarProvider) -> Window {
+        let now = self.clock.now();
+        provider.full_window(now).unwrap_or(Window {
+            start: now - chrono::Duration::days(30),
+            end: now + chrono::Duration::days(365),
+        })
+    }
+
+    /// What to store for a write's answer. A series master that the provider's sync never sends (its
+    /// instances come one by one instead, [`EventCodec::is_unstored_master`]) is stored as its instances,
+    /// in place of the row's own event, which stood for it until then.
+    fn stored_form(
+        &self,
+        provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        row: &OutboxRow,
+        answer: Vec<RemoteChange>,
+    ) -> Result<Vec<RemoteChange>, PushError> {
+        let master = match answer.as_slice() {
+            [RemoteChange::Upsert(e)] if codec.is_unstored_master(e) => e.platform_id.clone(),
+            _ => None,
+        };
+        let Some(master) = master else {
+            return Ok(answer);
+        };
+        let mut out = Vec::new();
+        if let Some((local, _)) = self.store.read(|r| r.event(&row.event_id))? {
+            out.push(RemoteChange::Remove {
+                uid: local.uid,
+                recurrence_id: None,
+            });
+        }
+        let edit = SeriesEdit {
+            master_id: &master,
+            window: self.series_window(provider),
+            op: SeriesOp::Read,
+        };
+        out.extend(provider.change_series(token, cal, &edit)?);
+        Ok(out)
+    }
+
+    /// "This and following" of a series stored instance by instance: continue the series from the
+    /// occurrence as a new one (checked against the version the user edited; the client's id makes a
+    /// retry safe), then end the old one before it (which looks first whether it ends there already),
+    /// saving progress after each step. The row's own event, the new series' stand-in, goes with the
+    /// first step, whose answer brings the new series' instances.
+    fn push_series_split(
+        &self,
+        provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        row: &mut OutboxRow,
+        mut payload: Value,
+    ) -> Result<Vec<RemoteChange>, PushError> {
+        let master = text(&payload, "series").to_string();
+        let cut: crate::time::When = payload
+            .get("cut")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+            .ok_or_else(|| self.unreadable(row))?;
+        let window = self.series_window(provider);
+        let done = payload.get("done").and_then(Value::as_u64).unwrap_or(0) as usize;
+        for step in done..2 {
+            let (changes, stand_in) = match step {
+                0 => match payload.get("new").filter(|n| !n.is_null()) {
+                    Some(n) => {
+                        let new = self.wanted(codec, row, Some(n))?;
+                        self.precondition(provider, codec, token, cal, &payload)?;
+                        let edit = SeriesEdit {
+                            master_id: &master,
+                            window,
+                            op: SeriesOp::Continue {
+                                edited: &new,
+                                cut: &cut,
+                            },
+                        };
+                        (provider.change_series(token, cal, &edit)?, true)
+                    }
+                    None => {
+                        self.precondition(provider, codec, token, cal, &payload)?;
+                        (Vec::new(), false)
+                    }
+                },
+                _ => {
+                    let edit = SeriesEdit {
+                        master_id: &master,
+                        window,
+                        op: SeriesOp::EndBefore { cut: &cut },
+                    };
+                    (provider.change_series(token, cal, &edit)?, false)
+                }
+            };
+            let changes = linked(changes);
+            payload["done"] = Value::from(step + 1);
+            row.payload = payload.to_string();
+            // As for a split of a stored master: a failure to save is ours, and the step it took is
+            // found done on the retry.
+            self.store.write(|w| {
+                if stand_in {
+                    w.remove_event(&row.event_id)?;
+                }
+                w.apply_remote_page(&row.calendar_id, &changes)?;
+                w.outbox_progress(row.id, &row.payload)
+            })?;
+        }
+        Ok(Vec::new())
     }
 
     /// The event a row's body describes.
@@ -299,10 +488,14 @@ impl App {
         cal: &CalendarRef<'_>,
         payload: &Value,
     ) -> Result<Option<Etag>, ProviderError> {
-        if text(payload, "etag_of") != "master" {
-            return Ok(Some(etag_in(payload)));
-        }
-        let current = match provider.event(token, cal, text(payload, "master_id"))? {
+        // "master": an instance the provider holds no version of was changed on its master's; "checked":
+        // a change to a whole series was made on the version of the instance the user edited.
+        let checked_id = match text(payload, "etag_of") {
+            "master" => text(payload, "master_id"),
+            "checked" => text(payload, "checked_id"),
+            _ => return Ok(Some(etag_in(payload))),
+        };
+        let current = match provider.event(token, cal, checked_id)? {
             Some(RemoteChange::Upsert(m)) => codec.version(&m),
             // The series is gone at the provider: the change has nothing left to apply to.
             _ => return Err(ProviderError::Conflict),
@@ -368,9 +561,10 @@ impl App {
             // A failure to save is ours, never a refusal by the provider: the step it took is redone on
             // the retry, which is safe for each step (the patch checks whether it took, the insert
             // carries its client id, and a delete of a deleted event succeeds).
+            let change = change.map(|c| linked(vec![c]));
             self.store.write(|w| {
                 if let Some(c) = &change {
-                    w.apply_remote_page(&row.calendar_id, std::slice::from_ref(c))?;
+                    w.apply_remote_page(&row.calendar_id, c)?;
                 }
                 w.outbox_progress(row.id, &row.payload)
             })?;
@@ -416,14 +610,22 @@ impl App {
             .map(|row| {
                 let calendar = calendars.iter().find(|c| c.id == row.calendar_id);
                 let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-                let title = match title_in(&row.operation, &payload) {
-                    Some(t) => Some(t),
-                    // A delete queued before deletes named their event: the copy stored here, if any.
-                    None => self
+                let codec = match calendar {
+                    Some(c) => self
                         .store
-                        .read(|r| r.event(&row.event_id))?
-                        .map(|(e, _)| e.title),
+                        .read(|r| r.connection(&c.connection_id))?
+                        .and_then(|conn| crate::providers::codec(conn.provider)),
+                    None => None,
                 };
+                let title =
+                    match title_in(&row.operation, &payload, codec, &row.calendar_id, self.zone) {
+                        Some(t) => Some(t),
+                        // A delete queued before deletes named their event: the copy stored here, if any.
+                        None => self
+                            .store
+                            .read(|r| r.event(&row.event_id))?
+                            .map(|(e, _)| e.title),
+                    };
                 Ok(ConflictView {
                     id: row.id,
                     connection_id: calendar

@@ -18,8 +18,16 @@
 //!   it back; *following* ends the master with an UNTIL, inserts the new series, and deletes the old
 //!   series' exceptions from that occurrence on (they would otherwise be left over, since Google keys them
 //!   to the old master), as one `split` row whose steps never run without the ones before them.
-//! - Bad input (an invalid rule, a scope that names instances of a single event) is refused before
-//!   anything is written: not the store, not the outbox, not the provider.
+//! - A provider whose series Punctual stores instance by instance, without the master
+//!   ([`EventCodec::series_of`]: Graph), gets the scopes as series changes the provider makes from its own
+//!   master ([`crate::providers::SeriesEdit`]): *this* patches (or deletes) the instance's own id; *all*
+//!   changes (or deletes) the master, checked against the version of the instance the user edited;
+//!   *following* continues the series from the instance as a new one, then ends the old one before it, as
+//!   one `split` row whose steps each look whether the provider already has them. An id the provider
+//!   assigns on create is reconciled by the push; a series it answers with is stored as its instances.
+//! - Bad input (an invalid rule, a scope that names instances of a single event, a rule the provider
+//!   cannot hold: [`EventCodec::unsupported`]) is refused before anything is written: not the store, not
+//!   the outbox, not the provider.
 
 use super::edit::{self, Edited, Target};
 use super::validate::Draft;
@@ -50,6 +58,15 @@ pub(super) fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
             ),
         )
     })
+}
+
+/// Refuses an event the provider has no way to hold (a repeat rule it cannot express), before anything is
+/// written.
+fn holdable(codec: &dyn EventCodec, event: &Event, zone: crate::time::Zone) -> Result<()> {
+    match codec.unsupported(event, zone) {
+        Some(why) => Err(Error::field(ErrorCode::InvalidInput, "repeat", why)),
+        None => Ok(()),
+    }
 }
 
 fn single_scope(scope: Scope) -> Result<()> {
@@ -111,6 +128,7 @@ impl App {
     /// Stores a new event (or series) in an account's calendar and queues its insert.
     pub(super) fn create_in_account(&self, mut event: Event, conn: &Connection) -> Result<Event> {
         let codec = codec_of(conn)?;
+        holdable(codec, &event, self.zone)?;
         let gid = codec.new_event_id();
         event.id = codec.local_id(&event.calendar_id, &gid);
         event.uid = gid.clone();
@@ -215,8 +233,11 @@ impl App {
         conn: &Connection,
         now: DateTime<Utc>,
     ) -> Result<Edited> {
-        single_scope(scope)?;
         let codec = codec_of(conn)?;
+        let series = codec.series_of(&target.event);
+        if series.is_none() {
+            single_scope(scope)?;
+        }
         let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
         let base: Draft = edit::draft_of(&target.event, target.start, target.end);
         let draft = super::validate::validate(input, Some(&base), self.zone, now)?;
@@ -224,6 +245,19 @@ impl App {
         edit::apply_draft(&mut e, &draft, true);
         e.updated_at = now;
         let e = with_link(e);
+        if let Some(series) = series {
+            if e.recurrence.is_some() {
+                return Err(Error::field(
+                    ErrorCode::InvalidInput,
+                    "repeat",
+                    "an occurrence of a series cannot repeat on its own; change the series' rule in Outlook",
+                ));
+            }
+            let edited = self.edit_instance_of(target, e, &series, &etag, scope, codec, now)?;
+            self.push_best_effort(conn);
+            return Ok(edited);
+        }
+        holdable(codec, &e, self.zone)?;
         let payload = json!({ "etag": etag.0, "body": codec.encode(&e, self.zone) });
         self.store.write(|w| {
             w.save_event(&e)?;
@@ -350,6 +384,10 @@ impl App {
                 self.queue_split(codec, master, &old, None, &rid, now)?;
             }
             (Some(master), _) => self.queue_delete(codec, master)?,
+            (None, _) if codec.series_of(&target.event).is_some() => {
+                let series = codec.series_of(&target.event).unwrap_or_default();
+                self.delete_instance_of(target, &series, scope, codec, now)?
+            }
             (None, _) if target.event.recurrence_id.is_some() => {
                 // An exception whose master is not stored: it can only go by itself.
                 self.queue_delete(codec, &target.event)?
@@ -383,6 +421,142 @@ impl App {
                 &event.calendar_id,
                 &event.id,
                 "delete",
+                &payload.to_string(),
+                now,
+            )
+        })
+    }
+
+    /// The stored instances of the provider's series `series` in `calendar_id` (see
+    /// [`EventCodec::series_of`]) that start at `from` or later (`None`: all of them).
+    fn instances_of(
+        &self,
+        codec: &dyn EventCodec,
+        calendar_id: &str,
+        series: &str,
+        from: Option<&crate::time::When>,
+    ) -> Result<Vec<Event>> {
+        let zone = self.zone;
+        let cut = from.map(|w| w.to_utc(zone));
+        Ok(self
+            .store
+            .read(|r| r.calendar_events(calendar_id))?
+            .into_iter()
+            .filter(|e| codec.series_of(e).as_deref() == Some(series))
+            .filter(|e| cut.is_none_or(|c| e.start.to_utc(zone) >= c))
+            .collect())
+    }
+
+    /// An edit of one instance of a series stored instance by instance ([`EventCodec::series_of`]):
+    /// *this* patches the instance's own id with its etag; *all* has the provider change the series from
+    /// this instance's edit; *following* has it continue the series from here as a new one and then end
+    /// the old one before it, as one `split` row. The series changes are checked against the version of
+    /// the instance the user edited.
+    #[allow(clippy::too_many_arguments)]
+    fn edit_instance_of(
+        &self,
+        target: &Target,
+        e: Event,
+        series: &str,
+        etag: &crate::providers::Etag,
+        scope: Scope,
+        codec: &dyn EventCodec,
+        now: DateTime<Utc>,
+    ) -> Result<Edited> {
+        let zone = self.zone;
+        let remote = target.event.platform_id.clone().ok_or_else(not_pushed)?;
+        let checked =
+            json!({ "etag": etag.0, "etag_of": "checked", "checked_id": remote, "series": series });
+        let (stored, operation, payload) = match scope {
+            Scope::This => {
+                let p = json!({ "etag": etag.0, "body": codec.encode(&e, zone) });
+                (e, "update", p)
+            }
+            Scope::All => {
+                let mut p = checked;
+                p["body"] = codec.encode(&e, zone);
+                p["was"] = json!(target.event.start);
+                (e, "update", p)
+            }
+            Scope::Following => {
+                let gid = codec.new_event_id();
+                let mut new = e;
+                new.id = codec.local_id(&new.calendar_id, &gid);
+                new.uid = gid.clone();
+                new.platform_id = Some(gid);
+                new.raw = None;
+                let mut p = checked;
+                p["cut"] = json!(target.event.start);
+                p["new"] = codec.encode(&new, zone);
+                p["done"] = json!(0);
+                let later = self.instances_of(
+                    codec,
+                    &target.event.calendar_id,
+                    series,
+                    Some(&target.event.start),
+                )?;
+                // Until the provider sends the new series' instances, its first one stands for it.
+                self.store.write(|w| {
+                    for o in &later {
+                        w.remove_event(&o.id)?;
+                    }
+                    Ok(())
+                })?;
+                (new, "split", p)
+            }
+        };
+        self.store.write(|w| {
+            w.save_event(&stored)?;
+            w.materialize_group(&stored.calendar_id, &stored.uid)?;
+            w.outbox_add(
+                &stored.calendar_id,
+                &stored.id,
+                operation,
+                &payload.to_string(),
+                now,
+            )
+        })?;
+        Ok(Edited {
+            occurrence_id: stored.id.clone(),
+            event: stored,
+        })
+    }
+
+    /// A delete of one instance of a series stored instance by instance: *this* deletes the instance;
+    /// *all* the series' master; *following* ends the series before it.
+    fn delete_instance_of(
+        &self,
+        target: &Target,
+        series: &str,
+        scope: Scope,
+        codec: &dyn EventCodec,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if scope == Scope::This {
+            return self.queue_delete(codec, &target.event);
+        }
+        let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
+        let remote = target.event.platform_id.clone().ok_or_else(not_pushed)?;
+        let mut payload = json!({ "etag": etag.0, "etag_of": "checked", "checked_id": remote,
+                                  "series": series, "summary": target.event.title });
+        let (from, operation) = if scope == Scope::Following {
+            payload["cut"] = json!(target.event.start);
+            payload["new"] = Value::Null;
+            payload["done"] = json!(0);
+            (Some(&target.event.start), "split")
+        } else {
+            payload["remote_id"] = json!(series);
+            (None, "delete")
+        };
+        let gone = self.instances_of(codec, &target.event.calendar_id, series, from)?;
+        self.store.write(|w| {
+            for o in &gone {
+                w.remove_event(&o.id)?;
+            }
+            w.outbox_add(
+                &target.event.calendar_id,
+                &target.event.id,
+                operation,
                 &payload.to_string(),
                 now,
             )
