@@ -30,11 +30,20 @@ impl Graph {
 
     /// As [`Graph::new`], with events put on the server before the first sync.
     fn with(seed: impl FnOnce(&FakeGraph)) -> Graph {
+        Graph::with_app(seed, |clock, zone| {
+            App::in_memory(clock, zone).expect("an app")
+        })
+    }
+
+    /// As [`Graph::with`], on the app `open` makes.
+    fn with_app(
+        seed: impl FnOnce(&FakeGraph),
+        open: impl FnOnce(Arc<FixedClock>, Zone) -> App,
+    ) -> Graph {
         let fake = FakeGraph::start();
         seed(&fake);
         let clock = Arc::new(FixedClock::new(support::now()));
-        let app = App::in_memory(clock, Zone::parse("Europe/Berlin").expect("a zone"))
-            .expect("an app")
+        let app = open(clock, Zone::parse("Europe/Berlin").expect("a zone"))
             .with_secrets(Arc::new(MemorySecrets::new()))
             .with_backoff(support::recording_backoff(
                 &Arc::new(std::sync::Mutex::new(Vec::new())),
@@ -1043,5 +1052,60 @@ fn punctual_create_with_an_outlook_calendar_posts_it_to_graph() {
     assert_eq!(
         listed[0]["platform_id"], server[0]["id"],
         "under the id Graph assigned"
+    );
+}
+
+#[test]
+fn a_create_queued_by_an_older_version_as_graphs_request_body_still_goes_out_once() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let g = Graph::with_app(
+        |_| {},
+        |clock, zone| App::open_with(dir.path(), clock, zone).expect("a file-backed app"),
+    );
+    // Rows used to hold the provider's request body; a row left by that version must still be sent.
+    let tx = "2f0e6f5c-7d1a-4c1e-9a57-0c5b3f7e4d21";
+    let legacy = json!({
+        "subject": "Queued before", "transactionId": tx, "isAllDay": false, "showAs": "busy",
+        "body": {"contentType": "text", "content": ""}, "location": {"displayName": ""},
+        "start": {"dateTime": "2026-03-20T10:00:00", "timeZone": "W. Europe Standard Time"},
+        "end": {"dateTime": "2026-03-20T11:00:00", "timeZone": "W. Europe Standard Time"},
+    });
+    let db = rusqlite::Connection::open(dir.path().join("punctual.sqlite3")).expect("the database");
+    db.execute(
+        "INSERT INTO outbox (calendar_id, event_id, operation, payload, created_at)
+         VALUES (?1, ?2, 'create', ?3, '2026-03-02T08:00:00+00:00')",
+        rusqlite::params![g.calendar(), format!("legacy-{tx}"), legacy.to_string()],
+    )
+    .expect("a legacy row");
+    drop(db);
+    g.sync().expect("the sync pushes it");
+    let posts = g.logged(&format!(
+        "POST /v1.0/me/calendars/{DEFAULT_CALENDAR}/events"
+    ));
+    assert_eq!(posts.len(), 1, "the legacy row went out once");
+    let body: Value = serde_json::from_str(&posts[0].body).expect("JSON");
+    assert_eq!(
+        body["transactionId"], tx,
+        "with the transactionId it was queued with"
+    );
+    assert_eq!(body["subject"], "Queued before", "and its fields");
+    g.sync().expect("another sync");
+    assert_eq!(
+        g.logged(&format!(
+            "POST /v1.0/me/calendars/{DEFAULT_CALENDAR}/events"
+        ))
+        .len(),
+        1,
+        "the row is done, not sent again"
+    );
+    let server = g.on_server();
+    assert_eq!(
+        g.stored(),
+        vec![(
+            "2026-03-20T09:00:00Z".to_string(),
+            "Queued before".to_string(),
+            Some(server[0].2.clone())
+        )],
+        "stored once, under Graph's id"
     );
 }

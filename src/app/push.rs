@@ -110,8 +110,32 @@ impl ConflictChange {
     }
 }
 
-/// The title in a row's request body: the user's version, which the refusal kept from the provider. A
-/// delete names its event in `summary` (ours, not sent); a body is read by the provider's codec.
+/// Where a row of `operation` holds its event: under `event` (the user's [`Event`]), or, in rows queued
+/// before rows held events, the provider's request body (the whole payload of a create, `body` of an
+/// update).
+fn body_of<'a>(operation: &str, payload: &'a Value) -> Option<&'a Value> {
+    match operation {
+        "create" => payload.get("event").or(Some(payload)),
+        "update" => payload.get("event").or_else(|| payload.get("body")),
+        _ => None,
+    }
+}
+
+/// The event a row holds: the user's [`Event`] as queued, or, from a row queued before rows held
+/// events, the provider's request body read back by its codec (the read-time migration of old rows).
+fn event_in(
+    codec: Option<&dyn EventCodec>,
+    body: &Value,
+    calendar_id: &str,
+    zone: crate::time::Zone,
+) -> Option<Event> {
+    serde_json::from_value::<Event>(body.clone())
+        .ok()
+        .or_else(|| codec?.decode(body, calendar_id, zone))
+}
+
+/// The title in a row: the user's version, which the refusal kept from the provider. A delete names its
+/// event in `summary` (ours, not sent).
 fn title_in(
     operation: &str,
     payload: &Value,
@@ -119,25 +143,21 @@ fn title_in(
     calendar_id: &str,
     zone: crate::time::Zone,
 ) -> Option<String> {
+    if operation == "delete" {
+        return payload
+            .get("summary")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
     let body = match operation {
-        "create" | "delete" => Some(payload),
-        "update" => payload.get("body"),
         // The new series carries the edit; without one (the edit only ended the series), the old one.
         "split" => payload
             .get("new")
             .filter(|n| !n.is_null())
             .or_else(|| payload.get("master")),
-        _ => None,
+        other => body_of(other, payload),
     }?;
-    if let Some(t) = payload
-        .get("summary")
-        .filter(|_| operation == "delete")
-        .and_then(Value::as_str)
-    {
-        return Some(t.to_string());
-    }
-    codec
-        .and_then(|c| c.decode(body, calendar_id, zone))
+    event_in(codec, body, calendar_id, zone)
         .map(|e| e.title)
         .or_else(|| {
             body.get("summary")
@@ -188,7 +208,14 @@ impl App {
             let proposed = (row.operation == "create")
                 .then(|| serde_json::from_str::<Value>(&row.payload).ok())
                 .flatten()
-                .and_then(|p| codec.decode(&p, &row.calendar_id, self.zone))
+                .and_then(|p| {
+                    event_in(
+                        Some(codec),
+                        body_of("create", &p)?,
+                        &row.calendar_id,
+                        self.zone,
+                    )
+                })
                 .and_then(|e| e.platform_id);
             // Our own failures ride inside Ok, so the policy retries only what the provider said.
             let outcome = calls.call(&mut |_| {}, |t| {
@@ -293,8 +320,8 @@ impl App {
             .map(str::to_string);
         match row.operation.as_str() {
             "create" => {
-                let answer =
-                    provider.insert(token, &cal, &self.wanted(codec, row, Some(&payload))?)?;
+                let event = self.wanted(codec, row, body_of("create", &payload))?;
+                let answer = provider.insert(token, &cal, &event)?;
                 self.stored_form(
                     provider,
                     codec,
@@ -305,7 +332,7 @@ impl App {
                 )
             }
             "update" if series.is_some() => {
-                let edited = self.wanted(codec, row, payload.get("body"))?;
+                let edited = self.wanted(codec, row, body_of("update", &payload))?;
                 let was: crate::time::When = payload
                     .get("was")
                     .and_then(|w| serde_json::from_value(w.clone()).ok())
@@ -322,7 +349,12 @@ impl App {
                 Ok(provider.change_series(token, &cal, &edit)?)
             }
             "update" => {
-                let event = self.wanted(codec, row, payload.get("body"))?;
+                let mut event = self.wanted(codec, row, body_of("update", &payload))?;
+                if payload.get("keep_rule").and_then(Value::as_bool) == Some(true) {
+                    // The rule did not change: the provider keeps its own, lines Punctual cannot read
+                    // among them.
+                    event.recurrence = None;
+                }
                 let etag = self.precondition(provider, codec, token, &cal, &payload)?;
                 let answer = provider.patch(token, &cal, &event, etag.as_ref())?;
                 self.stored_form(provider, codec, token, &cal, row, vec![answer])
@@ -469,7 +501,7 @@ impl App {
         row: &OutboxRow,
         body: Option<&Value>,
     ) -> Result<Event, PushError> {
-        body.and_then(|b| codec.decode(b, &row.calendar_id, self.zone))
+        body.and_then(|b| event_in(Some(codec), b, &row.calendar_id, self.zone))
             .ok_or_else(|| {
                 PushError::Local(Error::new(
                     crate::error::ErrorCode::Internal,

@@ -10,8 +10,10 @@
 //!   no exception for has no version of its own: its change carries the master's etag, which the push checks
 //!   first. When the event changed at the provider meanwhile, the push is refused, the row becomes a conflict
 //!   the user sees ([`App::conflicts`]), and the provider's version stands: nothing is overwritten.
-//! - What the provider calls things (ids, bodies, versions) comes from its [`EventCodec`]; a connection
-//!   whose provider has none is read-only, and a change to it is refused before anything is written.
+//! - A row holds the user's [`Event`] as our model has it, never a provider's request body: the provider
+//!   encodes it when the row is pushed. What the provider calls things (ids, versions) comes from its
+//!   [`EventCodec`]; a connection whose provider has none is read-only, and a change to it is refused
+//!   before anything is written.
 //! - Scope: what the local calendar does ([`super::edit`]) is computed by the same functions, then mapped
 //!   onto Google's model: *all* patches the master; *this* patches (or deletes) the instance id, which
 //!   Google turns into an exception (or a cancelled instance), stored locally the way the sync will bring
@@ -56,6 +58,19 @@ pub(super) fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
                 "{} calendars are read-only in Punctual",
                 conn.provider.as_str()
             ),
+        )
+    })
+}
+
+/// An event as an outbox row holds it: the user's version in our model, which the provider's codec
+/// encodes when the row is pushed. The provider's last JSON is not kept: it is not what is sent.
+fn row_event(e: &Event) -> Result<Value> {
+    let mut e = e.clone();
+    e.raw = None;
+    serde_json::to_value(&e).map_err(|err| {
+        Error::new(
+            ErrorCode::Internal,
+            format!("an outbox row cannot hold the event: {err}"),
         )
     })
 }
@@ -134,7 +149,7 @@ impl App {
         event.uid = gid.clone();
         event.platform = codec.platform().to_string();
         event.platform_id = Some(gid);
-        let body = codec.encode(&event, self.zone);
+        let payload = json!({ "event": row_event(&event)? });
         let now = self.clock.now();
         self.store.write(|w| {
             w.save_event(&event)?;
@@ -143,7 +158,7 @@ impl App {
                 &event.calendar_id,
                 &event.id,
                 "create",
-                &body.to_string(),
+                &payload.to_string(),
                 now,
             )
         })?;
@@ -171,7 +186,7 @@ impl App {
                 let ov = edit::override_for(target, master, rid, input, zone, now)?;
                 let ov = as_instance(codec, ov, master, &rid, zone)?;
                 let mut payload = instance_precondition(codec, target, master)?;
-                payload["body"] = codec.encode(&ov, zone);
+                payload["event"] = row_event(&ov)?;
                 self.store.write(|w| {
                     w.save_event(&ov)?;
                     w.materialize_group(&master.calendar_id, &master.uid)?;
@@ -199,15 +214,10 @@ impl App {
             Scope::All | Scope::Following => {
                 let etag = codec.version(master).ok_or_else(not_pushed)?;
                 let (m, _) = edit::moved_master(target, master, input, zone, now)?;
-                let mut body = codec.encode(&m, zone);
-                if m.recurrence == master.recurrence {
-                    // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
-                    // Google has them.
-                    if let Some(o) = body.as_object_mut() {
-                        o.remove("recurrence");
-                    }
-                }
-                let payload = json!({ "etag": etag.0, "body": body });
+                // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
+                // Google has them.
+                let payload = json!({ "etag": etag.0, "event": row_event(&m)?,
+                                      "keep_rule": m.recurrence == master.recurrence });
                 // Exceptions stay keyed where Google keeps them; the next sync brings Google's word on them.
                 self.store.write(|w| {
                     w.save_event(&m)?;
@@ -258,7 +268,7 @@ impl App {
             return Ok(edited);
         }
         holdable(codec, &e, self.zone)?;
-        let payload = json!({ "etag": etag.0, "body": codec.encode(&e, self.zone) });
+        let payload = json!({ "etag": etag.0, "event": row_event(&e)? });
         self.store.write(|w| {
             w.save_event(&e)?;
             w.materialize_group(&e.calendar_id, &e.uid)?;
@@ -308,8 +318,8 @@ impl App {
                 .collect();
             let payload = json!({
                 "etag": etag.0,
-                "master": codec.encode(old, zone),
-                "new": new.map(|n| codec.encode(n, zone)),
+                "master": row_event(old)?,
+                "new": new.map(row_event).transpose()?,
                 "drop": drop,
                 "done": 0,
             });
@@ -463,18 +473,17 @@ impl App {
         codec: &dyn EventCodec,
         now: DateTime<Utc>,
     ) -> Result<Edited> {
-        let zone = self.zone;
         let remote = target.event.platform_id.clone().ok_or_else(not_pushed)?;
         let checked =
             json!({ "etag": etag.0, "etag_of": "checked", "checked_id": remote, "series": series });
         let (stored, operation, payload) = match scope {
             Scope::This => {
-                let p = json!({ "etag": etag.0, "body": codec.encode(&e, zone) });
+                let p = json!({ "etag": etag.0, "event": row_event(&e)? });
                 (e, "update", p)
             }
             Scope::All => {
                 let mut p = checked;
-                p["body"] = codec.encode(&e, zone);
+                p["event"] = row_event(&e)?;
                 p["was"] = json!(target.event.start);
                 (e, "update", p)
             }
@@ -487,7 +496,7 @@ impl App {
                 new.raw = None;
                 let mut p = checked;
                 p["cut"] = json!(target.event.start);
-                p["new"] = codec.encode(&new, zone);
+                p["new"] = row_event(&new)?;
                 p["done"] = json!(0);
                 let later = self.instances_of(
                     codec,

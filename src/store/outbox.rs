@@ -21,7 +21,10 @@ pub struct OutboxRow {
     /// `create`, `update`, `delete`, or `split` (a series ended before an occurrence, then a new series
     /// from it and the old exceptions after it dropped: steps pushed in order, with their progress saved).
     pub operation: String,
-    /// The provider's request body and preconditions, as JSON.
+    /// As JSON: the user's event in our model (`event`; `master` and `new` for a split), which the
+    /// provider's codec encodes when the row is pushed, and the precondition (`etag`, and what it is the
+    /// version of). Rows queued by versions before that hold the provider's request body instead, which
+    /// the push still reads through the codec.
     pub payload: String,
     pub attempts: i64,
     pub last_error: Option<String>,
