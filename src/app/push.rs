@@ -21,7 +21,7 @@ use crate::providers::{
     CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError, SeriesEdit, SeriesOp, Window,
 };
 use crate::secrets::SecretString;
-use crate::store::{OutboxRow, RemoteChange, SyncState};
+use crate::store::{Operation, OutboxRow, RemoteChange, SyncState};
 use crate::sync::CallError;
 use crate::time::wire;
 use serde::{Deserialize, Serialize};
@@ -99,13 +99,13 @@ pub enum ConflictChange {
 }
 
 impl ConflictChange {
-    fn of(operation: &str) -> ConflictChange {
+    fn of(operation: Option<Operation>) -> ConflictChange {
         match operation {
-            "create" => ConflictChange::Create,
-            "delete" => ConflictChange::Delete,
-            "split" => ConflictChange::Split,
-            // The outbox's CHECK constraint admits only these four operations.
-            _ => ConflictChange::Update,
+            Some(Operation::Create) => ConflictChange::Create,
+            Some(Operation::Delete) => ConflictChange::Delete,
+            Some(Operation::Split) => ConflictChange::Split,
+            // The outbox's CHECK constraint admits only the four operations.
+            Some(Operation::Update) | None => ConflictChange::Update,
         }
     }
 }
@@ -113,11 +113,11 @@ impl ConflictChange {
 /// Where a row of `operation` holds its event: under `event` (the user's [`Event`]), or, in rows queued
 /// before rows held events, the provider's request body (the whole payload of a create, `body` of an
 /// update).
-fn body_of<'a>(operation: &str, payload: &'a Value) -> Option<&'a Value> {
+fn body_of(operation: Operation, payload: &Value) -> Option<&Value> {
     match operation {
-        "create" => payload.get("event").or(Some(payload)),
-        "update" => payload.get("event").or_else(|| payload.get("body")),
-        _ => None,
+        Operation::Create => payload.get("event").or(Some(payload)),
+        Operation::Update => payload.get("event").or_else(|| payload.get("body")),
+        Operation::Delete | Operation::Split => None,
     }
 }
 
@@ -137,13 +137,13 @@ fn event_in(
 /// The title in a row: the user's version, which the refusal kept from the provider. A delete names its
 /// event in `summary` (ours, not sent).
 fn title_in(
-    operation: &str,
+    operation: Operation,
     payload: &Value,
     codec: Option<&dyn EventCodec>,
     calendar_id: &str,
     zone: crate::time::Zone,
 ) -> Option<String> {
-    if operation == "delete" {
+    if operation == Operation::Delete {
         return payload
             .get("summary")
             .and_then(Value::as_str)
@@ -151,7 +151,7 @@ fn title_in(
     }
     let body = match operation {
         // The new series carries the edit; without one (the edit only ended the series), the old one.
-        "split" => payload
+        Operation::Split => payload
             .get("new")
             .filter(|n| !n.is_null())
             .or_else(|| payload.get("master")),
@@ -186,6 +186,33 @@ fn etag_in(payload: &Value) -> Etag {
     Etag(text(payload, "etag").to_string())
 }
 
+/// The version a row's change was made on.
+enum Precondition<'a> {
+    /// The event's own: sent as If-Match.
+    Own(Etag),
+    /// Another event's, read and compared before the write, which then goes without If-Match: the
+    /// master of an instance the provider holds no version of (Google), or the instance a change to a
+    /// whole series was made from (a series stored instance by instance).
+    Checked { id: &'a str, etag: Etag },
+}
+
+impl Precondition<'_> {
+    fn of(payload: &Value) -> Precondition<'_> {
+        let etag = etag_in(payload);
+        match text(payload, "etag_of") {
+            "master" => Precondition::Checked {
+                id: text(payload, "master_id"),
+                etag,
+            },
+            "checked" => Precondition::Checked {
+                id: text(payload, "checked_id"),
+                etag,
+            },
+            _ => Precondition::Own(etag),
+        }
+    }
+}
+
 impl App {
     /// Pushes a connection's queued changes, oldest first. Stops at the first transient failure (offline:
     /// the rest would fail too); a conflict marks its row and goes on. Returns how many were pushed.
@@ -205,13 +232,13 @@ impl App {
         let mut pushed = 0;
         for mut row in rows {
             // The id a create proposes, in case the provider assigns its own (Graph does).
-            let proposed = (row.operation == "create")
+            let proposed = (row.op() == Some(Operation::Create))
                 .then(|| serde_json::from_str::<Value>(&row.payload).ok())
                 .flatten()
                 .and_then(|p| {
                     event_in(
                         Some(codec),
-                        body_of("create", &p)?,
+                        body_of(Operation::Create, &p)?,
                         &row.calendar_id,
                         self.zone,
                     )
@@ -318,9 +345,15 @@ impl App {
             .get("series")
             .and_then(Value::as_str)
             .map(str::to_string);
-        match row.operation.as_str() {
-            "create" => {
-                let event = self.wanted(codec, row, body_of("create", &payload))?;
+        let Some(op) = row.op() else {
+            return Err(PushError::Local(Error::new(
+                crate::error::ErrorCode::Internal,
+                format!("unknown outbox operation {:?}", row.operation),
+            )));
+        };
+        match op {
+            Operation::Create => {
+                let event = self.wanted(codec, row, body_of(Operation::Create, &payload))?;
                 let answer = provider.insert(token, &cal, &event)?;
                 self.stored_form(
                     provider,
@@ -331,8 +364,8 @@ impl App {
                     answer.into_iter().collect(),
                 )
             }
-            "update" if series.is_some() => {
-                let edited = self.wanted(codec, row, body_of("update", &payload))?;
+            Operation::Update if series.is_some() => {
+                let edited = self.wanted(codec, row, body_of(Operation::Update, &payload))?;
                 let was: crate::time::When = payload
                     .get("was")
                     .and_then(|w| serde_json::from_value(w.clone()).ok())
@@ -348,8 +381,8 @@ impl App {
                 };
                 Ok(provider.change_series(token, &cal, &edit)?)
             }
-            "update" => {
-                let mut event = self.wanted(codec, row, body_of("update", &payload))?;
+            Operation::Update => {
+                let mut event = self.wanted(codec, row, body_of(Operation::Update, &payload))?;
                 if payload.get("keep_rule").and_then(Value::as_bool) == Some(true) {
                     // The rule did not change: the provider keeps its own, lines Punctual cannot read
                     // among them.
@@ -359,19 +392,15 @@ impl App {
                 let answer = provider.patch(token, &cal, &event, etag.as_ref())?;
                 self.stored_form(provider, codec, token, &cal, row, vec![answer])
             }
-            "split" if series.is_some() => {
+            Operation::Split if series.is_some() => {
                 self.push_series_split(provider, codec, token, &cal, row, payload)
             }
-            "delete" => {
+            Operation::Delete => {
                 let etag = self.precondition(provider, codec, token, &cal, &payload)?;
                 provider.delete(token, &cal, text(&payload, "remote_id"), etag.as_ref())?;
                 Ok(Vec::new())
             }
-            "split" => self.push_split(provider, codec, token, &cal, row, payload),
-            other => Err(PushError::Local(Error::new(
-                crate::error::ErrorCode::Internal,
-                format!("unknown outbox operation {other:?}"),
-            ))),
+            Operation::Split => self.push_split(provider, codec, token, &cal, row, payload),
         }
     }
 
@@ -510,8 +539,8 @@ impl App {
             })
     }
 
-    /// The If-Match of a row. A change to an instance Google holds no exception for was made on its
-    /// master's version: that is checked here, and the write itself then goes without a precondition.
+    /// The If-Match of a row: its own version, or none once the version it was made on is checked here
+    /// ([`Precondition::Checked`]).
     fn precondition(
         &self,
         provider: &dyn CalendarProvider,
@@ -520,20 +549,17 @@ impl App {
         cal: &CalendarRef<'_>,
         payload: &Value,
     ) -> Result<Option<Etag>, ProviderError> {
-        // "master": an instance the provider holds no version of was changed on its master's; "checked":
-        // a change to a whole series was made on the version of the instance the user edited.
-        let checked_id = match text(payload, "etag_of") {
-            "master" => text(payload, "master_id"),
-            "checked" => text(payload, "checked_id"),
-            _ => return Ok(Some(etag_in(payload))),
+        let (id, etag) = match Precondition::of(payload) {
+            Precondition::Own(etag) => return Ok(Some(etag)),
+            Precondition::Checked { id, etag } => (id, etag),
         };
-        let current = match provider.event(token, cal, checked_id)? {
+        let current = match provider.event(token, cal, id)? {
             Some(RemoteChange::Upsert(m)) => codec.version(&m),
             // The series is gone at the provider: the change has nothing left to apply to.
             _ => return Err(ProviderError::Conflict),
         };
         match current {
-            Some(c) if c == etag_in(payload) => Ok(None),
+            Some(c) if c == etag => Ok(None),
             _ => Err(ProviderError::Conflict),
         }
     }
@@ -649,15 +675,17 @@ impl App {
                         .and_then(|conn| crate::providers::codec(conn.provider)),
                     None => None,
                 };
-                let title =
-                    match title_in(&row.operation, &payload, codec, &row.calendar_id, self.zone) {
-                        Some(t) => Some(t),
-                        // A delete queued before deletes named their event: the copy stored here, if any.
-                        None => self
-                            .store
-                            .read(|r| r.event(&row.event_id))?
-                            .map(|(e, _)| e.title),
-                    };
+                let title = match row
+                    .op()
+                    .and_then(|op| title_in(op, &payload, codec, &row.calendar_id, self.zone))
+                {
+                    Some(t) => Some(t),
+                    // A delete queued before deletes named their event: the copy stored here, if any.
+                    None => self
+                        .store
+                        .read(|r| r.event(&row.event_id))?
+                        .map(|(e, _)| e.title),
+                };
                 Ok(ConflictView {
                     id: row.id,
                     connection_id: calendar
@@ -665,7 +693,7 @@ impl App {
                         .unwrap_or_default(),
                     calendar_name: calendar.map(|c| c.name.clone()).unwrap_or_default(),
                     title: title.filter(|t| !t.trim().is_empty()),
-                    change: ConflictChange::of(&row.operation),
+                    change: ConflictChange::of(row.op()),
                     message: row.conflict_message().unwrap_or_default().to_string(),
                     // Stored by chrono's to_rfc3339; the UI reads the same `...Z` form as everywhere else.
                     changed_at: wire::parse_utc(&row.created_at)

@@ -37,7 +37,7 @@ use super::{with_link, App, EventInput, Scope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Connection, Event, EventStatus};
 use crate::providers::{codec, EventCodec};
-use crate::store::{instance_id, RemoteChange};
+use crate::store::{instance_id, Operation, RemoteChange};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -157,7 +157,7 @@ impl App {
             w.outbox_add(
                 &event.calendar_id,
                 &event.id,
-                "create",
+                Operation::Create,
                 &payload.to_string(),
                 now,
             )
@@ -190,7 +190,13 @@ impl App {
                 self.store.write(|w| {
                     w.save_event(&ov)?;
                     w.materialize_group(&master.calendar_id, &master.uid)?;
-                    w.outbox_add(&ov.calendar_id, &ov.id, "update", &payload.to_string(), now)
+                    w.outbox_add(
+                        &ov.calendar_id,
+                        &ov.id,
+                        Operation::Update,
+                        &payload.to_string(),
+                        now,
+                    )
                 })?;
                 Edited {
                     occurrence_id: instance_id(&master.id, &rid, zone),
@@ -222,7 +228,13 @@ impl App {
                 self.store.write(|w| {
                     w.save_event(&m)?;
                     w.materialize_group(&m.calendar_id, &m.uid)?;
-                    w.outbox_add(&m.calendar_id, &m.id, "update", &payload.to_string(), now)
+                    w.outbox_add(
+                        &m.calendar_id,
+                        &m.id,
+                        Operation::Update,
+                        &payload.to_string(),
+                        now,
+                    )
                 })?;
                 Edited {
                     occurrence_id: instance_id(&m.id, &m.start, zone),
@@ -272,7 +284,13 @@ impl App {
         self.store.write(|w| {
             w.save_event(&e)?;
             w.materialize_group(&e.calendar_id, &e.uid)?;
-            w.outbox_add(&e.calendar_id, &e.id, "update", &payload.to_string(), now)
+            w.outbox_add(
+                &e.calendar_id,
+                &e.id,
+                Operation::Update,
+                &payload.to_string(),
+                now,
+            )
         })?;
         self.push_best_effort(conn);
         Ok(Edited {
@@ -335,7 +353,7 @@ impl App {
             w.outbox_add(
                 &old.calendar_id,
                 &old.id,
-                "split",
+                Operation::Split,
                 &payload.to_string(),
                 now,
             )
@@ -379,7 +397,7 @@ impl App {
                     w.outbox_add(
                         &gone.calendar_id,
                         &gone.id,
-                        "delete",
+                        Operation::Delete,
                         &payload.to_string(),
                         now,
                     )
@@ -430,7 +448,7 @@ impl App {
             w.outbox_add(
                 &event.calendar_id,
                 &event.id,
-                "delete",
+                Operation::Delete,
                 &payload.to_string(),
                 now,
             )
@@ -479,13 +497,13 @@ impl App {
         let (stored, operation, payload) = match scope {
             Scope::This => {
                 let p = json!({ "etag": etag.0, "event": row_event(&e)? });
-                (e, "update", p)
+                (e, Operation::Update, p)
             }
             Scope::All => {
                 let mut p = checked;
                 p["event"] = row_event(&e)?;
                 p["was"] = json!(target.event.start);
-                (e, "update", p)
+                (e, Operation::Update, p)
             }
             Scope::Following => {
                 let gid = codec.new_event_id();
@@ -511,7 +529,7 @@ impl App {
                     }
                     Ok(())
                 })?;
-                (new, "split", p)
+                (new, Operation::Split, p)
             }
         };
         self.store.write(|w| {
@@ -552,10 +570,10 @@ impl App {
             payload["cut"] = json!(target.event.start);
             payload["new"] = Value::Null;
             payload["done"] = json!(0);
-            (Some(&target.event.start), "split")
+            (Some(&target.event.start), Operation::Split)
         } else {
             payload["remote_id"] = json!(series);
-            (None, "delete")
+            (None, Operation::Delete)
         };
         let gone = self.instances_of(codec, &target.event.calendar_id, series, from)?;
         self.store.write(|w| {
