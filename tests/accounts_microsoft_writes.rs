@@ -336,6 +336,34 @@ fn a_create_whose_answer_was_lost_is_retried_without_a_second_event() {
 }
 
 #[test]
+fn a_retried_create_answered_with_409_leaves_one_event_under_graphs_id() {
+    let g = Graph::new();
+    g.fake.state().duplicate_transaction_conflict = true;
+    g.fake.push_fault(Fault::Reset);
+    g.app
+        .create_event(&input(&g.calendar(), "Planning"))
+        .expect("the local create succeeds");
+    g.sync().expect("the retry and the sync");
+    let server = g.on_server();
+    assert_eq!(server.len(), 1, "the 409 made no second event: {server:?}");
+    assert_eq!(
+        g.stored(),
+        vec![(
+            "2026-03-20T09:00:00Z".to_string(),
+            "Planning".to_string(),
+            Some(server[0].2.clone())
+        )],
+        "the stand-in gave way to Graph's copy: one event, under Graph's id"
+    );
+    g.sync().expect("another sync");
+    assert_eq!(g.stored().len(), 1, "and it stays one");
+    assert!(
+        g.app.conflicts().expect("conflicts").is_empty(),
+        "no conflict"
+    );
+}
+
+#[test]
 fn an_edit_patches_the_event_with_its_etag() {
     let (g, gid) = synced_review();
     let etag = g.fake.get(&gid).expect("on the server")["@odata.etag"]

@@ -355,6 +355,14 @@ impl App {
             Operation::Create => {
                 let event = self.wanted(codec, row, body_of(Operation::Create, &payload))?;
                 let answer = provider.insert(token, &cal, &event)?;
+                if answer.is_none() && codec.assigns_ids() {
+                    // Already made by an attempt whose answer was lost, under an id we were never told:
+                    // the stand-in goes, and the sync brings the provider's copy, so there is one event.
+                    return Ok(vec![RemoteChange::Remove {
+                        uid: event.uid.clone(),
+                        recurrence_id: None,
+                    }]);
+                }
                 self.stored_form(
                     provider,
                     codec,

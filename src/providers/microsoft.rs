@@ -885,6 +885,10 @@ impl super::EventCodec for GraphCodec {
         }
     }
 
+    fn assigns_ids(&self) -> bool {
+        true
+    }
+
     fn is_unstored_master(&self, event: &Event) -> bool {
         raw_field(event, "type").as_deref() == Some("seriesMaster")
     }

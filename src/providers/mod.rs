@@ -172,6 +172,11 @@ pub trait EventCodec: Send + Sync {
     fn series_of(&self, _event: &Event) -> Option<String> {
         None
     }
+    /// Whether the provider stores a created event under an id of its own (Graph), so that the client's id
+    /// is only the create's idempotency key.
+    fn assigns_ids(&self) -> bool {
+        false
+    }
     /// Whether `event`, as the provider answered a write, is a series master that Punctual does not
     /// store (see [`EventCodec::series_of`]): its instances are stored instead
     /// ([`SeriesOp::Read`]).

@@ -287,6 +287,9 @@ pub struct State {
     pub max_in_flight: usize,
     /// Outlook's per-mailbox concurrency limit.
     pub concurrency_limit: usize,
+    /// A POST repeating a transactionId answers 409 instead of the event it made: Graph's docs name no
+    /// status for the repeat, so the client is tested against this answer too.
+    pub duplicate_transaction_conflict: bool,
     /// Unreachable: every request but `_control` is read, then the connection is closed unanswered and
     /// nothing takes effect, as when the network is down.
     pub offline: bool,
@@ -1471,6 +1474,13 @@ impl State {
                 .get(&(mailbox, tx.clone()))
                 .and_then(|id| self.stored(id))
             {
+                if self.duplicate_transaction_conflict {
+                    return graph_error(
+                        409,
+                        "ErrorDuplicateTransactionId",
+                        "An event with this transactionId already exists.",
+                    );
+                }
                 return out.respond(json_response(201, self.render(&s.item, &out, false)));
             }
         }
@@ -2340,6 +2350,7 @@ impl FakeGraph {
             concurrency_limit: 4,
             concurrency_retry_after: 1,
             offline: false,
+            duplicate_transaction_conflict: false,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
