@@ -177,7 +177,7 @@ fn provider_failure(name: &str, e: ProviderError) -> Error {
             format!("{name} could not be reached: {m}"),
         ),
         ProviderError::TooLarge { limit } => {
-            crate::limits::too_large(None, "Google's calendar list", limit)
+            crate::limits::too_large(None, &format!("{name}'s calendar list"), limit)
         }
         other => Error::new(
             ErrorCode::Provider,
@@ -781,10 +781,17 @@ impl App {
         let Some(platform_id) = event.platform_id.clone() else {
             return Ok(());
         };
-        // An instance of a series is asked for by Google's instance id: the master's id and the original
-        // start, in the same compact UTC form our occurrence ids end with.
-        let remote_id = match p.occurrence_id.split_once('_') {
-            Some((_, rid)) if event.is_series() => format!("{platform_id}_{rid}"),
+        // An instance of a series is asked for by the provider's id of that instance, which its codec
+        // makes from the master's id and the original start.
+        let rid = if event.is_series() {
+            super::edit::resolve(&self.store, &p.occurrence_id, self.zone)
+                .ok()
+                .and_then(|t| t.rid)
+        } else {
+            None
+        };
+        let remote_id = match (rid, crate::providers::codec(conn.provider)) {
+            (Some(rid), Some(codec)) => codec.instance_id(&platform_id, &rid, self.zone),
             _ => platform_id,
         };
         let (Ok(provider), Ok(tokens)) = (self.provider_for(&conn), self.tokens_for(&conn)) else {

@@ -1,34 +1,18 @@
-//! The Google OAuth client the app is configured with, kept in the settings (`punctual config google-client`).
-//!
-//! Invariants:
-//! - Flags and environment variables win over the settings, field by field; the stored secret is only used
-//!   with the stored client id, since a secret belongs to one client and sending it with another id fails.
-//! - The client id is a setting; the secret, like every other secret, lives in the keychain
-//!   ([`CLIENT_SECRET_KEY`]), never in SQLite, and nothing here ever shows it: the view says only whether
-//!   one is set. A secret an older version kept in the setting is moved to the keychain by
-//!   [`App::tidy_secrets`], and read from the setting until then.
+//! The Google-named entry points the skins were built on (the CLI's `config google-client`, the shell's
+//! `google_client` and `set_google_client` commands and their generated `GoogleClientView` binding), over
+//! the per-provider stored client of [`super::oauth_client`]. They stay until the skins name the provider
+//! themselves; nothing else in the core is Google's here.
 
+use super::oauth_client::ClientView;
 use super::App;
-use crate::error::{Error, ErrorCode, Result};
-use crate::providers::ProviderSetup;
-use crate::secrets::SecretString;
-use crate::store::bad_setting;
-use serde::{Deserialize, Serialize};
+use crate::error::Result;
+use crate::model::Provider;
+use serde::Serialize;
 
-/// The settings key of the OAuth client: `{"client_id": ..}`.
+/// The settings key of the stored Google client: `{"client_id": ..}` (the registry's key for it).
 pub const GOOGLE_CLIENT_SETTING: &str = "google_oauth_client";
-/// The keychain key of the stored client's secret.
-pub const CLIENT_SECRET_KEY: &str = "oauth_client/google/client_secret";
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    client_id: String,
-    /// Only in settings an older version wrote; never written now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    client_secret: Option<String>,
-}
-
-/// What the settings say about the OAuth client, without the secret.
+/// What the settings say about the Google OAuth client, without the secret.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GoogleClientView {
@@ -36,262 +20,28 @@ pub struct GoogleClientView {
     pub client_secret_set: bool,
 }
 
-fn non_empty(field: &str, value: &str) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Error::field(
-            ErrorCode::InvalidInput,
-            field,
-            format!("the Google OAuth {field} must not be empty"),
-        ));
+impl From<ClientView> for GoogleClientView {
+    fn from(v: ClientView) -> GoogleClientView {
+        GoogleClientView {
+            client_id: v.client_id,
+            client_secret_set: v.client_secret_set,
+        }
     }
-    Ok(v.to_string())
 }
 
 impl App {
-    fn stored_google_client(&self) -> Result<Option<Stored>> {
-        match self.store.read(|r| r.setting(GOOGLE_CLIENT_SETTING))? {
-            Some(json) => serde_json::from_str(&json)
-                .map(Some)
-                .map_err(|e| bad_setting(GOOGLE_CLIENT_SETTING, e)),
-            None => Ok(None),
-        }
-    }
-
-    /// Stores the OAuth client the next connect uses when no flag or environment variable names one: the
-    /// id in the settings, the secret in the keychain. Without a secret, a secret stored before is dropped
-    /// (it belonged to the old client).
+    /// [`App::set_oauth_client`] for Google.
     pub fn set_google_client(
         &self,
         client_id: &str,
         client_secret: Option<&str>,
     ) -> Result<GoogleClientView> {
-        let client_id = non_empty("client_id", client_id)?;
-        let secret = client_secret
-            .map(|s| non_empty("client_secret", s))
-            .transpose()?;
-        let json = serde_json::to_string(&Stored {
-            client_id: client_id.clone(),
-            client_secret: None,
-        })
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::Storage,
-                format!("the OAuth client setting cannot be written: {e}"),
-            )
-        })?;
-        // The keychain first: a keychain that refuses leaves the old client whole.
-        match &secret {
-            Some(s) => self
-                .secrets
-                .set(CLIENT_SECRET_KEY, &SecretString::new(s.clone()))?,
-            None => self.secrets.delete(CLIENT_SECRET_KEY)?,
-        }
-        self.store
-            .write(|w| w.set_setting(GOOGLE_CLIENT_SETTING, &json))?;
-        Ok(GoogleClientView {
-            client_secret_set: secret.is_some(),
-            client_id,
-        })
+        self.set_oauth_client(Provider::GoogleCalendar, client_id, client_secret)
+            .map(Into::into)
     }
 
-    /// The stored client's secret: the keychain's, else one an older version left in the setting.
-    fn stored_secret(&self, stored: &Stored) -> Result<Option<SecretString>> {
-        Ok(match self.secrets.get(CLIENT_SECRET_KEY)? {
-            Some(s) => Some(s),
-            None => stored.client_secret.clone().map(SecretString::new),
-        })
-    }
-
-    /// The OAuth client in the settings, if one is set.
+    /// [`App::oauth_client`] for Google.
     pub fn google_client(&self) -> Result<Option<GoogleClientView>> {
-        let Some(stored) = self.stored_google_client()? else {
-            return Ok(None);
-        };
-        Ok(Some(GoogleClientView {
-            client_secret_set: self.stored_secret(&stored)?.is_some(),
-            client_id: stored.client_id,
-        }))
-    }
-
-    /// Moves a client secret an older version kept in the settings into the keychain. Returns whether
-    /// there was one.
-    pub(super) fn move_client_secret_to_keychain(&self) -> Result<bool> {
-        let Some(stored) = self.stored_google_client()? else {
-            return Ok(false);
-        };
-        let Some(secret) = stored.client_secret else {
-            return Ok(false);
-        };
-        self.secrets
-            .set(CLIENT_SECRET_KEY, &SecretString::new(secret))?;
-        let json = serde_json::to_string(&Stored {
-            client_id: stored.client_id,
-            client_secret: None,
-        })
-        .map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))?;
-        self.store
-            .write(|w| w.set_setting(GOOGLE_CLIENT_SETTING, &json))?;
-        // The old row's bytes may live on in a freed page or the log until the file is rewritten.
-        self.store.scrub()?;
-        Ok(true)
-    }
-
-    /// `s` completed with the client stored in the settings: flags and environment first, then the
-    /// settings' client. Only Google's client is stored in this version.
-    pub(super) fn with_stored_client(
-        &self,
-        spec: &dyn crate::providers::ProviderSpec,
-        mut s: ProviderSetup,
-    ) -> Result<ProviderSetup> {
-        if spec.provider() != crate::model::Provider::GoogleCalendar {
-            return Ok(s);
-        }
-        let Some(stored) = self.stored_google_client()? else {
-            return Ok(s);
-        };
-        let id = s.client_id.get_or_insert_with(|| stored.client_id.clone());
-        if s.client_secret.is_none() && *id == stored.client_id {
-            s.client_secret = self.stored_secret(&stored)?;
-        }
-        Ok(s)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::time::{FixedClock, Zone};
-    use chrono::TimeZone;
-    use std::sync::Arc;
-
-    fn app(flags: ProviderSetup) -> App {
-        let clock = Arc::new(FixedClock::new(
-            chrono::Utc
-                .with_ymd_and_hms(2030, 1, 7, 9, 0, 0)
-                .single()
-                .expect("a valid instant"),
-        ));
-        App::in_memory(clock, Zone::UTC)
-            .expect("an in-memory app")
-            .with_secrets(Arc::new(crate::secrets::MemorySecrets::new()))
-            .with_provider(crate::model::Provider::GoogleCalendar, flags)
-    }
-
-    fn no_flags() -> ProviderSetup {
-        ProviderSetup {
-            auth_url: "http://127.0.0.1:1/auth".into(),
-            token_url: "http://127.0.0.1:1/token".into(),
-            api_url: "http://127.0.0.1:1".into(),
-            ..ProviderSetup::default()
-        }
-    }
-
-    fn google_setup(app: &App) -> Result<ProviderSetup> {
-        let spec = app.providers.spec(crate::model::Provider::GoogleCalendar)?;
-        app.with_stored_client(spec, app.providers.setup(spec.provider()))
-    }
-
-    fn secret_of(s: &ProviderSetup) -> Option<&str> {
-        s.client_secret.as_ref().map(SecretString::expose)
-    }
-
-    #[test]
-    fn the_settings_client_id_and_secret_are_used_when_no_flag_names_one() {
-        let app = app(no_flags());
-        let view = app
-            .set_google_client(" id.apps.example ", Some("shh"))
-            .expect("a valid client is stored");
-        assert_eq!(
-            view,
-            GoogleClientView {
-                client_id: "id.apps.example".into(),
-                client_secret_set: true
-            },
-            "the id is trimmed and the view only says a secret is set"
-        );
-        let s = google_setup(&app).expect("setup");
-        assert_eq!(
-            s.client_id.as_deref(),
-            Some("id.apps.example"),
-            "the id comes from the settings"
-        );
-        assert_eq!(secret_of(&s), Some("shh"), "and so does the secret");
-    }
-
-    #[test]
-    fn flags_win_and_a_stored_secret_never_goes_with_another_client_id() {
-        let mut flags = no_flags();
-        flags.client_id = Some("other.apps.example".into());
-        let app = app(flags);
-        app.set_google_client("id.apps.example", Some("shh"))
-            .expect("stored");
-        let s = google_setup(&app).expect("setup");
-        assert_eq!(
-            s.client_id.as_deref(),
-            Some("other.apps.example"),
-            "the flag's id wins"
-        );
-        assert_eq!(
-            secret_of(&s),
-            None,
-            "the stored secret belongs to the stored id, so it is not sent with another"
-        );
-
-        let mut flags = no_flags();
-        flags.client_id = Some("id.apps.example".into());
-        flags.client_secret = Some(SecretString::new("from-env"));
-        let app = self::app(flags);
-        app.set_google_client("id.apps.example", Some("shh"))
-            .expect("stored");
-        let s = google_setup(&app).expect("setup");
-        assert_eq!(
-            secret_of(&s),
-            Some("from-env"),
-            "a secret from flags or the environment wins over the settings"
-        );
-    }
-
-    #[test]
-    fn an_empty_id_or_secret_is_refused_by_name_and_stores_nothing() {
-        let app = app(no_flags());
-        let e = app
-            .set_google_client("  ", Some("shh"))
-            .expect_err("an empty id is refused");
-        assert_eq!(e.code, ErrorCode::InvalidInput, "it is bad input");
-        assert_eq!(
-            e.field.as_deref(),
-            Some("client_id"),
-            "the error names the field"
-        );
-        let e = app
-            .set_google_client("id.apps.example", Some(""))
-            .expect_err("an empty secret is refused");
-        assert_eq!(
-            e.field.as_deref(),
-            Some("client_secret"),
-            "the error names the secret's field"
-        );
-        assert_eq!(
-            app.google_client().expect("read"),
-            None,
-            "nothing was stored"
-        );
-    }
-
-    #[test]
-    fn setting_a_client_without_a_secret_drops_the_old_secret() {
-        let app = app(no_flags());
-        app.set_google_client("a.apps.example", Some("shh"))
-            .expect("stored");
-        app.set_google_client("b.apps.example", None)
-            .expect("stored");
-        let s = google_setup(&app).expect("setup");
-        assert_eq!(secret_of(&s), None, "the old client's secret is gone");
-        assert_eq!(
-            s.client_id.as_deref(),
-            Some("b.apps.example"),
-            "the new id is in force"
-        );
+        Ok(self.oauth_client(Provider::GoogleCalendar)?.map(Into::into))
     }
 }

@@ -11,6 +11,7 @@ mod edit;
 mod google_client;
 mod ics;
 mod joins;
+mod oauth_client;
 mod push;
 mod settings;
 mod validate;
@@ -22,6 +23,7 @@ pub use accounts::{
 };
 pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{new_plan_id, JoinHost, JoinOutcome, LoopSignal, NextMeeting};
+pub use oauth_client::ClientView;
 pub use push::{ConflictChange, ConflictView};
 pub use settings::{Settings, Theme, TimeFormat, WeekStart};
 pub use validate::MAX_TITLE_CHARS;

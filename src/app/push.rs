@@ -17,9 +17,11 @@
 use super::App;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Event};
-use crate::providers::{CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError};
+use crate::providers::{
+    CalendarProvider, CalendarRef, Etag, EventCodec, ProviderError, SeriesEdit, SeriesOp, Window,
+};
 use crate::secrets::SecretString;
-use crate::store::{OutboxRow, RemoteChange, SyncState};
+use crate::store::{Operation, OutboxRow, RemoteChange, SyncState};
 use crate::sync::CallError;
 use crate::time::wire;
 use serde::{Deserialize, Serialize};
@@ -97,32 +99,83 @@ pub enum ConflictChange {
 }
 
 impl ConflictChange {
-    fn of(operation: &str) -> ConflictChange {
+    fn of(operation: Option<Operation>) -> ConflictChange {
         match operation {
-            "create" => ConflictChange::Create,
-            "delete" => ConflictChange::Delete,
-            "split" => ConflictChange::Split,
-            // The outbox's CHECK constraint admits only these four operations.
-            _ => ConflictChange::Update,
+            Some(Operation::Create) => ConflictChange::Create,
+            Some(Operation::Delete) => ConflictChange::Delete,
+            Some(Operation::Split) => ConflictChange::Split,
+            // The outbox's CHECK constraint admits only the four operations.
+            Some(Operation::Update) | None => ConflictChange::Update,
         }
     }
 }
 
-/// The title in a row's request body: the user's version, which the refusal kept from the provider.
-fn title_in(operation: &str, payload: &Value) -> Option<String> {
+/// Where a row of `operation` holds its event: under `event` (the user's [`Event`]), or, in rows queued
+/// before rows held events, the provider's request body (the whole payload of a create, `body` of an
+/// update).
+fn body_of(operation: Operation, payload: &Value) -> Option<&Value> {
+    match operation {
+        Operation::Create => payload.get("event").or(Some(payload)),
+        Operation::Update => payload.get("event").or_else(|| payload.get("body")),
+        Operation::Delete | Operation::Split => None,
+    }
+}
+
+/// The event a row holds: the user's [`Event`] as queued, or, from a row queued before rows held
+/// events, the provider's request body read back by its codec (the read-time migration of old rows).
+fn event_in(
+    codec: Option<&dyn EventCodec>,
+    body: &Value,
+    calendar_id: &str,
+    zone: crate::time::Zone,
+) -> Option<Event> {
+    serde_json::from_value::<Event>(body.clone())
+        .ok()
+        .or_else(|| codec?.decode(body, calendar_id, zone))
+}
+
+/// The title in a row: the user's version, which the refusal kept from the provider. A delete names its
+/// event in `summary` (ours, not sent).
+fn title_in(
+    operation: Operation,
+    payload: &Value,
+    codec: Option<&dyn EventCodec>,
+    calendar_id: &str,
+    zone: crate::time::Zone,
+) -> Option<String> {
+    if operation == Operation::Delete {
+        return payload
+            .get("summary")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
     let body = match operation {
-        "create" | "delete" => Some(payload),
-        "update" => payload.get("body"),
         // The new series carries the edit; without one (the edit only ended the series), the old one.
-        "split" => payload
+        Operation::Split => payload
             .get("new")
             .filter(|n| !n.is_null())
             .or_else(|| payload.get("master")),
-        _ => None,
+        other => body_of(other, payload),
     }?;
-    body.get("summary")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    event_in(codec, body, calendar_id, zone)
+        .map(|e| e.title)
+        .or_else(|| {
+            body.get("summary")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+}
+
+/// The provider's versions with their meeting links found, as the sync stores them: the join plan of a
+/// pushed event must not wait for the next sync to see its link.
+fn linked(changes: Vec<RemoteChange>) -> Vec<RemoteChange> {
+    changes
+        .into_iter()
+        .map(|c| match c {
+            RemoteChange::Upsert(e) => RemoteChange::Upsert(Box::new(super::with_link(*e))),
+            other => other,
+        })
+        .collect()
 }
 
 fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
@@ -131,6 +184,33 @@ fn text<'a>(payload: &'a Value, key: &str) -> &'a str {
 
 fn etag_in(payload: &Value) -> Etag {
     Etag(text(payload, "etag").to_string())
+}
+
+/// The version a row's change was made on.
+enum Precondition<'a> {
+    /// The event's own: sent as If-Match.
+    Own(Etag),
+    /// Another event's, read and compared before the write, which then goes without If-Match: the
+    /// master of an instance the provider holds no version of (Google), or the instance a change to a
+    /// whole series was made from (a series stored instance by instance).
+    Checked { id: &'a str, etag: Etag },
+}
+
+impl Precondition<'_> {
+    fn of(payload: &Value) -> Precondition<'_> {
+        let etag = etag_in(payload);
+        match text(payload, "etag_of") {
+            "master" => Precondition::Checked {
+                id: text(payload, "master_id"),
+                etag,
+            },
+            "checked" => Precondition::Checked {
+                id: text(payload, "checked_id"),
+                etag,
+            },
+            _ => Precondition::Own(etag),
+        }
+    }
 }
 
 impl App {
@@ -152,10 +232,17 @@ impl App {
         let mut pushed = 0;
         for mut row in rows {
             // The id a create proposes, in case the provider assigns its own (Graph does).
-            let proposed = (row.operation == "create")
+            let proposed = (row.op() == Some(Operation::Create))
                 .then(|| serde_json::from_str::<Value>(&row.payload).ok())
                 .flatten()
-                .and_then(|p| codec.decode(&p, &row.calendar_id, self.zone))
+                .and_then(|p| {
+                    event_in(
+                        Some(codec),
+                        body_of(Operation::Create, &p)?,
+                        &row.calendar_id,
+                        self.zone,
+                    )
+                })
                 .and_then(|e| e.platform_id);
             // Our own failures ride inside Ok, so the policy retries only what the provider said.
             let outcome = calls.call(&mut |_| {}, |t| {
@@ -180,12 +267,16 @@ impl App {
             );
             match outcome {
                 Ok(Ok(changes)) => {
+                    let changes = linked(changes);
                     self.store.write(|w| {
-                        for c in &changes {
-                            if let (Some(proposed), RemoteChange::Upsert(e)) = (&proposed, c) {
-                                if let Some(assigned) = &e.platform_id {
-                                    w.move_event(&row.event_id, &e.id, proposed, assigned)?;
-                                }
+                        // One event answered: the create's, under the id the provider gave it. (A series
+                        // whose instances are stored one by one answers with those, and its stand-in is
+                        // removed instead.)
+                        if let (Some(proposed), [RemoteChange::Upsert(e)]) =
+                            (&proposed, changes.as_slice())
+                        {
+                            if let Some(assigned) = &e.platform_id {
+                                w.move_event(&row.event_id, &e.id, proposed, assigned)?;
                             }
                         }
                         w.apply_remote_page(&row.calendar_id, &changes)?;
@@ -250,27 +341,194 @@ impl App {
             zone: self.zone,
         };
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-        match row.operation.as_str() {
-            "create" => Ok(provider
-                .insert(token, &cal, &self.wanted(codec, row, Some(&payload))?)?
-                .into_iter()
-                .collect()),
-            "update" => {
-                let event = self.wanted(codec, row, payload.get("body"))?;
-                let etag = self.precondition(provider, codec, token, &cal, &payload)?;
-                Ok(vec![provider.patch(token, &cal, &event, etag.as_ref())?])
+        let series = payload
+            .get("series")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let Some(op) = row.op() else {
+            return Err(PushError::Local(Error::new(
+                crate::error::ErrorCode::Internal,
+                format!("unknown outbox operation {:?}", row.operation),
+            )));
+        };
+        match op {
+            Operation::Create => {
+                let event = self.wanted(codec, row, body_of(Operation::Create, &payload))?;
+                let answer = provider.insert(token, &cal, &event)?;
+                if answer.is_none() && codec.assigns_ids() {
+                    // Already made by an attempt whose answer was lost, under an id we were never told:
+                    // the stand-in goes, and the sync brings the provider's copy, so there is one event.
+                    return Ok(vec![RemoteChange::Remove {
+                        uid: event.uid.clone(),
+                        recurrence_id: None,
+                    }]);
+                }
+                self.stored_form(
+                    provider,
+                    codec,
+                    token,
+                    &cal,
+                    row,
+                    answer.into_iter().collect(),
+                )
             }
-            "delete" => {
+            Operation::Update if series.is_some() => {
+                let edited = self.wanted(codec, row, body_of(Operation::Update, &payload))?;
+                let was: crate::time::When = payload
+                    .get("was")
+                    .and_then(|w| serde_json::from_value(w.clone()).ok())
+                    .ok_or_else(|| self.unreadable(row))?;
+                self.precondition(provider, codec, token, &cal, &payload)?;
+                let edit = SeriesEdit {
+                    master_id: series.as_deref().unwrap_or_default(),
+                    window: self.series_window(provider),
+                    op: SeriesOp::All {
+                        edited: &edited,
+                        was: &was,
+                    },
+                };
+                Ok(provider.change_series(token, &cal, &edit)?)
+            }
+            Operation::Update => {
+                let mut event = self.wanted(codec, row, body_of(Operation::Update, &payload))?;
+                if payload.get("keep_rule").and_then(Value::as_bool) == Some(true) {
+                    // The rule did not change: the provider keeps its own, lines Punctual cannot read
+                    // among them.
+                    event.recurrence = None;
+                }
+                let etag = self.precondition(provider, codec, token, &cal, &payload)?;
+                let answer = provider.patch(token, &cal, &event, etag.as_ref())?;
+                self.stored_form(provider, codec, token, &cal, row, vec![answer])
+            }
+            Operation::Split if series.is_some() => {
+                self.push_series_split(provider, codec, token, &cal, row, payload)
+            }
+            Operation::Delete => {
                 let etag = self.precondition(provider, codec, token, &cal, &payload)?;
                 provider.delete(token, &cal, text(&payload, "remote_id"), etag.as_ref())?;
                 Ok(Vec::new())
             }
-            "split" => self.push_split(provider, codec, token, &cal, row, payload),
-            other => Err(PushError::Local(Error::new(
-                crate::error::ErrorCode::Internal,
-                format!("unknown outbox operation {other:?}"),
-            ))),
+            Operation::Split => self.push_split(provider, codec, token, &cal, row, payload),
         }
+    }
+
+    /// A row whose payload cannot be read: ours to fix, never the provider's refusal.
+    fn unreadable(&self, row: &OutboxRow) -> PushError {
+        PushError::Local(Error::new(
+            crate::error::ErrorCode::Internal,
+            format!("outbox row {} cannot be read", row.id),
+        ))
+    }
+
+    /// The window a series change returns instances for: the one the sync stores.
+    fn series_window(&self, provider: &dyn CalendarProvider) -> Window {
+        let now = self.clock.now();
+        provider.full_window(now).unwrap_or(Window {
+            start: now - chrono::Duration::days(30),
+            end: now + chrono::Duration::days(365),
+        })
+    }
+
+    /// What to store for a write's answer. A series master that the provider's sync never sends (its
+    /// instances come one by one instead, [`EventCodec::is_unstored_master`]) is stored as its instances,
+    /// in place of the row's own event, which stood for it until then.
+    fn stored_form(
+        &self,
+        provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        row: &OutboxRow,
+        answer: Vec<RemoteChange>,
+    ) -> Result<Vec<RemoteChange>, PushError> {
+        let master = match answer.as_slice() {
+            [RemoteChange::Upsert(e)] if codec.is_unstored_master(e) => e.platform_id.clone(),
+            _ => None,
+        };
+        let Some(master) = master else {
+            return Ok(answer);
+        };
+        let mut out = Vec::new();
+        if let Some((local, _)) = self.store.read(|r| r.event(&row.event_id))? {
+            out.push(RemoteChange::Remove {
+                uid: local.uid,
+                recurrence_id: None,
+            });
+        }
+        let edit = SeriesEdit {
+            master_id: &master,
+            window: self.series_window(provider),
+            op: SeriesOp::Read,
+        };
+        out.extend(provider.change_series(token, cal, &edit)?);
+        Ok(out)
+    }
+
+    /// "This and following" of a series stored instance by instance: continue the series from the
+    /// occurrence as a new one (checked against the version the user edited; the client's id makes a
+    /// retry safe), then end the old one before it (which looks first whether it ends there already),
+    /// saving progress after each step. The row's own event, the new series' stand-in, goes with the
+    /// first step, whose answer brings the new series' instances.
+    fn push_series_split(
+        &self,
+        provider: &dyn CalendarProvider,
+        codec: &dyn EventCodec,
+        token: &SecretString,
+        cal: &CalendarRef<'_>,
+        row: &mut OutboxRow,
+        mut payload: Value,
+    ) -> Result<Vec<RemoteChange>, PushError> {
+        let master = text(&payload, "series").to_string();
+        let cut: crate::time::When = payload
+            .get("cut")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+            .ok_or_else(|| self.unreadable(row))?;
+        let window = self.series_window(provider);
+        let done = payload.get("done").and_then(Value::as_u64).unwrap_or(0) as usize;
+        for step in done..2 {
+            let (changes, stand_in) = match step {
+                0 => match payload.get("new").filter(|n| !n.is_null()) {
+                    Some(n) => {
+                        let new = self.wanted(codec, row, Some(n))?;
+                        self.precondition(provider, codec, token, cal, &payload)?;
+                        let edit = SeriesEdit {
+                            master_id: &master,
+                            window,
+                            op: SeriesOp::Continue {
+                                edited: &new,
+                                cut: &cut,
+                            },
+                        };
+                        (provider.change_series(token, cal, &edit)?, true)
+                    }
+                    None => {
+                        self.precondition(provider, codec, token, cal, &payload)?;
+                        (Vec::new(), false)
+                    }
+                },
+                _ => {
+                    let edit = SeriesEdit {
+                        master_id: &master,
+                        window,
+                        op: SeriesOp::EndBefore { cut: &cut },
+                    };
+                    (provider.change_series(token, cal, &edit)?, false)
+                }
+            };
+            let changes = linked(changes);
+            payload["done"] = Value::from(step + 1);
+            row.payload = payload.to_string();
+            // As for a split of a stored master: a failure to save is ours, and the step it took is
+            // found done on the retry.
+            self.store.write(|w| {
+                if stand_in {
+                    w.remove_event(&row.event_id)?;
+                }
+                w.apply_remote_page(&row.calendar_id, &changes)?;
+                w.outbox_progress(row.id, &row.payload)
+            })?;
+        }
+        Ok(Vec::new())
     }
 
     /// The event a row's body describes.
@@ -280,7 +538,7 @@ impl App {
         row: &OutboxRow,
         body: Option<&Value>,
     ) -> Result<Event, PushError> {
-        body.and_then(|b| codec.decode(b, &row.calendar_id, self.zone))
+        body.and_then(|b| event_in(Some(codec), b, &row.calendar_id, self.zone))
             .ok_or_else(|| {
                 PushError::Local(Error::new(
                     crate::error::ErrorCode::Internal,
@@ -289,8 +547,8 @@ impl App {
             })
     }
 
-    /// The If-Match of a row. A change to an instance Google holds no exception for was made on its
-    /// master's version: that is checked here, and the write itself then goes without a precondition.
+    /// The If-Match of a row: its own version, or none once the version it was made on is checked here
+    /// ([`Precondition::Checked`]).
     fn precondition(
         &self,
         provider: &dyn CalendarProvider,
@@ -299,16 +557,17 @@ impl App {
         cal: &CalendarRef<'_>,
         payload: &Value,
     ) -> Result<Option<Etag>, ProviderError> {
-        if text(payload, "etag_of") != "master" {
-            return Ok(Some(etag_in(payload)));
-        }
-        let current = match provider.event(token, cal, text(payload, "master_id"))? {
+        let (id, etag) = match Precondition::of(payload) {
+            Precondition::Own(etag) => return Ok(Some(etag)),
+            Precondition::Checked { id, etag } => (id, etag),
+        };
+        let current = match provider.event(token, cal, id)? {
             Some(RemoteChange::Upsert(m)) => codec.version(&m),
             // The series is gone at the provider: the change has nothing left to apply to.
             _ => return Err(ProviderError::Conflict),
         };
         match current {
-            Some(c) if c == etag_in(payload) => Ok(None),
+            Some(c) if c == etag => Ok(None),
             _ => Err(ProviderError::Conflict),
         }
     }
@@ -368,9 +627,10 @@ impl App {
             // A failure to save is ours, never a refusal by the provider: the step it took is redone on
             // the retry, which is safe for each step (the patch checks whether it took, the insert
             // carries its client id, and a delete of a deleted event succeeds).
+            let change = change.map(|c| linked(vec![c]));
             self.store.write(|w| {
                 if let Some(c) = &change {
-                    w.apply_remote_page(&row.calendar_id, std::slice::from_ref(c))?;
+                    w.apply_remote_page(&row.calendar_id, c)?;
                 }
                 w.outbox_progress(row.id, &row.payload)
             })?;
@@ -416,7 +676,17 @@ impl App {
             .map(|row| {
                 let calendar = calendars.iter().find(|c| c.id == row.calendar_id);
                 let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-                let title = match title_in(&row.operation, &payload) {
+                let codec = match calendar {
+                    Some(c) => self
+                        .store
+                        .read(|r| r.connection(&c.connection_id))?
+                        .and_then(|conn| crate::providers::codec(conn.provider)),
+                    None => None,
+                };
+                let title = match row
+                    .op()
+                    .and_then(|op| title_in(op, &payload, codec, &row.calendar_id, self.zone))
+                {
                     Some(t) => Some(t),
                     // A delete queued before deletes named their event: the copy stored here, if any.
                     None => self
@@ -431,7 +701,7 @@ impl App {
                         .unwrap_or_default(),
                     calendar_name: calendar.map(|c| c.name.clone()).unwrap_or_default(),
                     title: title.filter(|t| !t.trim().is_empty()),
-                    change: ConflictChange::of(&row.operation),
+                    change: ConflictChange::of(row.op()),
                     message: row.conflict_message().unwrap_or_default().to_string(),
                     // Stored by chrono's to_rfc3339; the UI reads the same `...Z` form as everywhere else.
                     changed_at: wire::parse_utc(&row.created_at)

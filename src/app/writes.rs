@@ -10,16 +10,26 @@
 //!   no exception for has no version of its own: its change carries the master's etag, which the push checks
 //!   first. When the event changed at the provider meanwhile, the push is refused, the row becomes a conflict
 //!   the user sees ([`App::conflicts`]), and the provider's version stands: nothing is overwritten.
-//! - What the provider calls things (ids, bodies, versions) comes from its [`EventCodec`]; a connection
-//!   whose provider has none is read-only, and a change to it is refused before anything is written.
+//! - A row holds the user's [`Event`] as our model has it, never a provider's request body: the provider
+//!   encodes it when the row is pushed. What the provider calls things (ids, versions) comes from its
+//!   [`EventCodec`]; a connection whose provider has none is read-only, and a change to it is refused
+//!   before anything is written.
 //! - Scope: what the local calendar does ([`super::edit`]) is computed by the same functions, then mapped
 //!   onto Google's model: *all* patches the master; *this* patches (or deletes) the instance id, which
 //!   Google turns into an exception (or a cancelled instance), stored locally the way the sync will bring
 //!   it back; *following* ends the master with an UNTIL, inserts the new series, and deletes the old
 //!   series' exceptions from that occurrence on (they would otherwise be left over, since Google keys them
 //!   to the old master), as one `split` row whose steps never run without the ones before them.
-//! - Bad input (an invalid rule, a scope that names instances of a single event) is refused before
-//!   anything is written: not the store, not the outbox, not the provider.
+//! - A provider whose series Punctual stores instance by instance, without the master
+//!   ([`EventCodec::series_of`]: Graph), gets the scopes as series changes the provider makes from its own
+//!   master ([`crate::providers::SeriesEdit`]): *this* patches (or deletes) the instance's own id; *all*
+//!   changes (or deletes) the master, checked against the version of the instance the user edited;
+//!   *following* continues the series from the instance as a new one, then ends the old one before it, as
+//!   one `split` row whose steps each look whether the provider already has them. An id the provider
+//!   assigns on create is reconciled by the push; a series it answers with is stored as its instances.
+//! - Bad input (an invalid rule, a scope that names instances of a single event, a rule the provider
+//!   cannot hold: [`EventCodec::unsupported`]) is refused before anything is written: not the store, not
+//!   the outbox, not the provider.
 
 use super::edit::{self, Edited, Target};
 use super::validate::Draft;
@@ -27,7 +37,7 @@ use super::{with_link, App, EventInput, Scope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Connection, Event, EventStatus};
 use crate::providers::{codec, EventCodec};
-use crate::store::{instance_id, RemoteChange};
+use crate::store::{instance_id, Operation, RemoteChange};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -50,6 +60,28 @@ pub(super) fn codec_of(conn: &Connection) -> Result<&'static dyn EventCodec> {
             ),
         )
     })
+}
+
+/// An event as an outbox row holds it: the user's version in our model, which the provider's codec
+/// encodes when the row is pushed. The provider's last JSON is not kept: it is not what is sent.
+fn row_event(e: &Event) -> Result<Value> {
+    let mut e = e.clone();
+    e.raw = None;
+    serde_json::to_value(&e).map_err(|err| {
+        Error::new(
+            ErrorCode::Internal,
+            format!("an outbox row cannot hold the event: {err}"),
+        )
+    })
+}
+
+/// Refuses an event the provider has no way to hold (a repeat rule it cannot express), before anything is
+/// written.
+fn holdable(codec: &dyn EventCodec, event: &Event, zone: crate::time::Zone) -> Result<()> {
+    match codec.unsupported(event, zone) {
+        Some(why) => Err(Error::field(ErrorCode::InvalidInput, "repeat", why)),
+        None => Ok(()),
+    }
 }
 
 fn single_scope(scope: Scope) -> Result<()> {
@@ -111,12 +143,13 @@ impl App {
     /// Stores a new event (or series) in an account's calendar and queues its insert.
     pub(super) fn create_in_account(&self, mut event: Event, conn: &Connection) -> Result<Event> {
         let codec = codec_of(conn)?;
+        holdable(codec, &event, self.zone)?;
         let gid = codec.new_event_id();
         event.id = codec.local_id(&event.calendar_id, &gid);
         event.uid = gid.clone();
         event.platform = codec.platform().to_string();
         event.platform_id = Some(gid);
-        let body = codec.encode(&event, self.zone);
+        let payload = json!({ "event": row_event(&event)? });
         let now = self.clock.now();
         self.store.write(|w| {
             w.save_event(&event)?;
@@ -124,8 +157,8 @@ impl App {
             w.outbox_add(
                 &event.calendar_id,
                 &event.id,
-                "create",
-                &body.to_string(),
+                Operation::Create,
+                &payload.to_string(),
                 now,
             )
         })?;
@@ -153,11 +186,17 @@ impl App {
                 let ov = edit::override_for(target, master, rid, input, zone, now)?;
                 let ov = as_instance(codec, ov, master, &rid, zone)?;
                 let mut payload = instance_precondition(codec, target, master)?;
-                payload["body"] = codec.encode(&ov, zone);
+                payload["event"] = row_event(&ov)?;
                 self.store.write(|w| {
                     w.save_event(&ov)?;
                     w.materialize_group(&master.calendar_id, &master.uid)?;
-                    w.outbox_add(&ov.calendar_id, &ov.id, "update", &payload.to_string(), now)
+                    w.outbox_add(
+                        &ov.calendar_id,
+                        &ov.id,
+                        Operation::Update,
+                        &payload.to_string(),
+                        now,
+                    )
                 })?;
                 Edited {
                     occurrence_id: instance_id(&master.id, &rid, zone),
@@ -181,20 +220,21 @@ impl App {
             Scope::All | Scope::Following => {
                 let etag = codec.version(master).ok_or_else(not_pushed)?;
                 let (m, _) = edit::moved_master(target, master, input, zone, now)?;
-                let mut body = codec.encode(&m, zone);
-                if m.recurrence == master.recurrence {
-                    // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
-                    // Google has them.
-                    if let Some(o) = body.as_object_mut() {
-                        o.remove("recurrence");
-                    }
-                }
-                let payload = json!({ "etag": etag.0, "body": body });
+                // Unchanged rules are not sent back: lines Punctual cannot read (an EXRULE) stay as
+                // Google has them.
+                let payload = json!({ "etag": etag.0, "event": row_event(&m)?,
+                                      "keep_rule": m.recurrence == master.recurrence });
                 // Exceptions stay keyed where Google keeps them; the next sync brings Google's word on them.
                 self.store.write(|w| {
                     w.save_event(&m)?;
                     w.materialize_group(&m.calendar_id, &m.uid)?;
-                    w.outbox_add(&m.calendar_id, &m.id, "update", &payload.to_string(), now)
+                    w.outbox_add(
+                        &m.calendar_id,
+                        &m.id,
+                        Operation::Update,
+                        &payload.to_string(),
+                        now,
+                    )
                 })?;
                 Edited {
                     occurrence_id: instance_id(&m.id, &m.start, zone),
@@ -215,8 +255,11 @@ impl App {
         conn: &Connection,
         now: DateTime<Utc>,
     ) -> Result<Edited> {
-        single_scope(scope)?;
         let codec = codec_of(conn)?;
+        let series = codec.series_of(&target.event);
+        if series.is_none() {
+            single_scope(scope)?;
+        }
         let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
         let base: Draft = edit::draft_of(&target.event, target.start, target.end);
         let draft = super::validate::validate(input, Some(&base), self.zone, now)?;
@@ -224,11 +267,30 @@ impl App {
         edit::apply_draft(&mut e, &draft, true);
         e.updated_at = now;
         let e = with_link(e);
-        let payload = json!({ "etag": etag.0, "body": codec.encode(&e, self.zone) });
+        if let Some(series) = series {
+            if e.recurrence.is_some() {
+                return Err(Error::field(
+                    ErrorCode::InvalidInput,
+                    "repeat",
+                    "an occurrence of a series cannot repeat on its own; change the series' rule in Outlook",
+                ));
+            }
+            let edited = self.edit_instance_of(target, e, &series, &etag, scope, codec, now)?;
+            self.push_best_effort(conn);
+            return Ok(edited);
+        }
+        holdable(codec, &e, self.zone)?;
+        let payload = json!({ "etag": etag.0, "event": row_event(&e)? });
         self.store.write(|w| {
             w.save_event(&e)?;
             w.materialize_group(&e.calendar_id, &e.uid)?;
-            w.outbox_add(&e.calendar_id, &e.id, "update", &payload.to_string(), now)
+            w.outbox_add(
+                &e.calendar_id,
+                &e.id,
+                Operation::Update,
+                &payload.to_string(),
+                now,
+            )
         })?;
         self.push_best_effort(conn);
         Ok(Edited {
@@ -274,8 +336,8 @@ impl App {
                 .collect();
             let payload = json!({
                 "etag": etag.0,
-                "master": codec.encode(old, zone),
-                "new": new.map(|n| codec.encode(n, zone)),
+                "master": row_event(old)?,
+                "new": new.map(row_event).transpose()?,
                 "drop": drop,
                 "done": 0,
             });
@@ -291,7 +353,7 @@ impl App {
             w.outbox_add(
                 &old.calendar_id,
                 &old.id,
-                "split",
+                Operation::Split,
                 &payload.to_string(),
                 now,
             )
@@ -335,7 +397,7 @@ impl App {
                     w.outbox_add(
                         &gone.calendar_id,
                         &gone.id,
-                        "delete",
+                        Operation::Delete,
                         &payload.to_string(),
                         now,
                     )
@@ -350,6 +412,10 @@ impl App {
                 self.queue_split(codec, master, &old, None, &rid, now)?;
             }
             (Some(master), _) => self.queue_delete(codec, master)?,
+            (None, _) if codec.series_of(&target.event).is_some() => {
+                let series = codec.series_of(&target.event).unwrap_or_default();
+                self.delete_instance_of(target, &series, scope, codec, now)?
+            }
             (None, _) if target.event.recurrence_id.is_some() => {
                 // An exception whose master is not stored: it can only go by itself.
                 self.queue_delete(codec, &target.event)?
@@ -382,7 +448,142 @@ impl App {
             w.outbox_add(
                 &event.calendar_id,
                 &event.id,
-                "delete",
+                Operation::Delete,
+                &payload.to_string(),
+                now,
+            )
+        })
+    }
+
+    /// The stored instances of the provider's series `series` in `calendar_id` (see
+    /// [`EventCodec::series_of`]) that start at `from` or later (`None`: all of them).
+    fn instances_of(
+        &self,
+        codec: &dyn EventCodec,
+        calendar_id: &str,
+        series: &str,
+        from: Option<&crate::time::When>,
+    ) -> Result<Vec<Event>> {
+        let zone = self.zone;
+        let cut = from.map(|w| w.to_utc(zone));
+        Ok(self
+            .store
+            .read(|r| r.calendar_events(calendar_id))?
+            .into_iter()
+            .filter(|e| codec.series_of(e).as_deref() == Some(series))
+            .filter(|e| cut.is_none_or(|c| e.start.to_utc(zone) >= c))
+            .collect())
+    }
+
+    /// An edit of one instance of a series stored instance by instance ([`EventCodec::series_of`]):
+    /// *this* patches the instance's own id with its etag; *all* has the provider change the series from
+    /// this instance's edit; *following* has it continue the series from here as a new one and then end
+    /// the old one before it, as one `split` row. The series changes are checked against the version of
+    /// the instance the user edited.
+    #[allow(clippy::too_many_arguments)]
+    fn edit_instance_of(
+        &self,
+        target: &Target,
+        e: Event,
+        series: &str,
+        etag: &crate::providers::Etag,
+        scope: Scope,
+        codec: &dyn EventCodec,
+        now: DateTime<Utc>,
+    ) -> Result<Edited> {
+        let remote = target.event.platform_id.clone().ok_or_else(not_pushed)?;
+        let checked =
+            json!({ "etag": etag.0, "etag_of": "checked", "checked_id": remote, "series": series });
+        let (stored, operation, payload) = match scope {
+            Scope::This => {
+                let p = json!({ "etag": etag.0, "event": row_event(&e)? });
+                (e, Operation::Update, p)
+            }
+            Scope::All => {
+                let mut p = checked;
+                p["event"] = row_event(&e)?;
+                p["was"] = json!(target.event.start);
+                (e, Operation::Update, p)
+            }
+            Scope::Following => {
+                let gid = codec.new_event_id();
+                let mut new = e;
+                new.id = codec.local_id(&new.calendar_id, &gid);
+                new.uid = gid.clone();
+                new.platform_id = Some(gid);
+                new.raw = None;
+                let mut p = checked;
+                p["cut"] = json!(target.event.start);
+                p["new"] = row_event(&new)?;
+                p["done"] = json!(0);
+                let later = self.instances_of(
+                    codec,
+                    &target.event.calendar_id,
+                    series,
+                    Some(&target.event.start),
+                )?;
+                // Until the provider sends the new series' instances, its first one stands for it.
+                self.store.write(|w| {
+                    for o in &later {
+                        w.remove_event(&o.id)?;
+                    }
+                    Ok(())
+                })?;
+                (new, Operation::Split, p)
+            }
+        };
+        self.store.write(|w| {
+            w.save_event(&stored)?;
+            w.materialize_group(&stored.calendar_id, &stored.uid)?;
+            w.outbox_add(
+                &stored.calendar_id,
+                &stored.id,
+                operation,
+                &payload.to_string(),
+                now,
+            )
+        })?;
+        Ok(Edited {
+            occurrence_id: stored.id.clone(),
+            event: stored,
+        })
+    }
+
+    /// A delete of one instance of a series stored instance by instance: *this* deletes the instance;
+    /// *all* the series' master; *following* ends the series before it.
+    fn delete_instance_of(
+        &self,
+        target: &Target,
+        series: &str,
+        scope: Scope,
+        codec: &dyn EventCodec,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if scope == Scope::This {
+            return self.queue_delete(codec, &target.event);
+        }
+        let etag = codec.version(&target.event).ok_or_else(not_pushed)?;
+        let remote = target.event.platform_id.clone().ok_or_else(not_pushed)?;
+        let mut payload = json!({ "etag": etag.0, "etag_of": "checked", "checked_id": remote,
+                                  "series": series, "summary": target.event.title });
+        let (from, operation) = if scope == Scope::Following {
+            payload["cut"] = json!(target.event.start);
+            payload["new"] = Value::Null;
+            payload["done"] = json!(0);
+            (Some(&target.event.start), Operation::Split)
+        } else {
+            payload["remote_id"] = json!(series);
+            (None, Operation::Delete)
+        };
+        let gone = self.instances_of(codec, &target.event.calendar_id, series, from)?;
+        self.store.write(|w| {
+            for o in &gone {
+                w.remove_event(&o.id)?;
+            }
+            w.outbox_add(
+                &target.event.calendar_id,
+                &target.event.id,
+                operation,
                 &payload.to_string(),
                 now,
             )

@@ -23,6 +23,8 @@
 //!   answer was lost does not make a second event, and the event comes back under Graph's id.
 
 mod item;
+mod recurrence;
+mod series;
 
 use super::{
     AccountIdentity, CalendarProvider, CalendarRef, ChangePage, Cursor, Etag, ProviderError, Window,
@@ -585,6 +587,15 @@ impl CalendarProvider for Graph {
             Err(e) => Err(e),
         }
     }
+
+    fn change_series(
+        &self,
+        token: &SecretString,
+        calendar: &CalendarRef<'_>,
+        edit: &super::SeriesEdit<'_>,
+    ) -> Result<Vec<RemoteChange>, ProviderError> {
+        self.series(token, calendar, edit)
+    }
 }
 
 impl Graph {
@@ -778,8 +789,9 @@ fn graph_time(w: &When, zone: Zone) -> Value {
     }
 }
 
-/// The body of a create or update: the fields Punctual edits, and the client's id as `transactionId`.
-/// Recurrence is not written: every Graph event Punctual holds is one instance.
+/// The body of a create or update: the fields Punctual edits, the client's id as `transactionId`, and a
+/// series' rule as Graph's `patternedRecurrence` (an event Graph cannot repeat so is refused before it
+/// gets here: [`super::EventCodec::unsupported`]).
 pub fn event_body(e: &Event, zone: Zone) -> Value {
     let event_zone = if e.all_day() { zone } else { e.time_zone };
     let mut v = serde_json::json!({
@@ -794,7 +806,16 @@ pub fn event_body(e: &Event, zone: Zone) -> Value {
     if let Some(id) = &e.platform_id {
         v["transactionId"] = Value::String(id.clone());
     }
+    if let Ok(Some(r)) = recurrence::patterned(e, zone) {
+        v["recurrence"] = r;
+    }
     v
+}
+
+/// A field of the JSON Graph last sent for `e`.
+fn raw_field(e: &Event, key: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(e.raw.as_deref()?).ok()?;
+    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The version Graph sent with an event (`@odata.etag`), kept in its raw JSON.
@@ -840,9 +861,37 @@ impl super::EventCodec for GraphCodec {
 
     fn decode(&self, body: &Value, calendar_id: &str, zone: Zone) -> Option<Event> {
         match map_item(&body.to_string(), None, calendar_id, zone) {
-            Ok(Some(RemoteChange::Upsert(e))) => Some(*e),
+            Ok(Some(RemoteChange::Upsert(e))) => {
+                let mut e = *e;
+                // The read path stores instances only; a body written here may carry a series' rule.
+                e.recurrence = body
+                    .get("recurrence")
+                    .filter(|r| !r.is_null())
+                    .and_then(recurrence::rrule_of);
+                Some(e)
+            }
             _ => None,
         }
+    }
+
+    fn unsupported(&self, event: &Event, zone: Zone) -> Option<String> {
+        recurrence::patterned(event, zone).err()
+    }
+
+    /// Occurrences and exceptions name their master in `seriesMasterId`.
+    fn series_of(&self, event: &Event) -> Option<String> {
+        match raw_field(event, "type").as_deref() {
+            Some("occurrence" | "exception") => raw_field(event, "seriesMasterId"),
+            _ => None,
+        }
+    }
+
+    fn assigns_ids(&self) -> bool {
+        true
+    }
+
+    fn is_unstored_master(&self, event: &Event) -> bool {
+        raw_field(event, "type").as_deref() == Some("seriesMaster")
     }
 }
 

@@ -161,6 +161,56 @@ pub trait EventCodec: Send + Sync {
     fn encode(&self, event: &Event, zone: Zone) -> serde_json::Value;
     /// A body made by [`EventCodec::encode`], read back as the event of `calendar_id` it writes.
     fn decode(&self, body: &serde_json::Value, calendar_id: &str, zone: Zone) -> Option<Event>;
+    /// Why the provider cannot hold `event` as it is (a repeat rule it has no way to express), in a
+    /// sentence for the user; `None` when it can. Asked before anything is stored or queued.
+    fn unsupported(&self, _event: &Event, _zone: Zone) -> Option<String> {
+        None
+    }
+    /// The provider's id of the series `event` is an instance of, for providers whose instances
+    /// Punctual stores one by one, each under its own id, without their master (Graph's occurrences and
+    /// exceptions). `None` for everything else, Google's instances among them (their master is stored).
+    fn series_of(&self, _event: &Event) -> Option<String> {
+        None
+    }
+    /// Whether the provider stores a created event under an id of its own (Graph), so that the client's id
+    /// is only the create's idempotency key.
+    fn assigns_ids(&self) -> bool {
+        false
+    }
+    /// Whether `event`, as the provider answered a write, is a series master that Punctual does not
+    /// store (see [`EventCodec::series_of`]): its instances are stored instead
+    /// ([`SeriesOp::Read`]).
+    fn is_unstored_master(&self, _event: &Event) -> bool {
+        false
+    }
+}
+
+/// A change to a whole series at a provider whose instances Punctual stores one by one
+/// ([`EventCodec::series_of`]): the provider reads the master itself.
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesEdit<'a> {
+    /// The provider's id of the series master.
+    pub master_id: &'a str,
+    /// Where instances are stored (the sync's full window): the instances a change returns.
+    pub window: Window,
+    pub op: SeriesOp<'a>,
+}
+
+/// What a [`SeriesEdit`] does. Each one is safe to repeat: a retry finds what an attempt whose answer was
+/// lost already did, and does not do it twice.
+#[derive(Clone, Copy, Debug)]
+pub enum SeriesOp<'a> {
+    /// Nothing: the series' instances in the window, to store.
+    Read,
+    /// Every instance takes the fields of `edited` (one occurrence as the user changed it), and moves
+    /// by as much as `edited` moved from `was`, the start the user saw.
+    All { edited: &'a Event, was: &'a When },
+    /// A new series that goes on as this one would from the occurrence originally at `cut`, with the
+    /// fields and times of `edited`, created under `edited.platform_id` as the client's key.
+    Continue { edited: &'a Event, cut: &'a When },
+    /// The series ends before the occurrence originally at `cut`, and its exceptions from then on go; a
+    /// series ended there already is left as it is.
+    EndBefore { cut: &'a When },
 }
 
 /// The codec of a provider whose calendars Punctual writes to; `None` for read-only ones.
@@ -237,4 +287,18 @@ pub trait CalendarProvider: Send + Sync {
         event_remote_id: &str,
         etag: Option<&Etag>,
     ) -> Result<(), ProviderError>;
+
+    /// Changes a series whose instances Punctual stores one by one ([`EventCodec::series_of`]), and
+    /// returns what to store: the instances in the edit's window as they are now, and the removal of those
+    /// that are gone. Providers that store masters never get one.
+    fn change_series(
+        &self,
+        _token: &SecretString,
+        _calendar: &CalendarRef<'_>,
+        _edit: &SeriesEdit<'_>,
+    ) -> Result<Vec<RemoteChange>, ProviderError> {
+        Err(ProviderError::Other(
+            "this provider keeps its series as masters, which are changed directly".into(),
+        ))
+    }
 }

@@ -65,6 +65,15 @@ pub trait ProviderSpec: Send + Sync {
     fn public_client(&self) -> bool {
         false
     }
+    /// Where an OAuth client the user stores for this provider is kept: the settings key of its id, and the
+    /// keychain key of its secret (never SQLite). Named by the slug, so a provider's stored client keeps
+    /// its keys across versions.
+    fn stored_client_keys(&self) -> (String, String) {
+        (
+            format!("{}_oauth_client", self.slug()),
+            format!("oauth_client/{}/client_secret", self.slug()),
+        )
+    }
     /// The API client at `setup.api_url`.
     fn client(&self, setup: &ProviderSetup) -> Result<Box<dyn CalendarProvider>>;
     /// Revokes a refresh token at the provider, so a disconnected account's grant is dead there too.

@@ -48,7 +48,7 @@
 //! [`expand`] does not fail on a stored event: a stored event never vanishes because of its rule.
 
 mod lenient;
-mod rule;
+pub(crate) mod rule;
 
 use crate::model::Recurrence;
 use crate::time::{When, Zone};

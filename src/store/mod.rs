@@ -29,7 +29,7 @@ pub use joins::bad_setting;
 pub use occurrences::{
     instance_id, OccurrenceRow, PageDirection, PageKey, WindowQuery, MAX_INSTANCES_PER_RANGE,
 };
-pub use outbox::OutboxRow;
+pub use outbox::{Operation, OutboxRow};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::Zone;

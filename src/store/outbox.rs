@@ -21,14 +21,54 @@ pub struct OutboxRow {
     /// `create`, `update`, `delete`, or `split` (a series ended before an occurrence, then a new series
     /// from it and the old exceptions after it dropped: steps pushed in order, with their progress saved).
     pub operation: String,
-    /// The provider's request body and preconditions, as JSON.
+    /// As JSON: the user's event in our model (`event`; `master` and `new` for a split), which the
+    /// provider's codec encodes when the row is pushed, and the precondition (`etag`, and what it is the
+    /// version of). Rows queued by versions before that hold the provider's request body instead, which
+    /// the push still reads through the codec.
     pub payload: String,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
 }
 
+/// What a row asks the provider to do; the table's CHECK admits exactly these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    /// A series ended before an occurrence and continued from it: steps, with their progress saved.
+    Split,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Split => "split",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Operation> {
+        [
+            Operation::Create,
+            Operation::Update,
+            Operation::Delete,
+            Operation::Split,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
 impl OutboxRow {
+    /// The row's operation; `None` only for a value the table's CHECK would refuse.
+    pub fn op(&self) -> Option<Operation> {
+        Operation::parse(&self.operation)
+    }
+
     /// Why the provider refused this row, if it is a conflict.
     pub fn conflict_message(&self) -> Option<&str> {
         self.last_error.as_deref()?.strip_prefix(CONFLICT)
@@ -79,14 +119,20 @@ impl Writer<'_> {
         &self,
         calendar_id: &str,
         event_id: &str,
-        operation: &str,
+        operation: Operation,
         payload: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.conn().execute(
             "INSERT INTO outbox (calendar_id, event_id, operation, payload, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![calendar_id, event_id, operation, payload, now.to_rfc3339()],
+            params![
+                calendar_id,
+                event_id,
+                operation.as_str(),
+                payload,
+                now.to_rfc3339()
+            ],
         )?;
         Ok(())
     }

@@ -71,6 +71,11 @@
 //!   ("MailboxConcurrency"); `max_concurrency()` is the most ever in flight for one mailbox, the refused one
 //!   included, so a test can assert the client never went past 4. `latency` holds each API answer (outside
 //!   the lock) so concurrency is visible.
+//! - `GET /me/events/{id}/instances?startDateTime=..&endDateTime=..` lists a master's occurrences and
+//!   exceptions overlapping the window, in full (one page).
+//! - `set_offline(true)` makes the server unreachable: requests are read and the connection closed, with
+//!   nothing logged or done. `fault_on(prefix, fault)` aims a fault at the first request whose
+//!   "METHOD /path" starts with `prefix`, whatever else is queued.
 //! - `add_singles` loads many single events under one lock, for benchmarks.
 
 #![allow(dead_code)]
@@ -318,6 +323,8 @@ pub struct State {
     /// How long each API answer takes, as a real server's round trip would.
     pub latency: std::time::Duration,
     faults: VecDeque<Fault>,
+    /// Faults for the first API request whose "METHOD /path" starts with a prefix (`fault_on`).
+    targeted: Vec<(String, Fault)>,
     chaos: Option<(u64, u32)>,
     pub log: Vec<Logged>,
     /// Every access and refresh token ever issued, for the no-secrets-in-storage test.
@@ -327,6 +334,12 @@ pub struct State {
     pub max_in_flight: usize,
     /// Outlook's per-mailbox concurrency limit.
     pub concurrency_limit: usize,
+    /// A POST repeating a transactionId answers 409 instead of the event it made: Graph's docs name no
+    /// status for the repeat, so the client is tested against this answer too.
+    pub duplicate_transaction_conflict: bool,
+    /// Unreachable: every request but `_control` is read, then the connection is closed unanswered and
+    /// nothing takes effect, as when the network is down.
+    pub offline: bool,
     /// The Retry-After of a MailboxConcurrency 429.
     pub concurrency_retry_after: u64,
 }
@@ -1512,6 +1525,13 @@ impl State {
                 .get(&(mailbox, tx.clone()))
                 .and_then(|id| self.stored(id))
             {
+                if self.duplicate_transaction_conflict {
+                    return graph_error(
+                        409,
+                        "ErrorDuplicateTransactionId",
+                        "An event with this transactionId already exists.",
+                    );
+                }
                 return out.respond(json_response(201, self.render(&s.item, &out, false)));
             }
         }
@@ -1671,6 +1691,40 @@ impl State {
         }
     }
 
+    /// `GET /me/events/{id}/instances?startDateTime=..&endDateTime=..`: a series master's occurrences and
+    /// exceptions overlapping the window, in full, by start (one page: the fake's series are small).
+    fn list_instances(&self, req: &Request, mailbox: usize, id: &str) -> Response {
+        let out = Out::of(req);
+        let Some(m) = self.stored(id).filter(|m| m.kind() == "seriesMaster") else {
+            return not_found();
+        };
+        if self.owns(mailbox, &m.cal).is_none() {
+            return not_found();
+        }
+        let (Some(from), Some(to)) = (
+            param(&req.query, "startDateTime").and_then(|s| parse_instant(s)),
+            param(&req.query, "endDateTime").and_then(|s| parse_instant(s)),
+        ) else {
+            return bad_request("startDateTime and endDateTime are required.");
+        };
+        let value: Vec<Value> = self
+            .full_entries(&m.cal, from, to)
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Occurrence { master, start } if master == id => {
+                    let m = self.stored(&master)?;
+                    Some(self.render(&self.occurrence_item(m, start), &out, false))
+                }
+                Entry::Item(i) => self
+                    .stored(&i)
+                    .filter(|s| s.item["seriesMasterId"].as_str() == Some(id))
+                    .map(|s| self.render(&s.item, &out, false)),
+                _ => None,
+            })
+            .collect();
+        out.respond(json_response(200, json!({ "value": value })))
+    }
+
     fn calendar_json(c: &FakeCalendar) -> Value {
         json!({"id": c.id, "name": c.name, "color": c.color, "hexColor": c.hex_color,
                "isDefaultCalendar": c.is_default, "changeKey": b64url(c.id.as_bytes()),
@@ -1746,6 +1800,9 @@ impl State {
                 self.get_event(req, mailbox, Some(cal), id)
             }
             ("GET", ["v1.0", "me", "events", id]) => self.get_event(req, mailbox, None, id),
+            ("GET", ["v1.0", "me", "events", id, "instances"]) => {
+                self.list_instances(req, mailbox, id)
+            }
             ("POST", ["v1.0", "me", "calendars", cal, "events"]) => {
                 let cal = cal.to_string();
                 self.create(req, mailbox, &cal)
@@ -1829,7 +1886,16 @@ impl State {
             .header("Retry-After", self.concurrency_retry_after.to_string());
             return (r, None);
         }
-        let r = match self.next_fault() {
+        let line = format!("{} {}", req.method, req.path);
+        let fault = match self
+            .targeted
+            .iter()
+            .position(|(p, _)| line.starts_with(p.as_str()))
+        {
+            Some(i) => Some(self.targeted.remove(i).1),
+            None => self.next_fault(),
+        };
+        let r = match fault {
             None | Some(Fault::Pass) => self.route(req, mailbox),
             Some(Fault::TooMany { retry_after }) => json_response(
                 429,
@@ -2245,6 +2311,10 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     while let Some(req) = read_request(&mut stream) {
         let (resp, latency, slot) = {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+            // Unanswered and unlogged: the request never reached Graph.
+            if s.offline && !req.path.starts_with("/_control") {
+                return;
+            }
             let mut q: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             q.sort();
             let mut headers = req.headers.clone();
@@ -2347,6 +2417,7 @@ impl FakeGraph {
             replay: false,
             latency: std::time::Duration::ZERO,
             faults: VecDeque::new(),
+            targeted: Vec::new(),
             chaos: None,
             log: Vec::new(),
             issued: Vec::new(),
@@ -2354,6 +2425,8 @@ impl FakeGraph {
             max_in_flight: 0,
             concurrency_limit: 4,
             concurrency_retry_after: 1,
+            offline: false,
+            duplicate_transaction_conflict: false,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -2575,6 +2648,17 @@ impl FakeGraph {
 
     pub fn unrevoke(&self) {
         self.state().revoked = false;
+    }
+
+    /// Makes the server unreachable (see `State::offline`), or reachable again.
+    pub fn set_offline(&self, offline: bool) {
+        self.state().offline = offline;
+    }
+
+    /// Answers the first API request whose "METHOD /path" (e.g. "PATCH /v1.0/me/events/") starts with
+    /// `prefix` with `f`, whatever else is queued.
+    pub fn fault_on(&self, prefix: &str, f: Fault) {
+        self.state().targeted.push((prefix.to_string(), f));
     }
 
     pub fn push_fault(&self, f: Fault) {
