@@ -1,6 +1,7 @@
 //! Fuzz the iCalendar parser and what an import does next: no input may panic it, a parse keeps at most
-//! MAX_WARNINGS warnings (plus the summary line), every series it yields expands, and what it yields writes
-//! out as a file that parses again.
+//! MAX_WARNINGS warnings (plus the summary line), and every series it yields expands. The writer is left to
+//! tests/ical_roundtrip.rs: its VTIMEZONE transitions cost milliseconds under coverage instrumentation, which
+//! took the target from thousands of runs a second to under a hundred.
 #![no_main]
 
 #[path = "shared/mod.rs"]
@@ -25,10 +26,4 @@ fuzz_target!(|data: &[u8]| {
         parsed.warnings.len()
     );
     shared::expand_groups(&parsed.events, zone);
-    let text = ical::write(parsed.name.as_deref().unwrap_or("Fuzz"), &parsed.events);
-    let again = ical::parse(&text, &opts);
-    assert!(
-        again.is_ok(),
-        "what write emits is iCalendar, so it must parse: {again:?}"
-    );
 });
