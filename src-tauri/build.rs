@@ -42,8 +42,8 @@ fn punctual_desktop_commands() -> &'static [&'static str] {
         "dismiss_conflict",
         "sync_interval",
         "set_sync_interval",
-        "google_client",
-        "set_google_client",
+        "oauth_client",
+        "set_oauth_client",
         "startup_marks",
     ]
 }

@@ -611,3 +611,81 @@ fn the_client_secret_can_come_from_stdin_instead_of_a_flag() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_microsoft_client_id_stored_with_config_is_the_one_connect_microsoft_signs_in_with() {
+    let Some(ks) = KeyringSession::start() else {
+        return;
+    };
+    let graph = support::fake_graph::FakeGraph::start();
+    let data = tempfile::tempdir().expect("a data dir");
+    // The fake's endpoints, but no client id in the environment: only the stored one can name it.
+    let cmd = || {
+        let mut c = ks.punctual(data.path());
+        c.env("PUNCTUAL_MICROSOFT_AUTH_URL", graph.auth_url("common"))
+            .env("PUNCTUAL_MICROSOFT_TOKEN_URL", graph.token_url("common"))
+            .env("PUNCTUAL_MICROSOFT_API_URL", graph.api_url())
+            .env_remove("PUNCTUAL_MICROSOFT_CLIENT_ID");
+        c
+    };
+    let rt = graph.issue_refresh_token();
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "connect",
+            "microsoft",
+            "--refresh-token-stdin",
+            "--no-sync",
+        ],
+        &rt,
+    );
+    assert_eq!(
+        error_code(&o),
+        "invalid_input",
+        "with no client id anywhere, connect says so before any request"
+    );
+
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "config",
+            "microsoft-client",
+            "--client-id",
+            support::fake_graph::CLIENT_ID,
+        ],
+        "",
+    );
+    assert!(
+        o.status.success(),
+        "storing a public client (no secret) works: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json_of(&o),
+        serde_json::json!({"client_id": support::fake_graph::CLIENT_ID, "client_secret_set": false}),
+        "the answer shows the stored id"
+    );
+    let o = run(
+        cmd(),
+        &[
+            "--json",
+            "connect",
+            "microsoft",
+            "--refresh-token-stdin",
+            "--no-sync",
+        ],
+        &rt,
+    );
+    assert!(
+        o.status.success(),
+        "connect signs in with the stored client id (the fake's token endpoint checks it): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json_of(&o)["provider"],
+        "outlook_calendar",
+        "a Microsoft account is connected"
+    );
+}

@@ -1734,11 +1734,15 @@ fn the_oauth_client_secret_lives_in_the_keychain_never_in_sqlite() {
         "into the keychain"
     );
     h.app
-        .set_google_client("new.apps.example", Some("fresh-shh-456"))
+        .set_oauth_client(
+            punctual::model::Provider::GoogleCalendar,
+            "new.apps.example",
+            Some("fresh-shh-456"),
+        )
         .expect("a new client");
     assert!(
         h.app
-            .google_client()
+            .oauth_client(punctual::model::Provider::GoogleCalendar)
             .expect("view")
             .expect("set")
             .client_secret_set,

@@ -12,7 +12,7 @@
 //! the timer's own thread, never on the async runtime's workers.
 
 use crate::commands::Core;
-use punctual::app::{App, ConflictView, ConnectRequest, GoogleClientView, SignIn};
+use punctual::app::{App, ClientView, ConflictView, ConnectRequest, SignIn};
 use punctual::auth::{Cancel, LoopbackFlow};
 use punctual::desktop_host::SystemOpener;
 use punctual::error::{Error, ErrorCode, Result};
@@ -441,22 +441,30 @@ pub fn set_sync_interval(
     Ok(())
 }
 
-/// The Google OAuth client stored in the settings (never its secret; only whether one is set).
+/// The OAuth client of `provider` (a registry slug) stored in the settings (never its secret; only whether
+/// one is set).
 #[tauri::command(async)]
-pub fn google_client(core: State<'_, Core>) -> Result<Option<GoogleClientView>> {
-    core.with(|app| app.google_client())
+pub fn oauth_client(core: State<'_, Core>, provider: String) -> Result<Option<ClientView>> {
+    core.with(|app| {
+        let spec = app.providers().by_name(&provider)?;
+        app.oauth_client(spec.provider())
+    })
 }
 
-/// Stores the Google OAuth client that "Connect Google" uses when the environment names none. Replaces both
+/// Stores the OAuth client that "Connect <provider>" uses when the environment names none. Replaces both
 /// fields: without a secret, a stored one is dropped.
 #[tauri::command(async)]
-pub fn set_google_client(
+pub fn set_oauth_client(
     core: State<'_, Core>,
+    provider: String,
     client_id: String,
     client_secret: Option<String>,
-) -> Result<GoogleClientView> {
+) -> Result<ClientView> {
     let secret = client_secret.filter(|s| !s.trim().is_empty());
-    core.with(|app| app.set_google_client(&client_id, secret.as_deref()))
+    core.with(|app| {
+        let spec = app.providers().by_name(&provider)?;
+        app.set_oauth_client(spec.provider(), &client_id, secret.as_deref())
+    })
 }
 
 #[cfg(test)]
@@ -539,7 +547,9 @@ mod tests {
         let secrets: Arc<dyn Secrets> = Arc::new(punctual::secrets::MemorySecrets::new());
         App::open(dir.path())
             .map(|app| app.with_secrets(Arc::clone(&secrets)))
-            .and_then(|app| app.set_google_client("desk-test.apps.example", None))
+            .and_then(|app| {
+                app.set_oauth_client(Provider::GoogleCalendar, "desk-test.apps.example", None)
+            })
             .expect("a stored Google client to sign in with");
         let accounts = Accounts::with_secrets(Some(dir.path()), Some(secrets));
         let messages = Mutex::new(Vec::<String>::new());

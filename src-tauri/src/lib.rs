@@ -164,8 +164,8 @@ pub fn run() -> Result<(), tauri::Error> {
             accounts::dismiss_conflict,
             accounts::sync_interval,
             accounts::set_sync_interval,
-            accounts::google_client,
-            accounts::set_google_client,
+            accounts::oauth_client,
+            accounts::set_oauth_client,
             #[cfg(feature = "startup-trace")]
             startup_trace::startup_marks,
         ]))

@@ -8,7 +8,6 @@
 mod accounts;
 mod cursor;
 mod edit;
-mod google_client;
 mod ics;
 mod joins;
 mod oauth_client;
@@ -21,7 +20,6 @@ mod writes;
 pub use accounts::{
     ConnectRequest, Disconnected, SignIn, DEFAULT_SYNC_MINUTES, SYNC_INTERVAL_SETTING,
 };
-pub use google_client::{GoogleClientView, GOOGLE_CLIENT_SETTING};
 pub use joins::{new_plan_id, JoinHost, JoinOutcome, LoopSignal, NextMeeting};
 pub use oauth_client::ClientView;
 pub use push::{ConflictChange, ConflictView};

@@ -28,6 +28,7 @@ struct Stored {
 }
 
 /// What the settings say about a provider's OAuth client, without the secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClientView {
     pub client_id: String,

@@ -9,7 +9,7 @@ import type { ConnectionCalendar } from './bindings/ConnectionCalendar';
 import type { Error as CoreError } from './bindings/Error';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { EventInput } from './bindings/EventInput';
-import type { GoogleClientView } from './bindings/GoogleClientView';
+import type { ClientView } from './bindings/ClientView';
 import type { EventPage } from './bindings/EventPage';
 import type { EventView } from './bindings/EventView';
 import type { ImportReport } from './bindings/ImportReport';
@@ -34,7 +34,7 @@ export type {
   EventInput,
   EventPage,
   EventView,
-  GoogleClientView,
+  ClientView,
   ImportReport,
   JoinOutcome,
   JoinRules,
@@ -114,10 +114,10 @@ export interface Backend {
   syncInterval(): Promise<number>;
   /** Sets how often accounts sync (1 to 1440 minutes); the next sync is that far from now. */
   setSyncInterval(minutes: number): Promise<void>;
-  /** The Google OAuth client stored in the settings, if any (never its secret). */
-  googleClient(): Promise<GoogleClientView | null>;
-  /** Stores the OAuth client "Connect Google" uses; replaces both fields (no secret drops a stored one). */
-  setGoogleClient(clientId: string, clientSecret: string | null): Promise<GoogleClientView>;
+  /** The provider's OAuth client stored in the settings, if any (never its secret). */
+  oauthClient(provider: ProviderSlug): Promise<ClientView | null>;
+  /** Stores the OAuth client "Connect <provider>" uses; replaces both fields (no secret drops a stored one). */
+  setOAuthClient(provider: ProviderSlug, clientId: string, clientSecret: string | null): Promise<ClientView>;
   /** Calls `handler` with each step of a connect or sync. Returns an unsubscribe. */
   onSyncActivity(handler: (activity: SyncActivity) => void): Promise<() => void>;
   /** Calls `handler` whenever the core's data changed (this window, the CLI, a sync). Returns an unsubscribe. */

@@ -7,9 +7,10 @@ import type {
   CoreError,
   EventInput,
   EventView,
-  GoogleClientView,
+  ClientView,
   JoinRules,
   NextMeeting,
+  ProviderSlug,
   Settings,
   SyncActivity,
 } from './backend';
@@ -29,7 +30,8 @@ export interface MockBackend extends Backend {
   emitChange(): void;
   connectionList: Connection[];
   storedSyncMinutes: number;
-  storedClient: GoogleClientView | null;
+  /** The stored OAuth client of each provider. */
+  storedClients: Partial<Record<ProviderSlug, ClientView>>;
   /** What connectAccount resolves with; the call waits until `finishConnect` when null. */
   nextConnection: Connection | null;
   /** Ends a waiting connectAccount: with the connection, or rejects with the error. */
@@ -260,14 +262,16 @@ export function mockBackend(events: EventView[] = []): MockBackend {
     },
     connectionList: [],
     storedSyncMinutes: 5,
-    storedClient: null,
-    googleClient: async () => mock.storedClient,
-    setGoogleClient: async (clientId, clientSecret) => {
-      mock.accountCalls.push(`client:${clientId}:${clientSecret ?? ''}`);
+    storedClients: {},
+    oauthClient: async (provider) => mock.storedClients[provider] ?? null,
+    setOAuthClient: async (provider, clientId, clientSecret) => {
+      // Google's calls are recorded as `client:ID:SECRET`, every other provider's as `client:PROVIDER:ID:SECRET`.
+      mock.accountCalls.push(`client:${provider === 'google' ? '' : `${provider}:`}${clientId}:${clientSecret ?? ''}`);
       takeError(mock);
-      if (!clientId.trim()) throw { code: 'invalid_input', message: 'the Google OAuth client_id must not be empty', field: 'client_id' };
-      mock.storedClient = { client_id: clientId.trim(), client_secret_set: !!clientSecret };
-      return mock.storedClient;
+      if (!clientId.trim()) throw { code: 'invalid_input', message: `the ${provider} OAuth client_id must not be empty`, field: 'client_id' };
+      const stored = { client_id: clientId.trim(), client_secret_set: !!clientSecret };
+      mock.storedClients[provider] = stored;
+      return stored;
     },
     syncInterval: async () => mock.storedSyncMinutes,
     setSyncInterval: async (minutes) => {

@@ -39,8 +39,9 @@ export function tauriBackend(): Backend {
     dismissConflict: (id) => invoke('dismiss_conflict', { id }),
     syncInterval: () => invoke('sync_interval'),
     setSyncInterval: (minutes) => invoke('set_sync_interval', { minutes }),
-    googleClient: () => invoke('google_client'),
-    setGoogleClient: (clientId, clientSecret) => invoke('set_google_client', { clientId, clientSecret }),
+    oauthClient: (provider) => invoke('oauth_client', { provider }),
+    setOAuthClient: (provider, clientId, clientSecret) =>
+      invoke('set_oauth_client', { provider, clientId, clientSecret }),
     onSyncActivity: async (handler) => listen<SyncActivity>(ACTIVITY_EVENT, (e) => handler(e.payload)),
     onChange: async (handler) => listen(CHANGED_EVENT, () => handler()),
   };

@@ -194,8 +194,8 @@ describe('Accounts on the connections page', () => {
     await fireEvent.click(screen.getByTestId('client-save'));
     expect(await screen.findByTestId('client-error'), 'an empty id is refused by the core').toBeInTheDocument();
 
-    await fireEvent.input(screen.getByLabelText('Client id'), { target: { value: ' 123.apps.googleusercontent.com ' } });
-    await fireEvent.input(screen.getByLabelText('Client secret'), { target: { value: 'GOCSPX-x' } });
+    await fireEvent.input(screen.getByTestId('client-id'), { target: { value: ' 123.apps.googleusercontent.com ' } });
+    await fireEvent.input(screen.getByTestId('client-secret'), { target: { value: 'GOCSPX-x' } });
     await fireEvent.click(screen.getByTestId('client-save'));
     expect(await screen.findByTestId('client-saved')).toBeInTheDocument();
     expect(backend.accountCalls.at(-1), 'id and secret are stored trimmed').toBe('client:123.apps.googleusercontent.com:GOCSPX-x');
@@ -223,12 +223,22 @@ describe('Accounts on the connections page', () => {
     expect(backend.accountCalls).toEqual(['connect:microsoft', 'cancel']);
     expect(screen.queryByTestId('connect-error'), 'a cancel is not a failure').toBeNull();
 
-    // Without a Microsoft client: the error names Microsoft, and the Google client form stays shut, since
-    // storing a Google client would not answer it.
+    // Without a Microsoft client: the error names Microsoft, and Microsoft's client form opens, not Google's,
+    // since storing a Google client would not answer it.
     backend.nextError = { code: 'invalid_input', message: 'no Microsoft OAuth client id', field: 'client_id' };
     await fireEvent.click(screen.getByRole('button', { name: 'Connect Microsoft' }));
     expect(await screen.findByTestId('connect-error')).toHaveTextContent('Microsoft was not connected: no Microsoft OAuth client id');
     expect(screen.getByTestId('client-settings'), 'the Google client form is not the fix').not.toHaveAttribute('open');
+    expect(screen.getByTestId('microsoft-client-settings'), 'the Microsoft one is, and it opens by itself').toHaveAttribute('open');
+    expect(screen.queryByTestId('microsoft-client-secret'), 'a public client has no secret to ask for').toBeNull();
+    await fireEvent.input(screen.getByTestId('microsoft-client-id'), { target: { value: ' 5e3ce6c0-2b1f-4285-8d4b-75ee78787346 ' } });
+    await fireEvent.click(screen.getByTestId('microsoft-client-save'));
+    expect(await screen.findByTestId('microsoft-client-saved')).toHaveTextContent('Connect Microsoft signs in with it');
+    expect(backend.accountCalls.at(-1), 'the id is stored trimmed, for Microsoft, with no secret').toBe(
+      'client:microsoft:5e3ce6c0-2b1f-4285-8d4b-75ee78787346:',
+    );
+    expect(screen.queryByTestId('connect-error'), 'the missing-client error is answered').toBeNull();
+    expect(screen.getByTestId('microsoft-client-settings')).toHaveTextContent('Microsoft sign-in client: 5e3ce6c0-2b1f-4285-8d4b-75ee78787346');
 
     backend.nextConnection = sampleConnection({ id: 'conn-ms', provider: 'outlook_calendar', account_email: 'jane@contoso.example' });
     await fireEvent.click(screen.getByRole('button', { name: 'Connect Microsoft' }));
