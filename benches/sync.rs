@@ -206,10 +206,14 @@ fn main() {
     }
 }
 
-/// The fake Graph's page size: Graph's own default for calendarView delta is 10 per page, which would
-/// measure round trips; the bench asks for the provider's page size as the app does.
+/// The fake Graph's page size: the provider's own (`Prefer: odata.maxpagesize`), as the app asks for it, or
+/// `PUNCTUAL_BENCH_GRAPH_PAGE_SIZE`, to see what the page size costs (pages are transactions).
 fn graph_page_size() -> usize {
-    punctual::providers::microsoft::PAGE_SIZE as usize
+    std::env::var("PUNCTUAL_BENCH_GRAPH_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(punctual::providers::microsoft::PAGE_SIZE as usize)
 }
 
 /// One GET with a bearer token and extra headers, answering the body.
