@@ -6,13 +6,16 @@
 //! path, and the freeing of a stored page's events goes back to the caller's thread, which allocated them.
 //!
 //! Group commit: pages that queued up while the writer was busy go into its next transaction together,
-//! up to [`MAX_GROUP`]. A page's inserts rewrite leaves of random-key indexes all over the file, so each
-//! commit wrote nearly every index page to the log again; fewer, larger commits write (and later
-//! checkpoint) those pages fewer times.
+//! up to [`GROUP_CHANGES`] changes. A page's inserts rewrite leaves of random-key indexes all over the
+//! file, so each commit wrote nearly every index page to the log again; fewer, larger commits write (and
+//! later checkpoint) those pages fewer times. The bound is in changes, not pages, because providers page
+//! differently: Google sends 2,500 events a page, Graph 200, and four of Graph's pages to a transaction
+//! made its store stage three times as slow per event (benches/sync.rs).
 //!
 //! What does not change: pages are stored in the order they were pushed, each followed in its transaction
 //! by the cursor after it, so a crash still leaves the store at the end of some page. At most
-//! [`MAX_GROUP`] pages are being written and fewer wait, which bounds the memory a fast fetch can pile up.
+//! [`MAX_QUEUED_CHANGES`] changes are pushed and not yet stored, which bounds the memory a fast fetch can
+//! pile up.
 
 use super::{FetchPhase, ReadyPage, SyncState};
 use crate::error::{Error, ErrorCode, Result};
@@ -48,11 +51,14 @@ pub struct Pipeline {
     done: mpsc::Receiver<Done>,
     /// Pages pushed whose outcome has not been received.
     in_flight: usize,
+    /// The changes those pages hold.
+    queued_changes: usize,
 }
 
 impl Pipeline {
-    /// Runs link detection and encodes the rows here, then queues the page for the writer. Waits while the writer is
-    /// busy and a page is already queued. Returns the pages stored since the last call, in order.
+    /// Runs link detection and encodes the rows here, then queues the page for the writer. Waits while the
+    /// pages not yet stored hold too many changes to add this one ([`MAX_QUEUED_CHANGES`]). Returns the
+    /// pages stored since the last call, in order.
     pub fn push(
         &mut self,
         changes: Vec<RemoteChange>,
@@ -67,9 +73,18 @@ impl Pipeline {
             now,
         };
         let mut stored = self.ready()?;
+        let size = job.page.changes.len();
+        while self.in_flight > 0 && self.queued_changes + size > MAX_QUEUED_CHANGES {
+            let Ok(done) = self.done.recv() else {
+                self.in_flight = 0;
+                return Err(writer_gone());
+            };
+            stored.push(self.receive(done)?);
+        }
         let sent = self.jobs.as_ref().map(|jobs| jobs.send(job).is_ok());
         if sent == Some(true) {
             self.in_flight += 1;
+            self.queued_changes += size;
             return Ok(stored);
         }
         // The writer stopped: the outcome it sent last says why.
@@ -111,13 +126,25 @@ impl Pipeline {
 
     fn receive(&mut self, (outcome, page): Done) -> Result<Stored> {
         self.in_flight -= 1;
+        let size = page
+            .as_ref()
+            .map_or(self.queued_changes, |p| p.changes.len());
+        self.queued_changes = self.queued_changes.saturating_sub(size);
         drop(page);
         outcome
     }
 }
 
-/// The most pages one transaction stores (2,500 events each from Google).
-const MAX_GROUP: usize = 4;
+/// The most changes one transaction takes from the queue (four of Google's pages): once a group holds
+/// this many, the pages after it wait for the next transaction.
+pub const GROUP_CHANGES: usize = 10_000;
+
+/// The most changes pushed and not yet stored: a transaction's worth being written and as much waiting.
+pub const MAX_QUEUED_CHANGES: usize = 2 * GROUP_CHANGES;
+
+/// The queue's length in pages; the real bound is [`MAX_QUEUED_CHANGES`], kept by [`Pipeline::push`]. A
+/// page is at least one change, but the pages of a sync are rarely that small.
+const QUEUE_PAGES: usize = 256;
 
 /// Stores queued pages in one transaction, each page's changes followed by its cursor, in push order.
 /// Returns each page's expansion warnings.
@@ -146,17 +173,22 @@ pub fn with_pipeline<R>(
     fetch: impl FnOnce(&mut Pipeline) -> Result<R>,
 ) -> Result<R> {
     std::thread::scope(|scope| {
-        let (jobs, queue) = mpsc::sync_channel::<Job>(MAX_GROUP - 1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_PAGES);
         let (report, done) = mpsc::channel::<Done>();
         let writer = std::thread::Builder::new()
             .name("punctual-sync-writer".into())
             .spawn_scoped(scope, move || {
                 while let Ok(first) = queue.recv() {
-                    // Whatever else is already queued joins this transaction (group commit).
+                    // Whatever else is already queued joins this transaction (group commit), up to
+                    // GROUP_CHANGES: a page is never split, so a group may end a page past it.
+                    let mut size = first.page.changes.len();
                     let mut group = vec![first];
-                    while group.len() < MAX_GROUP {
+                    while size < GROUP_CHANGES {
                         match queue.try_recv() {
-                            Ok(job) => group.push(job),
+                            Ok(job) => {
+                                size += job.page.changes.len();
+                                group.push(job);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -192,6 +224,7 @@ pub fn with_pipeline<R>(
             jobs: Some(jobs),
             done,
             in_flight: 0,
+            queued_changes: 0,
         };
         let result = fetch(&mut pipeline);
         pipeline.jobs = None;
