@@ -56,10 +56,13 @@ impl<'a> Field<'a> {
         self.0.is_some_and(|r| r.get() != "null")
     }
 
-    /// A string field of the object this field holds.
+    /// A string field of the object this field holds. Read with a visitor that keeps only that member:
+    /// this runs a few times for every event of a sync, and a map of every member cost an allocation each.
     pub(super) fn member(&self, name: &str) -> Option<Cow<'a, str>> {
-        let obj: std::collections::HashMap<&'a str, Field<'a>> = self.read()?;
-        obj.get(name).and_then(Field::text)
+        let raw = self.0?.get();
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let found = serde::Deserializer::deserialize_map(&mut de, MemberOf { name }).ok()?;
+        found.and_then(|f| f.text())
     }
 
     fn or(self, other: Field<'a>) -> Field<'a> {
@@ -68,6 +71,31 @@ impl<'a> Field<'a> {
         } else {
             other
         }
+    }
+}
+
+/// Finds the member `name` of a JSON object, skipping the others without keeping them.
+struct MemberOf<'n> {
+    name: &'n str,
+}
+
+impl<'de, 'n> serde::de::Visitor<'de> for MemberOf<'n> {
+    type Value = Option<Field<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if found.is_none() && key == self.name {
+                found = Some(map.next_value::<Field<'de>>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -183,6 +211,35 @@ impl<'a> Item<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_is_read_from_its_object_and_nothing_else_counts() {
+        let field = |json: &'static str| Field(serde_json::from_str::<&RawValue>(json).ok());
+        let loc = field(
+            r#"{"address": {"city": "Köln"}, "displayName": "Room \"A\"", "x": [1, {"y": 2}]}"#,
+        );
+        assert_eq!(
+            loc.member("displayName").as_deref(),
+            Some("Room \"A\""),
+            "the member is found past nested objects and arrays, its escapes decoded"
+        );
+        assert_eq!(
+            loc.member("address"),
+            None,
+            "a member that is not a string reads as absent, as any field of another type does"
+        );
+        assert_eq!(loc.member("missing"), None, "an absent member is absent");
+        assert_eq!(
+            field(r#""Room 1""#).member("displayName"),
+            None,
+            "a field that is not an object has no members"
+        );
+        assert_eq!(
+            Field(None).member("displayName"),
+            None,
+            "neither has a field that was never sent"
+        );
+    }
 
     #[test]
     fn fields_of_another_type_read_as_absent() {
