@@ -11,7 +11,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from test_accounts import account_state, this_hour
+from test_accounts import account_state, sync_until_needs_reconnect, this_hour
 from test_desktop import agenda_titles, by_testid, grid_titles, wait
 
 FAKE_BROWSER = Path(__file__).with_name("fake_browser.py")
@@ -82,8 +82,7 @@ def test_connect_microsoft_see_its_teams_meeting_lose_the_grant_reconnect_and_di
     # The grant is revoked: Graph answers 401 and the token endpoint invalid_grant (AADSTS70008).
     cloud.microsoft_control("revoke")
     driver.find_element(*by_testid("nav-connections")).click()
-    wait(driver).until(EC.element_to_be_clickable(by_testid("account-sync"))).click()
-    wait(driver, 30).until(lambda d: account_state(d) == "Needs reconnect")
+    sync_until_needs_reconnect(driver)
     problem = wait(driver).until(EC.visibility_of_element_located(by_testid("account-problem")))
     assert problem.text.strip(), "the card says why the account needs a reconnect"
     app.screenshot("microsoft-needs-reconnect")
